@@ -1,0 +1,45 @@
+//! Command-line arguments, one file per subcommand, each with its own `run`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod verify;
+
+/// Webhook development tunnel and replay proxy.
+///
+/// `hookline listen --forward http://127.0.0.1:3000/webhooks` starts a relay on
+/// this machine, prints the URL to post webhooks to, and forwards each delivery
+/// to your app while storing it for inspection and replay.
+#[derive(Debug, Parser)]
+#[command(name = "hookline", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log debug details to stderr (RUST_LOG overrides).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// Options shared by the commands that use the delivery store.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Where deliveries are stored [default: the user's data directory]/hookline.
+    #[arg(long, env = "HOOKLINE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check one request's signature offline (exit 0 valid, 1 invalid, 2 usage).
+    Verify(verify::VerifyArgs),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Verify(args) => args.run(),
+        }
+    }
+}

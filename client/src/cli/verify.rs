@@ -1,0 +1,1 @@
+//! `hookline verify`: one request's signature, checked offline.

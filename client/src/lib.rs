@@ -1,0 +1,12 @@
+//! hookline: the client half of the webhook tunnel.
+//!
+//! A delivery's path through this crate follows the file names:
+//! `connection` (the WebSocket to the relay) → `verify` (signature) →
+//! `store` (sled, flushed before the relay is told) → `forward` (the local app).
+//! `replay`, `export` and `tui` read the store and send again.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod logging;
+pub mod verify;

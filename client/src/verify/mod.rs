@@ -1,0 +1,5 @@
+//! Webhook signature verification.
+
+mod verdict;
+
+pub use verdict::{Verdict, VerdictKind};

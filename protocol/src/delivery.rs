@@ -1,0 +1,81 @@
+//! The delivery: one webhook request exactly as the relay received it.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::encoding::{base64_bytes, header_value};
+use crate::{ChannelId, DeliveryId};
+
+/// One header. Requests keep an ordered `Vec<Header>`, never a map: order and
+/// duplicates matter to signatures and to the local app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub name: String,
+    #[serde(with = "header_value")]
+    pub value: Vec<u8>,
+}
+
+impl Header {
+    pub fn new(name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    /// The value as text, if it is UTF-8.
+    pub fn value_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.value).ok()
+    }
+}
+
+/// A webhook request as received at the relay's public URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub channel: ChannelId,
+    /// Unix milliseconds when the relay finished reading the request.
+    pub received_at_ms: u64,
+    pub method: String,
+    /// What followed `/h/{channel}` in the path: empty, or starting with `/`.
+    pub path: String,
+    /// The raw query string without `?`, exactly as sent.
+    pub query: Option<String>,
+    pub headers: Vec<Header>,
+    #[serde(rename = "body_b64", with = "base64_bytes")]
+    pub body: Vec<u8>,
+    /// Lowercase hex SHA-256 of `body` as received, so a later changed body shows.
+    pub body_sha256: String,
+    /// The sender's address as the relay saw it (or as a trusted proxy said).
+    pub remote_addr: Option<String>,
+    /// The full URL the sender called. Twilio and Square sign this URL, so it
+    /// is kept exactly, scheme and host included.
+    pub public_url: String,
+}
+
+impl Delivery {
+    /// All values of header `name`, compared case-insensitively, in order.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        header_values(&self.headers, name)
+    }
+
+    /// The first value of header `name` as text.
+    pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        header_values(&self.headers, name)
+            .next()
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+}
+
+/// All values of header `name` in `headers`, compared case-insensitively, in order.
+pub fn header_values<'a>(headers: &'a [Header], name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    headers
+        .iter()
+        .filter(move |h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_slice())
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn body_sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
