@@ -10,7 +10,7 @@
 
 mod channel;
 mod delivery;
-mod encoding;
+pub mod encoding;
 mod id;
 pub mod limits;
 mod message;
