@@ -8,5 +8,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod clock;
+pub mod connection;
+pub mod data_dir;
+pub mod forward;
+pub mod listen;
 pub mod logging;
+pub mod store;
 pub mod verify;

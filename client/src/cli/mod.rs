@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod listen;
 pub mod verify;
 
 /// Webhook development tunnel and replay proxy.
@@ -32,6 +33,9 @@ pub struct StoreArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Receive webhooks through a relay (embedded by default), store each one
+    /// and forward it to your app.
+    Listen(listen::ListenArgs),
     /// Check one request's signature offline (exit 0 valid, 1 invalid, 2 usage).
     Verify(verify::VerifyArgs),
 }
@@ -39,6 +43,7 @@ pub enum Command {
 impl Cli {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
+            Command::Listen(args) => args.run().await,
             Command::Verify(args) => args.run(),
         }
     }

@@ -1,0 +1,190 @@
+//! `hookline listen`: receive webhooks through a relay and forward them to
+//! the local app, storing each one.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use hookline_protocol::{ChannelId, Secret};
+use serde_json::json;
+
+use super::StoreArgs;
+use crate::forward::{ForwardConfig, ForwardTarget, RetryPolicy};
+use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice, Reporter};
+use crate::store::time::parse_duration;
+use crate::store::{Glob, RetentionPolicy};
+use crate::verify::{SchemeChoice, Verifier};
+
+#[derive(Debug, clap::Args)]
+pub struct ListenArgs {
+    /// The local app's URL; each delivery's path after the channel is appended to it.
+    #[arg(long, env = "HOOKLINE_FORWARD", value_name = "URL")]
+    pub forward: ForwardTarget,
+    /// A remote relay (`wss://relay.example.com`). Without it, a relay runs
+    /// inside this process on --listen and the whole chain stays on this machine.
+    #[arg(long, env = "HOOKLINE_RELAY", value_name = "URL", requires = "token")]
+    pub relay: Option<String>,
+    /// The token the remote relay knows this client by.
+    #[arg(long, env = "HOOKLINE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A named channel of the token (as listed in the relay's tokens file)
+    /// instead of its default one.
+    #[arg(long, requires = "relay")]
+    pub channel: Option<String>,
+    /// Address of the embedded relay (ignored with --relay).
+    #[arg(long, env = "HOOKLINE_LISTEN", default_value = "127.0.0.1:8700")]
+    pub listen: SocketAddr,
+    /// Webhook signing secret; repeat it while keys rotate.
+    #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true, value_delimiter = ',')]
+    pub secrets: Vec<String>,
+    /// Signature scheme: auto, autosend, standard-webhooks, svix, stripe,
+    /// github, slack, shopify, twilio, square, paddle, linear or hmac.
+    #[arg(long, default_value = "auto")]
+    pub scheme: SchemeChoice,
+    /// Forward only these event types (comma-separated globs, e.g. 'email.*,contact.created'); all are stored.
+    #[arg(long, value_delimiter = ',')]
+    pub events: Vec<String>,
+    /// Answer deliveries with a bad or stale signature 401 and don't forward them.
+    #[arg(long)]
+    pub reject_invalid: bool,
+    /// How to print deliveries: text, or json (one object per line; the first holds public_url).
+    #[arg(long, default_value = "text")]
+    pub output: OutputFormat,
+    /// Longest wait for the local app's answer (e.g. 10s, 500ms).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Retries when the app is down or answers 5xx (with backoff from 0.5 s to 30 s).
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
+    /// Most forwards in flight at once; more wait, none is dropped.
+    #[arg(long, default_value_t = 64)]
+    pub max_in_flight: usize,
+    /// Keep at most this many deliveries (oldest pruned in the background).
+    #[arg(long, default_value_t = 10_000)]
+    pub keep: usize,
+    /// Prune deliveries older than this (e.g. 30d).
+    #[arg(long, default_value = "30d", value_parser = parse_duration)]
+    pub max_age: Duration,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+impl ListenArgs {
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let listening = self.start().await?;
+        let stop = listening.shutdown_token();
+        let waiting = listening.wait();
+        tokio::pin!(waiting);
+        tokio::select! {
+            () = shutdown_signal() => {
+                stop.cancel();
+                waiting.await?;
+            }
+            result = &mut waiting => result?,
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// Starts listening and prints the startup block.
+    pub async fn start(self) -> anyhow::Result<Listening> {
+        let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
+        let reporter = Reporter::new(self.output);
+        let secrets: Vec<Secret> = self.secrets.iter().map(|s| Secret::new(s.as_str())).collect();
+        let secret_note = match secrets.len() {
+            0 => "no secret set: signatures are not checked (use --secret)".to_owned(),
+            n => format!("{n} secret(s), scheme {}", self.scheme),
+        };
+        let relay = match (self.relay, self.token) {
+            (Some(url), Some(token)) => RelayChoice::Remote {
+                url,
+                token: Secret::new(token),
+            },
+            _ => RelayChoice::Embedded { listen: self.listen },
+        };
+        let channel = match (&relay, &self.channel) {
+            (RelayChoice::Remote { token, .. }, Some(name)) => Some(ChannelId::derive(token, name)),
+            _ => None,
+        };
+        let relay_note = match &relay {
+            RelayChoice::Remote { url, .. } => url.clone(),
+            RelayChoice::Embedded { .. } => "embedded (this process)".to_owned(),
+        };
+        let options = ListenOptions {
+            forward: self.forward.clone(),
+            relay,
+            channel,
+            verifier: Verifier::new(self.scheme.clone(), secrets.clone()),
+            reject_invalid: self.reject_invalid,
+            events: self.events.iter().map(Glob::new).collect(),
+            data_dir: data_dir.clone(),
+            output: self.output,
+            forward_config: ForwardConfig {
+                timeout: self.timeout,
+                max_in_flight: self.max_in_flight,
+                ..ForwardConfig::default()
+            },
+            retry: RetryPolicy {
+                max_retries: self.retries,
+                ..RetryPolicy::default()
+            },
+            retention: RetentionPolicy {
+                keep: Some(self.keep),
+                max_age: Some(self.max_age),
+                ..RetentionPolicy::default()
+            },
+        };
+        let listening = Listening::start(options)
+            .await
+            .with_context(|| format!("cannot listen (store in {})", data_dir.display()))?;
+        let text = format!(
+            "hookline is listening\n  \
+             public URL  {}\n  \
+             forward to  {}\n  \
+             relay       {relay_note}\n  \
+             store       {}\n  \
+             signatures  {secret_note}\n\
+             Register the public URL as the webhook endpoint; Ctrl-C stops.",
+            listening.public_url,
+            self.forward,
+            data_dir.display(),
+        );
+        reporter.notice(
+            &text,
+            json!({
+                "type": "started",
+                "public_url": listening.public_url,
+                "forward": self.forward.to_string(),
+                "data_dir": data_dir,
+                "relay": relay_note,
+                "secret": !secrets.is_empty(),
+                "scheme": self.scheme.to_string(),
+            }),
+        );
+        Ok(listening)
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

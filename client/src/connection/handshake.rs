@@ -1,0 +1,136 @@
+//! Opening a session: the WebSocket upgrade, then `hello` → `welcome`.
+
+use futures_util::{SinkExt, StreamExt};
+use hookline_protocol::{
+    ChannelId, ClientMessage, GoodbyeReason, PROTOCOL_VERSION, RelayMessage, Secret, check_version,
+    limits,
+};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The socket to the relay.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone)]
+pub struct RelayEndpoint {
+    /// `ws://host:port` or `wss://host`; `/connect` is appended.
+    pub url: String,
+    pub token: Secret,
+    /// `None`: the token's default channel.
+    pub channel: Option<ChannelId>,
+}
+
+/// What the relay said when it accepted the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Welcome {
+    pub channel: ChannelId,
+    pub public_url: String,
+    pub relay: String,
+}
+
+/// Why a session could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("relay {url} refused the session: {message}")]
+    Refused {
+        url: String,
+        reason: GoodbyeReason,
+        message: String,
+    },
+    #[error(transparent)]
+    Version(#[from] hookline_protocol::ProtocolError),
+    #[error("cannot reach relay {url}: {detail}")]
+    Unreachable { url: String, detail: String },
+    #[error("relay {url} broke the handshake: {detail}")]
+    Handshake { url: String, detail: String },
+}
+
+impl ConnectError {
+    /// True when retrying with the same settings cannot help.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            Self::Refused { reason, .. } => reason.is_fatal(),
+            Self::Version(_) => true,
+            Self::Unreachable { .. } | Self::Handshake { .. } => false,
+        }
+    }
+}
+
+/// Every frame is one JSON message; a body at the relay's largest limit must fit.
+pub fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(limits::MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(limits::MAX_MESSAGE_BYTES))
+}
+
+/// Connects, says hello and waits for the welcome, all within the handshake timeout.
+pub async fn open(endpoint: &RelayEndpoint) -> Result<(Socket, Welcome), ConnectError> {
+    let url = format!("{}/connect", endpoint.url.trim_end_matches('/'));
+    let timed = tokio::time::timeout(limits::HANDSHAKE_TIMEOUT, open_inner(endpoint, &url));
+    timed.await.unwrap_or_else(|_| {
+        Err(ConnectError::Handshake {
+            url: url.clone(),
+            detail: format!("no welcome within {:?}", limits::HANDSHAKE_TIMEOUT),
+        })
+    })
+}
+
+async fn open_inner(endpoint: &RelayEndpoint, url: &str) -> Result<(Socket, Welcome), ConnectError> {
+    let unreachable = |detail: String| ConnectError::Unreachable {
+        url: url.to_owned(),
+        detail,
+    };
+    let broken = |detail: String| ConnectError::Handshake {
+        url: url.to_owned(),
+        detail,
+    };
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), true)
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let hello = ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: endpoint.token.clone(),
+        channel: endpoint.channel.clone(),
+        client: concat!("hookline/", env!("CARGO_PKG_VERSION")).to_owned(),
+    };
+    socket
+        .send(Message::text(hello.encode()))
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    loop {
+        let frame = socket
+            .next()
+            .await
+            .ok_or_else(|| broken("closed before answering hello".into()))?
+            .map_err(|e| broken(e.to_string()))?;
+        let bytes = match frame {
+            Message::Text(text) => text.as_bytes().to_vec(),
+            Message::Binary(bytes) => bytes.to_vec(),
+            Message::Close(frame) => {
+                let why = frame.map_or_else(|| "no reason".to_owned(), |f| f.reason.to_string());
+                return Err(broken(format!("closed before welcome: {why}")));
+            }
+            _ => continue,
+        };
+        return match RelayMessage::decode(&bytes).map_err(|e| broken(e.to_string()))? {
+            RelayMessage::Welcome {
+                protocol,
+                channel,
+                public_url,
+                relay,
+            } => {
+                check_version(protocol, "client", "relay")?;
+                Ok((socket, Welcome { channel, public_url, relay }))
+            }
+            RelayMessage::Goodbye { reason, message } => Err(ConnectError::Refused {
+                url: url.to_owned(),
+                reason,
+                message,
+            }),
+            RelayMessage::Delivery { .. } => Err(broken("sent a delivery before welcome".into())),
+        };
+    }
+}

@@ -1,0 +1,96 @@
+//! One connected session: frames in, acknowledgements out, until the socket
+//! drops, the relay says goodbye, or the client has nothing left to say.
+
+use futures_util::{SinkExt, StreamExt};
+use hookline_protocol::{ClientMessage, Delivery, GoodbyeReason, RelayMessage, limits};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+use super::handshake::Socket;
+
+/// A delivery handed to the pipeline.
+#[derive(Debug)]
+pub struct Incoming {
+    pub delivery: Delivery,
+    /// The sender is waiting for the local app's answer.
+    pub respond: bool,
+}
+
+/// How a session ended.
+#[derive(Debug)]
+pub enum SessionEnd {
+    /// Shutting down and every outbound message was sent.
+    Drained,
+    /// The connection broke; reconnecting may help.
+    Lost(String),
+    /// The relay ended the session for a reason reconnecting cannot fix.
+    Ended { reason: GoodbyeReason, message: String },
+}
+
+/// Runs the session on one task: reading and writing share the socket through
+/// `select!`, so there is no lock and no second task to tear down.
+///
+/// After `shutdown`, new deliveries are left with the relay (it re-sends them
+/// next time) while acknowledgements keep flowing until every sender of
+/// `outbound` is gone.
+pub async fn run(
+    mut socket: Socket,
+    incoming: &mpsc::UnboundedSender<Incoming>,
+    outbound: &mut mpsc::UnboundedReceiver<ClientMessage>,
+    shutdown: &CancellationToken,
+) -> SessionEnd {
+    let mut deadline = Instant::now() + limits::DEAD_PEER_AFTER;
+    loop {
+        tokio::select! {
+            message = outbound.recv() => {
+                let Some(message) = message else {
+                    let bye = ClientMessage::Goodbye {
+                        reason: GoodbyeReason::ShuttingDown,
+                        message: "hookline listen is stopping".into(),
+                    };
+                    let _ = socket.send(Message::text(bye.encode())).await;
+                    let _ = socket.close(None).await;
+                    return SessionEnd::Drained;
+                };
+                if let Err(err) = socket.send(Message::text(message.encode())).await {
+                    return SessionEnd::Lost(format!("sending to the relay failed: {err}"));
+                }
+            }
+            frame = socket.next() => {
+                deadline = Instant::now() + limits::DEAD_PEER_AFTER;
+                let bytes = match frame {
+                    None => return SessionEnd::Lost("the relay closed the connection".into()),
+                    Some(Err(err)) => return SessionEnd::Lost(format!("connection error: {err}")),
+                    Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
+                    Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
+                    Some(Ok(Message::Close(_))) => return SessionEnd::Lost("the relay closed the connection".into()),
+                    Some(Ok(_)) => continue,
+                };
+                match RelayMessage::decode(&bytes) {
+                    Ok(RelayMessage::Delivery { delivery, respond }) => {
+                        if !shutdown.is_cancelled() {
+                            let _ = incoming.send(Incoming { delivery: *delivery, respond });
+                        }
+                    }
+                    Ok(RelayMessage::Goodbye { reason, message }) => {
+                        return match reason {
+                            GoodbyeReason::ShuttingDown => SessionEnd::Lost(format!("relay is restarting: {message}")),
+                            reason => SessionEnd::Ended { reason, message },
+                        };
+                    }
+                    Ok(RelayMessage::Welcome { .. }) => {
+                        tracing::warn!("relay sent a second welcome; ignored");
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, "relay sent a frame this client cannot read; ignored");
+                    }
+                }
+            }
+            () = sleep_until(deadline) => {
+                return SessionEnd::Lost(format!("no sign of life from the relay for {:?}", limits::DEAD_PEER_AFTER));
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Keeps a session up: reconnects with backoff, publishes the state, and
+//! stops for good on refusals that retrying cannot fix.
+
+use std::time::Duration;
+
+use hookline_protocol::{ClientMessage, GoodbyeReason};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::backoff::Backoff;
+use super::handshake::{ConnectError, RelayEndpoint, open};
+use super::session::{self, Incoming, SessionEnd};
+
+/// The connection as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionState {
+    Connecting,
+    Connected { public_url: String },
+    Reconnecting { after: Duration, error: String },
+    Stopped,
+}
+
+/// Why the connection stopped for good.
+#[derive(Debug, thiserror::Error)]
+pub enum Stopped {
+    #[error(transparent)]
+    Refused(#[from] ConnectError),
+    #[error("the relay ended the session ({reason:?}): {message}")]
+    Ended { reason: GoodbyeReason, message: String },
+}
+
+/// Runs until `shutdown` (after draining `outbound`) or a fatal refusal.
+/// Deliveries go to `incoming`; acknowledgements come from `outbound`, which
+/// outlives sessions so that nothing queued during a reconnect is lost.
+pub async fn run(
+    endpoint: RelayEndpoint,
+    incoming: mpsc::UnboundedSender<Incoming>,
+    mut outbound: mpsc::UnboundedReceiver<ClientMessage>,
+    state: watch::Sender<ConnectionState>,
+    shutdown: CancellationToken,
+) -> Result<(), Stopped> {
+    let mut backoff = Backoff::default();
+    let result = loop {
+        if shutdown.is_cancelled() {
+            break Ok(());
+        }
+        state.send_replace(ConnectionState::Connecting);
+        let opened = tokio::select! {
+            opened = open(&endpoint) => opened,
+            () = shutdown.cancelled() => break Ok(()),
+        };
+        let (delay, error) = match opened {
+            Ok((socket, welcome)) => {
+                tracing::info!(channel = %welcome.channel, relay = %welcome.relay, "connected");
+                state.send_replace(ConnectionState::Connected {
+                    public_url: welcome.public_url,
+                });
+                let since = std::time::Instant::now();
+                match session::run(socket, &incoming, &mut outbound, &shutdown).await {
+                    SessionEnd::Drained => break Ok(()),
+                    SessionEnd::Ended { reason, message } => break Err(Stopped::Ended { reason, message }),
+                    SessionEnd::Lost(why) => (backoff.next_delay(Some(since)), why),
+                }
+            }
+            Err(err) if err.is_fatal() => break Err(err.into()),
+            Err(err) => (backoff.next_delay(None), err.to_string()),
+        };
+        tracing::debug!(%error, ?delay, "reconnecting");
+        state.send_replace(ConnectionState::Reconnecting { after: delay, error });
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shutdown.cancelled() => break Ok(()),
+        }
+    };
+    state.send_replace(ConnectionState::Stopped);
+    result
+}

@@ -1,0 +1,87 @@
+//! The relay inside `hookline listen` when no `--relay` is given: the whole
+//! chain on one machine with one command.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context;
+use hookline_protocol::Secret;
+use hookline_relay::{Relay, RelayConfig, TokenSet, new_token};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A running in-process relay.
+#[derive(Debug)]
+pub struct EmbeddedRelay {
+    /// `ws://…` base the client connects to.
+    pub url: String,
+    pub token: Secret,
+    relay: Relay,
+    serving: JoinHandle<Result<(), hookline_relay::RelayError>>,
+    shutdown: CancellationToken,
+}
+
+impl EmbeddedRelay {
+    /// Starts the relay on `listen` with its queue in `data_dir/relay`. The
+    /// token is kept in `data_dir/embedded-token` so the channel, and with it
+    /// the public URL, stays the same across restarts.
+    pub async fn start(data_dir: &Path, listen: SocketAddr) -> anyhow::Result<Self> {
+        let token = load_or_create_token(&data_dir.join("embedded-token"))?;
+        let mut tokens = TokenSet::new();
+        tokens.add(token.clone(), Vec::new());
+        let relay = Relay::open(RelayConfig::new(tokens, data_dir.join("relay")))
+            .context("cannot open the embedded relay's queue")?;
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
+            format!(
+                "the embedded relay cannot listen on {listen}: is another `hookline listen` running? \
+                 Pick another address with --listen"
+            )
+        })?;
+        let addr = listener.local_addr().context("embedded relay address")?;
+        let shutdown = CancellationToken::new();
+        let serving = tokio::spawn({
+            let relay = relay.clone();
+            let shutdown = shutdown.clone();
+            async move { relay.serve(listener, None, shutdown).await }
+        });
+        Ok(Self {
+            url: format!("ws://{addr}"),
+            token,
+            relay,
+            serving,
+            shutdown,
+        })
+    }
+
+    /// Stops accepting, finishes in-flight requests and flushes the queue.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        match self.serving.await {
+            Ok(result) => result.context("embedded relay")?,
+            Err(err) => anyhow::bail!("embedded relay task failed: {err}"),
+        }
+        self.relay.close().await.context("flushing the embedded relay's queue")
+    }
+}
+
+fn load_or_create_token(path: &Path) -> anyhow::Result<Secret> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(Secret::new(text.trim())),
+        Ok(_) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+    }
+    let token = new_token().context("no randomness for the embedded relay's token")?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(token.expose().as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(token)
+}

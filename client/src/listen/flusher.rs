@@ -1,0 +1,38 @@
+//! Group commit: one store flush covers every delivery that arrived while the
+//! previous flush ran, then each is acknowledged to the relay as stored.
+
+use hookline_protocol::{ClientMessage, DeliveryId};
+use tokio::sync::mpsc;
+
+use super::report::Reporter;
+use crate::store::Store;
+
+/// Most ids acknowledged per flush; bounds one batch's latency.
+const MAX_BATCH: usize = 4096;
+
+/// Runs until every sender of `durable` is gone, then flushes a last time.
+/// The relay holds each delivery until its `stored` arrives, so a flush that
+/// fails is retried and nothing is acknowledged early.
+pub async fn run(
+    store: Store,
+    mut durable: mpsc::UnboundedReceiver<DeliveryId>,
+    outbound: mpsc::UnboundedSender<ClientMessage>,
+    reporter: Reporter,
+) {
+    let mut batch = Vec::with_capacity(64);
+    while durable.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut failures = 0u32;
+        while let Err(err) = store.flush().await {
+            if failures == 0 {
+                reporter.error(format!("cannot flush the store (will retry): {err}"));
+            }
+            failures += 1;
+            let wait = std::time::Duration::from_millis(100 * u64::from(failures.min(50)));
+            tokio::time::sleep(wait).await;
+        }
+        for id in batch.drain(..) {
+            let _ = outbound.send(ClientMessage::Stored { id });
+        }
+    }
+    tracing::debug!("flusher stopped");
+}

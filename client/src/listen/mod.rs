@@ -1,0 +1,288 @@
+//! `hookline listen` as a library: the relay connection, the per-delivery
+//! pipeline, the group-commit flusher and the control endpoint, owned by one
+//! [`Listening`] handle that shuts them down in order.
+
+mod embedded;
+mod flusher;
+mod pipeline;
+mod report;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hookline_protocol::{ChannelId, Secret};
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::connection::{self, ConnectionState, Incoming, RelayEndpoint};
+use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, RetryPolicy};
+use crate::store::{Glob, RetentionPolicy, Store, retention_task};
+use crate::verify::Verifier;
+
+pub use embedded::EmbeddedRelay;
+pub use pipeline::Pipeline;
+pub use report::{OutputFormat, Report, Reporter};
+
+/// Where the relay is.
+#[derive(Debug, Clone)]
+pub enum RelayChoice {
+    /// Start one in this process on this address.
+    Embedded { listen: SocketAddr },
+    /// Connect to a remote relay.
+    Remote { url: String, token: Secret },
+}
+
+/// Everything `listen` needs.
+#[derive(Debug)]
+pub struct ListenOptions {
+    pub forward: ForwardTarget,
+    pub relay: RelayChoice,
+    pub channel: Option<ChannelId>,
+    pub verifier: Verifier,
+    pub reject_invalid: bool,
+    pub events: Vec<Glob>,
+    pub data_dir: PathBuf,
+    pub output: OutputFormat,
+    pub forward_config: ForwardConfig,
+    pub retry: RetryPolicy,
+    pub retention: RetentionPolicy,
+}
+
+/// Longest a graceful stop waits for forwards in flight and the last flush.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A running listener. Dropping it without [`stop`](Self::stop) cancels everything.
+#[derive(Debug)]
+pub struct Listening {
+    pub public_url: String,
+    pub store: Store,
+    pub state: watch::Receiver<ConnectionState>,
+    shutdown: CancellationToken,
+    main: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Listening {
+    /// Starts everything and returns once the relay has welcomed the client,
+    /// so `public_url` is known.
+    pub async fn start(options: ListenOptions) -> anyhow::Result<Self> {
+        let store = Store::open(&options.data_dir)?;
+        let shutdown = CancellationToken::new();
+        let embedded = match &options.relay {
+            RelayChoice::Embedded { listen } => Some(EmbeddedRelay::start(&options.data_dir, *listen).await?),
+            RelayChoice::Remote { .. } => None,
+        };
+        let endpoint = match (&options.relay, &embedded) {
+            (RelayChoice::Remote { url, token }, _) => RelayEndpoint {
+                url: url.clone(),
+                token: token.clone(),
+                channel: options.channel.clone(),
+            },
+            (_, Some(relay)) => RelayEndpoint {
+                url: relay.url.clone(),
+                token: relay.token.clone(),
+                channel: None,
+            },
+            (RelayChoice::Embedded { .. }, None) => unreachable!("started above"),
+        };
+        let (state_tx, mut state) = watch::channel(ConnectionState::Connecting);
+        let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
+        let (outbound_tx, outbound_rx) = mpsc::unbounded_channel();
+        let connection = tokio::spawn(connection::run(
+            endpoint,
+            incoming_tx,
+            outbound_rx,
+            state_tx,
+            shutdown.clone(),
+        ));
+        let public_url = loop {
+            if let ConnectionState::Connected { public_url } = &*state.borrow_and_update() {
+                break public_url.clone();
+            }
+            if state.changed().await.is_err() || connection.is_finished() {
+                let result = connection.await.context("connection task")?;
+                result.context("could not start listening")?;
+                anyhow::bail!("the relay connection stopped before it was established");
+            }
+        };
+        let reporter = Reporter::new(options.output);
+        let (durable_tx, durable_rx) = mpsc::unbounded_channel();
+        let pipeline = Arc::new(Pipeline {
+            verifier: options.verifier,
+            store: store.clone(),
+            forwarder: Forwarder::new(options.forward_config),
+            target: options.forward,
+            retry: options.retry,
+            reject_invalid: options.reject_invalid,
+            events: options.events,
+            outbound: outbound_tx.clone(),
+            durable: durable_tx,
+            reporter,
+            shutdown: shutdown.clone(),
+        });
+        let flusher = tokio::spawn(flusher::run(store.clone(), durable_rx, outbound_tx, reporter));
+        let control_path = options.data_dir.join("control.sock");
+        let control = tokio::spawn(crate::control::serve_control(store.clone(), control_path, shutdown.clone()));
+        let retention = tokio::spawn(retention_task(store.clone(), options.retention, shutdown.clone()));
+        let watcher = tokio::spawn(report_state_changes(state.clone(), reporter, shutdown.clone()));
+        let tasks = Tasks {
+            connection,
+            flusher,
+            control,
+            retention,
+            watcher,
+            embedded,
+        };
+        let main = tokio::spawn(run(pipeline, incoming_rx, tasks, shutdown.clone()));
+        Ok(Self {
+            public_url,
+            store,
+            state,
+            shutdown,
+            main,
+        })
+    }
+
+    /// Asks everything to stop; [`wait`](Self::wait) returns once it has.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// The token that stops this listener, for whoever decides when (a signal, the TUI).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Runs until shutdown or a fatal connection error.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.main.await.context("listener task")?
+    }
+
+    /// Stops gracefully: forwards in flight finish, the store is flushed, the
+    /// relay is told what was stored.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown();
+        self.wait().await
+    }
+}
+
+/// The tasks `run` owns and joins at the end.
+struct Tasks {
+    connection: JoinHandle<Result<(), connection::Stopped>>,
+    flusher: JoinHandle<()>,
+    control: JoinHandle<Result<(), crate::control::ControlError>>,
+    retention: JoinHandle<()>,
+    watcher: JoinHandle<()>,
+    embedded: Option<EmbeddedRelay>,
+}
+
+/// Dispatches deliveries until shutdown (or the connection stops for good),
+/// then drains in order: pipeline tasks → last flush and acks → goodbye to
+/// the relay → the embedded relay.
+async fn run(
+    pipeline: Arc<Pipeline>,
+    mut incoming: mpsc::UnboundedReceiver<Incoming>,
+    mut tasks: Tasks,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let tracker = TaskTracker::new();
+    let mut fatal = None;
+    loop {
+        tokio::select! {
+            next = incoming.recv() => match next {
+                Some(delivery) => {
+                    tracker.spawn(Arc::clone(&pipeline).handle(delivery));
+                }
+                None => break,
+            },
+            result = &mut tasks.connection => {
+                fatal = Some(result);
+                break;
+            }
+            () = shutdown.cancelled() => break,
+        }
+    }
+    shutdown.cancel();
+    tracker.close();
+    drop(pipeline);
+    let drained = async {
+        tracker.wait().await;
+        let _ = (&mut tasks.flusher).await;
+        match fatal.take() {
+            Some(result) => result,
+            None => (&mut tasks.connection).await,
+        }
+    };
+    let connection = match tokio::time::timeout(DRAIN_TIMEOUT, drained).await {
+        Ok(joined) => joined.context("connection task")?,
+        Err(_) => {
+            tracing::warn!("gave up waiting for forwards in flight after {DRAIN_TIMEOUT:?}");
+            Ok(())
+        }
+    };
+    let _ = tasks.watcher.await;
+    let _ = tasks.retention.await;
+    if let Ok(Err(err)) = tasks.control.await {
+        tracing::warn!(%err, "control endpoint");
+    }
+    if let Some(relay) = tasks.embedded {
+        relay.stop().await?;
+    }
+    connection.map_err(|err| anyhow::anyhow!(advice(&err)))
+}
+
+/// The error with what to do about it.
+fn advice(err: &connection::Stopped) -> String {
+    use hookline_protocol::GoodbyeReason::*;
+    let hint = match err {
+        connection::Stopped::Refused(connection::ConnectError::Refused { reason, .. }) => match reason {
+            MissingToken | BadToken => "check --token / HOOKLINE_TOKEN",
+            ChannelForbidden => "that channel belongs to another token; check --channel",
+            VersionMismatch => "install the same hookline release as the relay",
+            _ => "",
+        },
+        connection::Stopped::Ended { reason: TakenOver, .. } => {
+            "another `hookline listen` with this token took the channel over"
+        }
+        _ => "",
+    };
+    if hint.is_empty() { err.to_string() } else { format!("{err} ({hint})") }
+}
+
+/// Prints each change of connection state once, not every retry.
+async fn report_state_changes(
+    mut state: watch::Receiver<ConnectionState>,
+    reporter: Reporter,
+    shutdown: CancellationToken,
+) {
+    let mut was_connected = true;
+    loop {
+        tokio::select! {
+            changed = state.changed() => if changed.is_err() { return },
+            () = shutdown.cancelled() => return,
+        }
+        let current = state.borrow_and_update().clone();
+        match current {
+            ConnectionState::Connected { public_url } if !was_connected => {
+                was_connected = true;
+                reporter.notice(
+                    &format!("reconnected to the relay; posting to {public_url}"),
+                    json!({"type": "connection", "state": "connected", "public_url": public_url}),
+                );
+            }
+            ConnectionState::Reconnecting { after, error } if was_connected => {
+                was_connected = false;
+                reporter.notice(
+                    &format!("lost the relay ({error}); reconnecting in {:.1}s and on", after.as_secs_f64()),
+                    json!({"type": "connection", "state": "reconnecting", "error": error}),
+                );
+            }
+            _ => {}
+        }
+    }
+}

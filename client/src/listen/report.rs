@@ -1,0 +1,162 @@
+//! What `listen` prints: a startup block, one line per delivery, connection
+//! changes once each — as text for people or JSON lines for scripts.
+
+use std::io::Write;
+
+use hookline_protocol::Delivery;
+use serde_json::json;
+
+use crate::clock::format_hms;
+use crate::store::{Attempt, Outcome, event_type};
+use crate::verify::Verdict;
+
+/// How output is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
+    /// Nothing on stdout (the TUI draws instead); errors still go to the log.
+    Quiet,
+}
+
+/// What happened to one delivery.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub at_ms: u64,
+    pub id: String,
+    pub event: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub verdict: Verdict,
+    pub action: &'static str,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub duration_us: Option<u64>,
+    pub retry: u32,
+}
+
+impl Report {
+    fn base(delivery: &Delivery, verdict: &Verdict, action: &'static str) -> Self {
+        Self {
+            at_ms: delivery.received_at_ms,
+            id: delivery.id.to_string(),
+            event: event_type(&delivery.body),
+            method: delivery.method.clone(),
+            path: if delivery.path.is_empty() { "/".into() } else { delivery.path.clone() },
+            verdict: verdict.clone(),
+            action,
+            status: None,
+            error: None,
+            duration_us: None,
+            retry: 0,
+        }
+    }
+
+    pub fn forwarded(delivery: &Delivery, verdict: &Verdict, attempt: &Attempt, retry: u32) -> Self {
+        let mut report = Self::base(delivery, verdict, "forwarded");
+        report.at_ms = attempt.at_ms;
+        report.duration_us = Some(attempt.duration_us);
+        report.retry = retry;
+        match &attempt.outcome {
+            Outcome::Response { status, .. } => report.status = Some(*status),
+            Outcome::Error { message } => report.error = Some(message.clone()),
+        }
+        report
+    }
+
+    pub fn rejected(delivery: &Delivery, verdict: &Verdict) -> Self {
+        let mut report = Self::base(delivery, verdict, "rejected");
+        report.status = Some(401);
+        report
+    }
+
+    pub fn filtered(delivery: &Delivery, verdict: &Verdict) -> Self {
+        Self::base(delivery, verdict, "filtered")
+    }
+
+    fn text(&self) -> String {
+        let event = self.event.as_deref().unwrap_or("-");
+        let outcome = match (&self.status, &self.error) {
+            (_, Some(error)) => format!("→ error: {error}"),
+            (Some(status), None) => format!("→ {status}"),
+            (None, None) => format!("→ {}", self.action),
+        };
+        let took = self
+            .duration_us
+            .map(|us| format!(" {:.1} ms", us as f64 / 1000.0))
+            .unwrap_or_default();
+        let retry = if self.retry > 0 { format!(" (retry {})", self.retry) } else { String::new() };
+        format!(
+            "{}  {event:<20} {} {:<16} {}  {} {outcome}{took}{retry}",
+            format_hms(self.at_ms),
+            self.method,
+            self.path,
+            self.id,
+            self.verdict.describe(),
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "type": "delivery",
+            "at_ms": self.at_ms,
+            "id": self.id,
+            "event": self.event,
+            "method": self.method,
+            "path": self.path,
+            "verdict": self.verdict.kind().as_str(),
+            "verdict_detail": self.verdict.describe(),
+            "action": self.action,
+            "status": self.status,
+            "error": self.error,
+            "duration_ms": self.duration_us.map(|us| us as f64 / 1000.0),
+            "retry": self.retry,
+        })
+    }
+}
+
+/// Writes reports in the chosen format. Cheap to clone.
+#[derive(Debug, Clone, Copy)]
+pub struct Reporter {
+    format: OutputFormat,
+}
+
+impl Reporter {
+    pub fn new(format: OutputFormat) -> Self {
+        Self { format }
+    }
+
+    pub fn report(&self, report: Report) {
+        match self.format {
+            OutputFormat::Text => self.line(&report.text()),
+            OutputFormat::Json => self.line(&report.json().to_string()),
+            OutputFormat::Quiet => {}
+        }
+    }
+
+    /// A notice about the session itself (startup, connection changes).
+    pub fn notice(&self, text: &str, json: serde_json::Value) {
+        match self.format {
+            OutputFormat::Text => self.line(text),
+            OutputFormat::Json => self.line(&json.to_string()),
+            OutputFormat::Quiet => tracing::info!("{text}"),
+        }
+    }
+
+    /// Something went wrong that the user should see; never fatal by itself.
+    pub fn error(&self, message: String) {
+        match self.format {
+            OutputFormat::Quiet => tracing::error!("{message}"),
+            _ => eprintln!("error: {message}"),
+        }
+    }
+
+    fn line(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (piped into `head`) must not stop the listener.
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
