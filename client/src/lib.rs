@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod control;
 pub mod connection;
 pub mod data_dir;
 pub mod forward;

@@ -1,0 +1,38 @@
+//! The local control endpoint: while `hookline listen` owns the store (sled
+//! allows one process), other commands and the TUI reach it through a Unix
+//! socket in the data directory.
+//!
+//! Protocol: newline-delimited JSON over `<data-dir>/control.sock`, one
+//! request per line, one answer per line, in order. A request is an object
+//! tagged by `op` (see [`Request`]); the answer is `{"ok": value}` or
+//! `{"error": {"kind", "message", "candidates"?}}`. `{"op":"watch"}` turns the
+//! connection into a stream of [`crate::store::StoreEvent`] lines. Lines are
+//! bounded by [`MAX_LINE_BYTES`] both ways.
+
+use std::path::{Path, PathBuf};
+
+mod access;
+mod client;
+mod protocol;
+mod server;
+
+pub use access::{EventStream, StoreAccess};
+pub use client::ControlClient;
+pub use protocol::{ErrorReply, Hello, MAX_LINE_BYTES, Request};
+pub use server::serve_control;
+
+/// Where the listener serves the control endpoint.
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("control.sock")
+}
+
+/// The control endpoint could not be served or reached.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("control socket {}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("another hookline process already answers on {}; stop it first", path.display())]
+    InUse { path: PathBuf },
+    #[error("control socket {}: {detail}", path.display())]
+    Protocol { path: PathBuf, detail: String },
+}

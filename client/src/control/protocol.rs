@@ -1,0 +1,135 @@
+//! The control protocol's messages and its bounded line framing.
+
+use std::io;
+
+use hookline_protocol::{Delivery, DeliveryId};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::store::{Attempt, ListQuery, StoreError, StoredDelivery};
+use crate::verify::Verdict;
+
+/// Longest line either side accepts: a whole stored delivery with a body at
+/// the protocol's ceiling, base64-encoded, plus its attempts.
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+/// One request, mirroring the [`crate::store::Store`] method of the same name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Who is serving: answers [`Hello`].
+    Hello,
+    Get { id: DeliveryId },
+    Summary { id: DeliveryId },
+    Resolve { prefix: String },
+    Page { query: ListQuery },
+    Counts,
+    RecordAttempt { id: DeliveryId, attempt: Attempt },
+    /// A new delivery; `attempts` non-empty when importing a whole record.
+    Insert {
+        delivery: Delivery,
+        verdict: Verdict,
+        #[serde(default)]
+        attempts: Vec<Attempt>,
+    },
+    Delete { id: DeliveryId },
+    Prune { older_than_secs: Option<u64>, keep: Option<usize> },
+    /// Answers `"watching"`, then one [`crate::store::StoreEvent`] per line.
+    Watch,
+}
+
+impl Request {
+    pub(crate) fn import(stored: &StoredDelivery) -> Self {
+        Self::Insert {
+            delivery: stored.delivery.clone(),
+            verdict: stored.verdict.clone(),
+            attempts: stored.attempts.clone(),
+        }
+    }
+}
+
+/// The answer to [`Request::Hello`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub server: String,
+    pub version: String,
+    pub pid: u32,
+    pub schema: u32,
+}
+
+/// A failed request. `kind` lets the client rebuild the typed error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    /// `unknown`, `ambiguous`, `invalid_prefix`, `not_found`, `bad_request` or `store`.
+    pub kind: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<DeliveryId>,
+    /// The prefix or id the error is about, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+impl ErrorReply {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self { kind: "bad_request".into(), message: message.into(), candidates: Vec::new(), subject: None }
+    }
+
+    pub fn from_store(err: &StoreError) -> Self {
+        let (kind, subject, candidates) = match err {
+            StoreError::Unknown { prefix } => ("unknown", Some(prefix.clone()), Vec::new()),
+            StoreError::Ambiguous { prefix, candidates } => ("ambiguous", Some(prefix.clone()), candidates.clone()),
+            StoreError::InvalidPrefix { prefix } => ("invalid_prefix", Some(prefix.clone()), Vec::new()),
+            StoreError::NotFound(id) => ("not_found", Some(id.to_string()), Vec::new()),
+            _ => ("store", None, Vec::new()),
+        };
+        Self { kind: kind.into(), message: err.to_string(), candidates, subject }
+    }
+
+    /// The typed error again, so remote and local callers match the same cases.
+    pub fn into_store(self) -> StoreError {
+        let subject = self.subject.unwrap_or_default();
+        match self.kind.as_str() {
+            "unknown" => StoreError::Unknown { prefix: subject },
+            "ambiguous" => StoreError::Ambiguous { prefix: subject, candidates: self.candidates },
+            "invalid_prefix" => StoreError::InvalidPrefix { prefix: subject },
+            "not_found" => match subject.parse() {
+                Ok(id) => StoreError::NotFound(id),
+                Err(_) => StoreError::Remote(self.message),
+            },
+            _ => StoreError::Remote(self.message),
+        }
+    }
+}
+
+/// One answer line.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Reply<T> {
+    Ok(T),
+    Error(ErrorReply),
+}
+
+/// Reads one line of at most `max` bytes (newline excluded). `None` at a
+/// clean end of stream; an error for an over-long or cut-off line.
+pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, max: usize) -> io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let n = (&mut *reader).take(max as u64 + 1).read_until(b'\n', &mut line).await?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() != Some(&b'\n') {
+        let what = if line.len() > max { "line longer than the control protocol allows" } else { "connection closed mid-line" };
+        return Err(io::Error::new(io::ErrorKind::InvalidData, what));
+    }
+    line.pop();
+    Ok(Some(line))
+}
+
+/// Writes `value` as one JSON line.
+pub(crate) async fn write_line<W: AsyncWrite + Unpin, T: Serialize>(writer: &mut W, value: &T) -> io::Result<()> {
+    let mut bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    writer.write_all(&bytes).await?;
+    writer.flush().await
+}

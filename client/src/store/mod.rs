@@ -1,0 +1,118 @@
+//! The client's delivery store: every delivery with its verdict and attempts,
+//! in sled, plus summaries and counts so lists never decode bodies.
+//!
+//! Layout (one sled database in `<data-dir>/store`), all keys big-endian ids so
+//! byte order is arrival order:
+//! - `deliveries`: id → the request and its verdict (JSON)
+//! - `attempts`: id + u32 sequence → one attempt (JSON)
+//! - `summaries`: id → [`Summary`] (JSON), what `page` scans
+//! - `meta`: schema version and the running [`Counts`]
+//!
+//! sled allows one process per database: the listener owns the store and
+//! serves it to other commands over [`crate::control`].
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+mod error;
+pub mod model;
+mod open;
+mod query;
+mod read;
+mod retention;
+mod summary;
+pub mod time;
+mod write;
+
+pub use error::StoreError;
+#[doc(hidden)]
+pub use open::set_schema_version;
+pub use model::{Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, Summary};
+pub use query::{Filter, Glob, ListQuery, MAX_PAGE, Page};
+pub use retention::{RetentionPolicy, retention_task};
+pub use summary::{Counts, event_type};
+
+use hookline_protocol::DeliveryId;
+use serde::{Deserialize, Serialize};
+
+/// The schema this build writes; a store with a higher one is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Live changes, for the TUI and `watch` clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "id", rename_all = "snake_case")]
+pub enum StoreEvent {
+    Inserted(DeliveryId),
+    Attempted(DeliveryId),
+    Deleted(DeliveryId),
+    /// The reader fell behind and missed this many events: reload what you show.
+    /// Never broadcast by the store itself; readers such as
+    /// [`crate::control::EventStream`] report a lag with it.
+    Lagged(u64),
+}
+
+/// Events buffered per subscriber before a slow one starts lagging.
+const EVENT_BUFFER: usize = 1024;
+
+/// A handle to the open store. Cheap to clone; all clones share one database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: sled::Db,
+    deliveries: sled::Tree,
+    attempts: sled::Tree,
+    summaries: sled::Tree,
+    meta: sled::Tree,
+    /// Serialises write transactions: they all touch the counts key, and
+    /// waiting on a mutex is cheaper than sled retrying conflicts.
+    write_lock: Mutex<()>,
+    events: broadcast::Sender<StoreEvent>,
+    dir: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating when missing) the store in `dir`. See [`StoreError`]
+    /// for the refusals: held by another process, corrupt, newer schema.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        open::open(dir)
+    }
+
+    /// The data directory this store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Writes everything buffered to disk. Inserts are only durable after
+    /// this; the pipeline acknowledges to the relay after a flush and batches
+    /// many inserts per flush.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.inner.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Live [`StoreEvent`]s from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<StoreEvent> {
+        self.inner.events.subscribe()
+    }
+
+    fn emit(&self, event: StoreEvent) {
+        // No subscribers is the normal case for commands; nothing to do.
+        let _ = self.inner.events.send(event);
+    }
+}
+
+/// Path of the sled database inside a data directory.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("store")
+}
+
+/// Path of the file naming the process that holds the store.
+pub fn pid_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("store.pid")
+}

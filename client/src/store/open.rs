@@ -1,0 +1,122 @@
+//! Opening the store: sled's lock turned into "held by pid N", corruption
+//! turned into an error instead of a panic, the schema version checked.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use super::{EVENT_BUFFER, Inner, SCHEMA_VERSION, Store, StoreError, db_path, pid_path};
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// Bounds sled's page cache; its 1 GiB default is far more than a
+/// developer's delivery history needs.
+const CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
+pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    let db = open_db(dir)?;
+    let tree = |name: &str| db.open_tree(name).map_err(|e| classify(dir, e));
+    let (deliveries, attempts, summaries, meta) =
+        (tree("deliveries")?, tree("attempts")?, tree("summaries")?, tree("meta")?);
+    check_schema(dir, &meta)?;
+    write_pid(dir);
+    let (events, _) = broadcast::channel(EVENT_BUFFER);
+    let inner = Inner {
+        db,
+        deliveries,
+        attempts,
+        summaries,
+        meta,
+        write_lock: Mutex::new(()),
+        events,
+        dir: dir.to_path_buf(),
+    };
+    Ok(Store { inner: Arc::new(inner) })
+}
+
+/// sled may panic on some damaged files instead of returning an error; a
+/// damaged store must never take the process down, so the panic is caught.
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let path = db_path(dir);
+    let config = sled::Config::new().path(&path).cache_capacity(CACHE_BYTES);
+    match catch_unwind(AssertUnwindSafe(|| config.open())) {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(classify(dir, e)),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "the database engine gave up reading it".to_owned());
+            Err(StoreError::Corrupt { path, detail })
+        }
+    }
+}
+
+/// sled reports a held lock as a plain I/O error with this wording.
+fn classify(dir: &Path, err: sled::Error) -> StoreError {
+    let path = db_path(dir);
+    match err {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => StoreError::Locked {
+            path,
+            pid: read_pid(dir),
+        },
+        sled::Error::Io(io) => StoreError::Io { path, source: io },
+        sled::Error::Corruption { at, .. } => StoreError::Corrupt {
+            path,
+            detail: format!("damaged data at {at:?}"),
+        },
+        sled::Error::ReportableBug(detail) | sled::Error::Unsupported(detail) => StoreError::Corrupt { path, detail },
+        other => StoreError::Sled(other),
+    }
+}
+
+fn check_schema(dir: &Path, meta: &sled::Tree) -> Result<(), StoreError> {
+    let found = match meta.get(SCHEMA_KEY).map_err(|e| classify(dir, e))? {
+        None => {
+            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            return Ok(());
+        }
+        Some(bytes) => <[u8; 4]>::try_from(bytes.as_ref()).map(u32::from_be_bytes).map_err(|_| StoreError::Corrupt {
+            path: db_path(dir),
+            detail: "unreadable schema version".to_owned(),
+        })?,
+    };
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            path: db_path(dir),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Overwrites the schema version; tests use it to stand in for a future build.
+#[doc(hidden)]
+pub fn set_schema_version(store: &Store, version: u32) -> Result<(), StoreError> {
+    store.inner.meta.insert(SCHEMA_KEY, &version.to_be_bytes())?;
+    Ok(())
+}
+
+/// The pid file only names the holder for the error message; sled's own file
+/// lock is what actually excludes other processes. Failing to write it costs
+/// nothing but a less helpful message, so errors are ignored.
+fn write_pid(dir: &Path) {
+    let _ = std::fs::write(pid_path(dir), format!("{}\n", std::process::id()));
+}
+
+fn read_pid(dir: &Path) -> Option<u32> {
+    std::fs::read_to_string(pid_path(dir)).ok()?.trim().parse().ok()
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if read_pid(&self.dir) == Some(std::process::id()) {
+            let _ = std::fs::remove_file(pid_path(&self.dir));
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Reading the store: one record, an id from a prefix, a page of summaries,
+//! the counts.
+
+use hookline_protocol::{Delivery, DeliveryId};
+
+use super::model::{Attempt, StoredDelivery, Summary};
+use super::query::{ListQuery, MAX_PAGE, Page};
+use super::summary::Counts;
+use super::write::{COUNTS_KEY, Record};
+use super::{Store, StoreError};
+
+/// Length of an id's text form (the protocol's `ID_LEN`, not exported).
+const ID_LEN: usize = 26;
+
+/// Candidates listed in an ambiguous-prefix error.
+const MAX_CANDIDATES: usize = 10;
+
+impl Store {
+    /// The full record: request, verdict and every attempt, oldest first.
+    pub fn get(&self, id: DeliveryId) -> Result<Option<StoredDelivery>, StoreError> {
+        let key = id.to_bytes();
+        let Some(bytes) = self.inner.deliveries.get(key)? else {
+            return Ok(None);
+        };
+        let record: Record<Delivery> = serde_json::from_slice(&bytes).map_err(StoreError::decode("delivery"))?;
+        let attempts = self
+            .inner
+            .attempts
+            .scan_prefix(key)
+            .map(|entry| {
+                let (_, value) = entry?;
+                serde_json::from_slice::<Attempt>(&value).map_err(StoreError::decode("attempt"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(StoredDelivery {
+            delivery: record.delivery,
+            verdict: record.verdict,
+            attempts,
+        }))
+    }
+
+    /// Just the summary of one delivery (cheap: no body decoded).
+    pub fn summary(&self, id: DeliveryId) -> Result<Option<Summary>, StoreError> {
+        self.inner
+            .summaries
+            .get(id.to_bytes())?
+            .map(|bytes| serde_json::from_slice(&bytes).map_err(StoreError::decode("summary")))
+            .transpose()
+    }
+
+    /// The one stored id starting with `prefix`, like git's abbreviated
+    /// hashes: case-insensitive, Crockford look-alikes (`o`, `i`, `l`) accepted.
+    pub fn resolve(&self, prefix: &str) -> Result<DeliveryId, StoreError> {
+        let (low, high) = prefix_bounds(prefix)?;
+        let mut found = Vec::new();
+        for entry in self.inner.summaries.range(low.to_bytes()..=high.to_bytes()) {
+            let (key, _) = entry?;
+            found.push(key_to_id(&key)?);
+            if found.len() > MAX_CANDIDATES {
+                break;
+            }
+        }
+        match found.len() {
+            0 => Err(StoreError::Unknown { prefix: prefix.to_owned() }),
+            1 => Ok(found[0]),
+            _ => Err(StoreError::Ambiguous {
+                prefix: prefix.to_owned(),
+                candidates: found.into_iter().take(MAX_CANDIDATES).collect(),
+            }),
+        }
+    }
+
+    /// One page of summaries, newest first, filtered while scanning, so
+    /// memory stays at one page whatever the store's size.
+    pub fn page(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let floor = query.filter.scan_floor_ms();
+        let range = match query.before {
+            Some(before) => self.inner.summaries.range(..before.to_bytes()),
+            None => self.inner.summaries.range::<&[u8], _>(..),
+        };
+        let mut items = Vec::with_capacity(limit.min(64));
+        for entry in range.rev() {
+            let (key, value) = entry?;
+            if floor.is_some_and(|f| key_to_id(&key).is_ok_and(|id| id.unix_ms() < f)) {
+                break;
+            }
+            let summary: Summary = serde_json::from_slice(&value).map_err(StoreError::decode("summary"))?;
+            if !query.filter.matches(&summary) {
+                continue;
+            }
+            if items.len() == limit {
+                let next = items.last().map(|s: &Summary| s.id);
+                return Ok(Page { items, next });
+            }
+            items.push(summary);
+        }
+        Ok(Page { items, next: None })
+    }
+
+    /// Totals kept up to date by every write; reading them costs one lookup.
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        match self.inner.meta.get(COUNTS_KEY)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(StoreError::decode("count")),
+            None => Ok(Counts::default()),
+        }
+    }
+}
+
+fn key_to_id(key: &[u8]) -> Result<DeliveryId, StoreError> {
+    let bytes: [u8; 16] = key.try_into().map_err(|_| StoreError::Corrupt {
+        path: std::path::PathBuf::from("summaries"),
+        detail: format!("a key of {} bytes where ids have 16", key.len()),
+    })?;
+    Ok(DeliveryId::from_bytes(bytes))
+}
+
+/// The lowest and highest ids whose text starts with `prefix`: the prefix
+/// padded with the smallest and the largest base32 digit.
+fn prefix_bounds(prefix: &str) -> Result<(DeliveryId, DeliveryId), StoreError> {
+    let invalid = || StoreError::InvalidPrefix { prefix: prefix.to_owned() };
+    let len = prefix.chars().count();
+    if len == 0 || len > ID_LEN || !prefix.is_ascii() {
+        return Err(invalid());
+    }
+    let pad = |c: char| format!("{prefix}{}", c.to_string().repeat(ID_LEN - len));
+    let low: DeliveryId = pad('0').parse().map_err(|_| invalid())?;
+    let high: DeliveryId = pad('Z').parse().map_err(|_| invalid())?;
+    Ok((low, high))
+}
+

@@ -1,0 +1,129 @@
+//! Building and updating the list summary of a delivery, and the running
+//! counts kept next to the summaries so nobody has to scan for them.
+
+use hookline_protocol::Delivery;
+use serde::{Deserialize, Serialize};
+
+use super::model::{Attempt, AttemptKind, DeliveryStatus, StoredDelivery, Summary};
+use crate::verify::{Verdict, VerdictKind};
+
+/// Longest event type kept in a summary; a hostile body cannot bloat lists.
+const MAX_EVENT_LEN: usize = 200;
+
+/// Totals shown in headers and status bars, maintained on every write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Deliveries stored.
+    pub total: u64,
+    /// Deliveries whose last attempt failed (error or non-2xx).
+    pub failed: u64,
+    /// Deliveries whose signature was invalid or stale.
+    pub invalid: u64,
+}
+
+impl Counts {
+    /// Adds (or, with `add` false, removes) one summary's share.
+    pub(crate) fn apply(&mut self, summary: &Summary, add: bool) {
+        let step = |n: &mut u64, yes: bool| {
+            if yes {
+                *n = if add { n.saturating_add(1) } else { n.saturating_sub(1) };
+            }
+        };
+        step(&mut self.total, true);
+        step(&mut self.failed, summary.has_status(DeliveryStatus::Failed));
+        step(&mut self.invalid, summary.has_status(DeliveryStatus::Invalid));
+    }
+}
+
+/// The event type of a webhook: the `event` or `type` string field of a JSON
+/// object body (AutoSend, Stripe, Svix and most others use one of the two).
+pub fn event_type(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Probe {
+        event: Option<serde_json::Value>,
+        #[serde(rename = "type")]
+        kind: Option<serde_json::Value>,
+    }
+    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return None;
+    }
+    let probe: Probe = serde_json::from_slice(body).ok()?;
+    let text = [probe.event, probe.kind]
+        .into_iter()
+        .flatten()
+        .find_map(|v| v.as_str().map(str::to_owned))?;
+    Some(text.chars().take(MAX_EVENT_LEN).collect())
+}
+
+impl Summary {
+    /// The summary of a delivery that has no attempts yet.
+    pub fn new(delivery: &Delivery, verdict: &Verdict) -> Self {
+        Self {
+            id: delivery.id,
+            received_at_ms: delivery.received_at_ms,
+            event: event_type(&delivery.body),
+            method: delivery.method.clone(),
+            path: delivery.path.clone(),
+            body_len: delivery.body.len() as u64,
+            verdict: verdict.kind(),
+            last_status: None,
+            last_error: false,
+            last_duration_us: None,
+            attempts: 0,
+            replays: 0,
+        }
+    }
+
+    /// The summary of a full record, attempts included.
+    pub fn of(stored: &StoredDelivery) -> Self {
+        let mut summary = Self::new(&stored.delivery, &stored.verdict);
+        for attempt in &stored.attempts {
+            summary.apply_attempt(attempt);
+        }
+        summary
+    }
+
+    /// Folds one more attempt in: it becomes the last one.
+    pub fn apply_attempt(&mut self, attempt: &Attempt) {
+        self.last_status = attempt.outcome.status();
+        self.last_error = self.last_status.is_none();
+        self.last_duration_us = Some(attempt.duration_us);
+        self.attempts = self.attempts.saturating_add(1);
+        if matches!(attempt.kind, AttemptKind::Replay { .. }) {
+            self.replays = self.replays.saturating_add(1);
+        }
+    }
+
+    /// Whether `--status status` selects this delivery. The states overlap on
+    /// purpose: an invalid delivery the app also rejected is both `invalid` and
+    /// `failed`, so `replay --failed` still finds it.
+    pub fn has_status(&self, status: DeliveryStatus) -> bool {
+        match status {
+            DeliveryStatus::Invalid => matches!(self.verdict, VerdictKind::Invalid | VerdictKind::Stale),
+            DeliveryStatus::Pending => self.attempts == 0,
+            DeliveryStatus::Ok => self.attempts > 0 && matches!(self.last_status, Some(200..=299)),
+            DeliveryStatus::Failed => self.attempts > 0 && !matches!(self.last_status, Some(200..=299)),
+        }
+    }
+
+    /// The one state to display: the attempt's result, or `invalid` when a bad
+    /// signature is all there is to say (nothing forwarded yet).
+    pub fn status(&self) -> DeliveryStatus {
+        [DeliveryStatus::Ok, DeliveryStatus::Failed, DeliveryStatus::Invalid]
+            .into_iter()
+            .find(|s| self.has_status(*s))
+            .unwrap_or(DeliveryStatus::Pending)
+    }
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Failed => "failed",
+            Self::Invalid => "invalid",
+            Self::Pending => "pending",
+        }
+    }
+}
