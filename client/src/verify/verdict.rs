@@ -59,7 +59,11 @@ impl Verdict {
                 tolerance_secs,
                 signature_matches,
             } => {
-                let when = if *skew_secs >= 0 { "old" } else { "in the future" };
+                let when = if *skew_secs >= 0 {
+                    "old"
+                } else {
+                    "in the future"
+                };
                 let sig = if *signature_matches {
                     "signature would be valid ignoring time"
                 } else {
@@ -70,7 +74,9 @@ impl Verdict {
                     skew_secs.unsigned_abs()
                 )
             }
-            Self::Unsigned { scheme: Some(scheme) } => format!("unsigned: no {scheme} signature header"),
+            Self::Unsigned {
+                scheme: Some(scheme),
+            } => format!("unsigned: no {scheme} signature header"),
             Self::Unsigned { scheme: None } => "unsigned: no known signature header".to_owned(),
             Self::NoSecret => "not checked: no secret configured".to_owned(),
         }
