@@ -1,2 +1,34 @@
-//! hookline-relay: accepts webhooks on public per-channel URLs and streams them
-//! to the subscribed client over WebSocket.
+//! hookline-relay: accepts webhooks on public per-channel URLs, keeps them in a
+//! durable per-channel queue and streams them to the channel's client over a
+//! WebSocket, passing the local app's answer back to the sender.
+//!
+//! Follow a delivery through the files: `server` (accept loop) → `ingress`
+//! (read, record) → `queue` (durable) → `hub` (wake the session, wait for the
+//! answer) → `session` (WebSocket out, acks in) → `respond` (back to the sender).
+
+#![forbid(unsafe_code)]
+
+mod commit;
+mod config;
+mod error;
+mod handshake;
+mod hub;
+mod ingress;
+mod io;
+mod metrics;
+mod ops;
+mod public_url;
+pub mod queue;
+mod relay;
+mod respond;
+mod server;
+mod session;
+mod tls;
+mod tokens;
+
+pub use config::{Heartbeat, OfflineMode, QueueLimits, RelayConfig};
+pub use error::RelayError;
+pub use relay::Relay;
+pub use session::MAX_IN_FLIGHT;
+pub use tls::load_tls;
+pub use tokens::{TokenFileError, TokenSet, new_token};

@@ -1,0 +1,138 @@
+//! Relay settings with the defaults a public relay should start with.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hookline_protocol::limits;
+
+use crate::{RelayError, TokenSet};
+
+/// What the relay does with a webhook for a channel whose client is offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfflineMode {
+    /// Keep it durably and answer 202; it is delivered when the client connects.
+    Queue,
+    /// Answer 503 with `Retry-After` and keep nothing, so the sender retries later.
+    Reject,
+}
+
+/// Per-channel bounds on the durable queue. A full queue makes the sender get
+/// an error status; nothing is dropped silently except by age, which is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    pub max_count: u64,
+    pub max_bytes: u64,
+    pub max_age: Duration,
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        Self {
+            max_count: 10_000,
+            max_bytes: 512 * 1024 * 1024,
+            // Providers give up retrying after about three days; a week keeps
+            // a weekend's webhooks for a developer who was away.
+            max_age: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// WebSocket heartbeat timing; configurable so tests detect a dead peer fast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub ping_interval: Duration,
+    pub dead_peer_after: Duration,
+    pub handshake_timeout: Duration,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Self {
+            ping_interval: limits::PING_INTERVAL,
+            dead_peer_after: limits::DEAD_PEER_AFTER,
+            handshake_timeout: limits::HANDSHAKE_TIMEOUT,
+        }
+    }
+}
+
+/// Everything [`crate::Relay::open`] needs.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    pub tokens: TokenSet,
+    pub data_dir: PathBuf,
+    /// Base URL senders use, e.g. `https://relay.example.com`. `None`: derived
+    /// from each request (Host, and `X-Forwarded-*` only when `trust_proxy`).
+    pub public_url: Option<String>,
+    /// Believe `X-Forwarded-Proto/Host/For`: only behind a proxy that sets them.
+    pub trust_proxy: bool,
+    pub max_body: usize,
+    /// Senders give up after about 10 s, so the default stays inside that.
+    pub response_timeout: Duration,
+    pub offline: OfflineMode,
+    pub queue_limits: QueueLimits,
+    pub max_connections: usize,
+    /// An HTTP connection with no bytes in either direction for this long is
+    /// closed. Kept above `response_timeout` so a waiting sender is not cut.
+    pub idle_timeout: Duration,
+    /// Time allowed for a request's head (and the TLS handshake): the slowloris guard.
+    pub header_read_timeout: Duration,
+    pub heartbeat: Heartbeat,
+}
+
+impl RelayConfig {
+    pub fn new(tokens: TokenSet, data_dir: PathBuf) -> Self {
+        Self {
+            tokens,
+            data_dir,
+            public_url: None,
+            trust_proxy: false,
+            max_body: limits::DEFAULT_MAX_BODY_BYTES,
+            response_timeout: Duration::from_secs(9),
+            offline: OfflineMode::Queue,
+            queue_limits: QueueLimits::default(),
+            max_connections: 4096,
+            idle_timeout: Duration::from_secs(60),
+            header_read_timeout: Duration::from_secs(10),
+            heartbeat: Heartbeat::default(),
+        }
+    }
+
+    /// Rejects settings that cannot work, with a message naming the setting.
+    pub(crate) fn validate(&self) -> Result<(), RelayError> {
+        if self.tokens.is_empty() {
+            return Err(RelayError::NoTokens);
+        }
+        let bad = |m: String| Err(RelayError::Config(m));
+        if self.max_body == 0 || self.max_body > limits::MAX_BODY_BYTES_CEILING {
+            return bad(format!(
+                "max body {} must be between 1 and {} bytes",
+                self.max_body,
+                limits::MAX_BODY_BYTES_CEILING
+            ));
+        }
+        if self.max_connections == 0 {
+            return bad("max connections must be at least 1".into());
+        }
+        if self.idle_timeout <= self.response_timeout {
+            return bad("idle timeout must be longer than the response timeout".into());
+        }
+        if self.heartbeat.dead_peer_after <= self.heartbeat.ping_interval {
+            return bad("dead-peer timeout must be longer than the ping interval".into());
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad(format!(
+                "public url {url:?} must start with http:// or https://"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The public base without a trailing slash.
+    pub(crate) fn public_base(&self) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_owned())
+    }
+}

@@ -1,0 +1,229 @@
+//! Webhook ingress: `/h/{channel}[/{rest}]`, any method.
+//!
+//! # Durability
+//!
+//! Every accepted delivery is written to the channel's sled queue before the
+//! sender hears anything, and stays there until the client says `stored`.
+//! - **Client offline:** the write is flushed to disk (group commit: one fsync
+//!   shared by every request waiting at that moment) before the 202, so a 202
+//!   is never a lie.
+//! - **Client online (passthrough):** no fsync on the request path. The
+//!   delivery goes to the client at once; the client acknowledges `stored`
+//!   only after its own flush. sled writes its log every 200 ms, so a relay
+//!   crash loses at most the last ~200 ms of passthrough deliveries that the
+//!   client had not yet stored, and those senders saw the local app's answer
+//!   (or a 504, after which they retry).
+
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use hookline_protocol::{ChannelId, Delivery, DeliveryId, Header, body_sha256_hex};
+use http::{StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tracing::Instrument;
+
+use crate::hub::ChannelHub;
+use crate::metrics::{DropReason, inc};
+use crate::public_url::{ConnInfo, base_url, remote_addr};
+use crate::queue::QueueError;
+use crate::relay::now_ms;
+use crate::respond::{json_error, passthrough};
+use crate::{OfflineMode, Relay};
+
+/// What senders are told to wait before retrying when the relay cannot take a delivery.
+const RETRY_AFTER_SECS: &str = "30";
+
+pub(crate) async fn ingress(State(relay): State<Relay>, request: Request) -> Response {
+    let path = request.uri().path();
+    let rest = path.strip_prefix("/h/").unwrap_or_default();
+    let (channel, suffix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let hub = ChannelId::parse(channel).and_then(|c| relay.inner.hubs.get(&c).cloned());
+    let Some(hub) = hub else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "unknown_channel",
+            "no such channel".into(),
+        );
+    };
+    let suffix = suffix.to_owned();
+    if relay.inner.config.offline == OfflineMode::Reject && !hub.is_online() {
+        relay.inner.metrics.dropped(DropReason::OfflineReject);
+        return retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "offline",
+            "no client is connected to this channel; retry later".into(),
+        );
+    }
+    let delivery = match read_delivery(&relay, &hub, suffix, request).await {
+        Ok(d) => d,
+        Err(response) => return response,
+    };
+    let span = tracing::info_span!("delivery", id = %delivery.id, channel = %hub.id);
+    accept(relay, hub, delivery).instrument(span).await
+}
+
+/// Reads the whole request, body bounded by `max_body`, into a delivery.
+async fn read_delivery(
+    relay: &Relay,
+    hub: &ChannelHub,
+    suffix: String,
+    request: Request,
+) -> Result<Delivery, Response> {
+    let config = &relay.inner.config;
+    let max = config.max_body;
+    let too_large = || {
+        json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("request body exceeds the relay's {max}-byte limit"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let (parts, body) = request.into_parts();
+    let conn = parts.extensions.get::<ConnInfo>();
+    let body = match Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
+        Err(e) => {
+            tracing::debug!("request body read failed: {e}");
+            return Err(json_error(
+                StatusCode::BAD_REQUEST,
+                "body_read_failed",
+                "could not read the request body".into(),
+            ));
+        }
+    };
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let public_url = format!("{}{path_and_query}", base_url(config, &parts.headers, conn));
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| Header::new(name.as_str(), value.as_bytes()))
+        .collect();
+    let body = Vec::from(body);
+    Ok(Delivery {
+        id: DeliveryId::generate(),
+        channel: hub.id.clone(),
+        received_at_ms: now_ms(),
+        method: parts.method.as_str().to_owned(),
+        path: suffix,
+        query: parts.uri.query().map(str::to_owned),
+        headers,
+        body_sha256: body_sha256_hex(&body),
+        body,
+        remote_addr: remote_addr(config, &parts.headers, conn),
+        public_url,
+    })
+}
+
+/// Queues the delivery, then waits for the client's answer or confirms the queue.
+async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Delivery) -> Response {
+    let inner = &relay.inner;
+    let id = delivery.id;
+    let json = match serde_json::to_vec(&delivery) {
+        Ok(json) => json,
+        Err(e) => {
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "encode_failed",
+                format!("cannot encode delivery: {e}"),
+            );
+        }
+    };
+    let body_len = delivery.body.len() as u64;
+    drop(delivery);
+    let waiter = hub.wait_for(id);
+    if let Err(e) = inner
+        .queue
+        .push(&hub.id, id, &json, &inner.config.queue_limits)
+    {
+        hub.forget(id);
+        return queue_refused(&relay, e);
+    }
+    drop(json);
+    inc(&inner.metrics.received);
+    inner
+        .metrics
+        .bytes_in
+        .fetch_add(body_len, std::sync::atomic::Ordering::Relaxed);
+    hub.wake.notify_one();
+    match waiter {
+        Some(rx) => match tokio::time::timeout(inner.config.response_timeout, rx).await {
+            Ok(Ok(response)) => {
+                inc(&inner.metrics.responses);
+                passthrough(response)
+            }
+            // The session ended before answering: the delivery waits in the queue.
+            Ok(Err(_)) => queued(&relay, id).await,
+            Err(_) => {
+                hub.forget(id);
+                inc(&inner.metrics.response_timeouts);
+                tracing::info!("client did not respond in time; delivery stays queued");
+                timed_out(inner.config.response_timeout, id)
+            }
+        },
+        None => queued(&relay, id).await,
+    }
+}
+
+/// Flushes (shared with concurrent requests), then answers 202.
+async fn queued(relay: &Relay, id: DeliveryId) -> Response {
+    if let Err(e) = relay.inner.commit.flush().await {
+        tracing::error!("queue flush failed: {e}");
+        return json_error(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "storage_error",
+            "the relay could not store the delivery durably".into(),
+        );
+    }
+    tracing::debug!("queued for an offline client");
+    let body = serde_json::json!({ "id": id.to_string(), "queued": true });
+    (StatusCode::ACCEPTED, axum::Json(body)).into_response()
+}
+
+fn timed_out(after: Duration, id: DeliveryId) -> Response {
+    let body = serde_json::json!({
+        "error": format!("the client did not answer within {after:?}; the delivery stays queued for it"),
+        "reason": "response_timeout",
+        "id": id.to_string(),
+    });
+    (StatusCode::GATEWAY_TIMEOUT, axum::Json(body)).into_response()
+}
+
+fn queue_refused(relay: &Relay, error: QueueError) -> Response {
+    match error {
+        QueueError::FullCount { .. } | QueueError::FullBytes { .. } => {
+            relay.inner.metrics.dropped(DropReason::QueueFull);
+            tracing::warn!("refused a delivery: {error}");
+            retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_full",
+                error.to_string(),
+            )
+        }
+        QueueError::Storage(_) => {
+            tracing::error!("cannot queue a delivery: {error}");
+            json_error(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "storage_error",
+                "the relay could not store the delivery".into(),
+            )
+        }
+    }
+}
+
+fn retry_later(status: StatusCode, reason: &str, message: String) -> Response {
+    let mut response = json_error(status, reason, message);
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        http::HeaderValue::from_static(RETRY_AFTER_SECS),
+    );
+    response
+}

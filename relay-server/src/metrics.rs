@@ -1,0 +1,145 @@
+//! Counters for `/metrics`, in the Prometheus text format.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::queue::QueueStats;
+
+/// Why a delivery was not kept.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DropReason {
+    /// Older than the queue's max age.
+    Age,
+    /// The channel queue was full; the sender got an error status.
+    QueueFull,
+    /// No client and offline mode `reject`; the sender got 503.
+    OfflineReject,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    pub received: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub delivered: AtomicU64,
+    pub acknowledged: AtomicU64,
+    pub responses: AtomicU64,
+    pub response_timeouts: AtomicU64,
+    pub connected: AtomicU64,
+    dropped_age: AtomicU64,
+    dropped_full: AtomicU64,
+    dropped_offline: AtomicU64,
+}
+
+/// Adds one to a counter; relaxed, since metrics need no ordering.
+pub(crate) fn inc(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Metrics {
+    pub(crate) fn dropped(&self, reason: DropReason) {
+        inc(match reason {
+            DropReason::Age => &self.dropped_age,
+            DropReason::QueueFull => &self.dropped_full,
+            DropReason::OfflineReject => &self.dropped_offline,
+        });
+    }
+
+    pub(crate) fn render(&self, queue: QueueStats) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out = String::with_capacity(2048);
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
+            let _ = writeln!(
+                out,
+                "# HELP hookline_relay_{name} {help}\n# TYPE hookline_relay_{name} {kind}"
+            );
+            for (labels, value) in samples {
+                let _ = writeln!(out, "hookline_relay_{name}{labels} {value}");
+            }
+        };
+        metric(
+            "received_total",
+            "counter",
+            "Webhook requests accepted for a channel.",
+            &[("", get(&self.received))],
+        );
+        metric(
+            "bytes_in_total",
+            "counter",
+            "Body bytes of accepted webhook requests.",
+            &[("", get(&self.bytes_in))],
+        );
+        metric(
+            "delivered_total",
+            "counter",
+            "Delivery frames sent to clients, re-sends included.",
+            &[("", get(&self.delivered))],
+        );
+        metric(
+            "acknowledged_total",
+            "counter",
+            "Deliveries a client acknowledged as stored.",
+            &[("", get(&self.acknowledged))],
+        );
+        metric(
+            "responses_total",
+            "counter",
+            "Local-app responses passed back to senders.",
+            &[("", get(&self.responses))],
+        );
+        metric(
+            "response_timeouts_total",
+            "counter",
+            "Senders answered 504 because the client did not respond in time.",
+            &[("", get(&self.response_timeouts))],
+        );
+        metric(
+            "queued",
+            "gauge",
+            "Deliveries in the durable queue, not yet acknowledged.",
+            &[("", queue.count)],
+        );
+        metric(
+            "queued_bytes",
+            "gauge",
+            "Bytes in the durable queue.",
+            &[("", queue.bytes)],
+        );
+        metric(
+            "dropped_total",
+            "counter",
+            "Deliveries not kept, by reason.",
+            &[
+                ("{reason=\"age\"}", get(&self.dropped_age)),
+                ("{reason=\"queue_full\"}", get(&self.dropped_full)),
+                ("{reason=\"offline_reject\"}", get(&self.dropped_offline)),
+            ],
+        );
+        metric(
+            "connected_clients",
+            "gauge",
+            "Client sessions currently connected.",
+            &[("", get(&self.connected))],
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        inc(&m.received);
+        m.dropped(DropReason::Age);
+        let text = m.render(QueueStats {
+            count: 3,
+            bytes: 10,
+        });
+        assert!(text.contains("hookline_relay_received_total 1\n"));
+        assert!(text.contains("hookline_relay_dropped_total{reason=\"age\"} 1\n"));
+        assert!(text.contains("hookline_relay_queued 3\n"));
+        assert!(text.contains("# TYPE hookline_relay_connected_clients gauge\n"));
+    }
+}

@@ -1,0 +1,83 @@
+//! The durable per-channel queue, behind a small trait so that the sled store
+//! and a shared one (NATS JetStream, for several relays) can be swapped.
+
+mod sled_queue;
+
+use bytes::Bytes;
+use hookline_protocol::{ChannelId, DeliveryId};
+
+pub use sled_queue::SledQueue;
+
+use crate::QueueLimits;
+
+/// One queued delivery. `seq` orders a channel's queue by arrival; `json` is
+/// the delivery exactly as it goes on the wire.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub seq: u64,
+    pub id: DeliveryId,
+    pub json: Bytes,
+}
+
+/// Size of one channel's queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub count: u64,
+    pub bytes: u64,
+}
+
+/// Why a delivery could not be queued or the queue not used.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("channel queue is full: {count} deliveries (limit {limit})")]
+    FullCount { count: u64, limit: u64 },
+    #[error(
+        "channel queue is full: {bytes} bytes queued, {incoming} more would pass the {limit}-byte limit"
+    )]
+    FullBytes {
+        bytes: u64,
+        incoming: u64,
+        limit: u64,
+    },
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+/// A channel queue. Methods are synchronous and quick (no fsync) except
+/// [`flush`](ChannelQueue::flush), which callers run off the async threads.
+///
+/// Pushes to one channel are serialised so that sequence numbers become
+/// visible in order: a reader following a channel with `read_after` never
+/// skips an entry that lands later with a smaller number.
+pub trait ChannelQueue: Send + Sync + std::fmt::Debug + 'static {
+    /// Appends a delivery, enforcing the count and byte limits. Returns its seq.
+    fn push(
+        &self,
+        channel: &ChannelId,
+        id: DeliveryId,
+        json: &[u8],
+        limits: &QueueLimits,
+    ) -> Result<u64, QueueError>;
+
+    /// Up to `max` entries of `channel` with a seq above `after` (all, if `None`), in order.
+    fn read_after(
+        &self,
+        channel: &ChannelId,
+        after: Option<u64>,
+        max: usize,
+    ) -> Result<Vec<Queued>, QueueError>;
+
+    /// Removes one entry; false when it was not there (already removed, or not this channel's).
+    fn remove(&self, channel: &ChannelId, seq: u64, id: DeliveryId) -> Result<bool, QueueError>;
+
+    /// Removes every entry whose id is older than `cutoff_ms` and returns them.
+    fn expire(&self, cutoff_ms: u64) -> Result<Vec<(ChannelId, DeliveryId)>, QueueError>;
+
+    fn stats(&self, channel: &ChannelId) -> QueueStats;
+
+    /// All channels together.
+    fn totals(&self) -> QueueStats;
+
+    /// Makes every earlier push and remove durable. Blocking.
+    fn flush(&self) -> Result<(), QueueError>;
+}

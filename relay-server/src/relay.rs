@@ -1,0 +1,146 @@
+//! The relay handle: opens the queue, owns the background tasks, builds the
+//! router and closes everything in order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::routing::{any, get};
+use hookline_protocol::ChannelId;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::commit::GroupCommit;
+use crate::hub::ChannelHub;
+use crate::metrics::{DropReason, Metrics};
+use crate::queue::{ChannelQueue, SledQueue};
+use crate::{RelayConfig, RelayError, ops};
+
+/// How long `close` waits for sessions to say goodbye before flushing anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub config: RelayConfig,
+    pub queue: Arc<dyn ChannelQueue>,
+    pub hubs: HashMap<ChannelId, Arc<ChannelHub>>,
+    pub metrics: Metrics,
+    pub commit: Arc<GroupCommit>,
+    next_session: AtomicU64,
+    /// Cancelled by `close`: ends background tasks and any remaining session.
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+}
+
+/// A running relay. Cheap to clone; every listener shares one.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Relay {
+    /// Opens the durable queue in `config.data_dir` and starts the flusher and
+    /// the age-expiry task. Must run inside a Tokio runtime.
+    pub fn open(config: RelayConfig) -> Result<Relay, RelayError> {
+        config.validate()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| RelayError::NoRuntime)?;
+        let queue = SledQueue::open(&config.data_dir).map_err(|source| RelayError::OpenQueue {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let mut hubs = HashMap::new();
+        for (owner, entry) in config.tokens.entries() {
+            for (_, id) in &entry.channels {
+                hubs.insert(id.clone(), Arc::new(ChannelHub::new(id.clone(), *owner)));
+            }
+        }
+        let inner = Arc::new(Inner {
+            config,
+            queue: Arc::new(queue),
+            hubs,
+            metrics: Metrics::default(),
+            commit: GroupCommit::new(),
+            next_session: AtomicU64::new(1),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        });
+        let flusher = inner
+            .commit
+            .clone()
+            .run(inner.queue.clone(), inner.shutdown.clone());
+        inner.tasks.spawn_on(flusher, &runtime);
+        inner.tasks.spawn_on(expire_loop(inner.clone()), &runtime);
+        Ok(Relay { inner })
+    }
+
+    /// Every route, for `serve` and for `oneshot` tests.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/connect", get(crate::session::upgrade))
+            .route("/h/{channel}", any(crate::ingress::ingress))
+            .route("/h/{channel}/{*rest}", any(crate::ingress::ingress))
+            .route("/healthz", get(ops::healthz))
+            .route("/metrics", get(ops::metrics))
+            .fallback(ops::not_found)
+            .with_state(self.clone())
+    }
+
+    /// Ends the remaining sessions and background tasks, then makes the queue
+    /// durable. Call after every `serve` has returned.
+    pub async fn close(&self) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        inner.shutdown.cancel();
+        inner.tasks.close();
+        if tokio::time::timeout(CLOSE_GRACE, inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("relay tasks did not stop within {CLOSE_GRACE:?}; flushing anyway");
+        }
+        let queue = inner.queue.clone();
+        tokio::task::spawn_blocking(move || queue.flush())
+            .await
+            .map_err(|e| RelayError::Config(format!("flush task failed: {e}")))??;
+        tracing::info!("relay closed; queue flushed");
+        Ok(())
+    }
+
+    pub(crate) fn next_session(&self) -> u64 {
+        self.inner.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Drops deliveries older than the configured age, counting and logging each.
+async fn expire_loop(inner: Arc<Inner>) {
+    let max_age = inner.config.queue_limits.max_age;
+    let every = (max_age / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = inner.shutdown.cancelled() => break,
+        }
+        let cutoff = now_ms().saturating_sub(max_age.as_millis() as u64);
+        let queue = inner.queue.clone();
+        match tokio::task::spawn_blocking(move || queue.expire(cutoff)).await {
+            Ok(Ok(expired)) => {
+                for (channel, id) in expired {
+                    inner.metrics.dropped(DropReason::Age);
+                    tracing::warn!(%channel, delivery = %id, ?max_age, "dropped an unacknowledged delivery by age");
+                }
+            }
+            Ok(Err(e)) => tracing::error!("age expiry failed: {e}"),
+            Err(e) => tracing::error!("age expiry task failed: {e}"),
+        }
+    }
+    tracing::debug!("age expiry stopped");
+}
