@@ -43,8 +43,8 @@ pub struct ListenArgs {
     #[arg(long, default_value = "auto")]
     pub scheme: SchemeChoice,
     /// Forward only these event types (comma-separated globs, e.g. 'email.*,contact.created'); all are stored.
-    #[arg(long, value_delimiter = ',')]
-    pub events: Vec<String>,
+    #[arg(long)]
+    pub events: Option<String>,
     /// Answer deliveries with a bad or stale signature 401 and don't forward them.
     #[arg(long)]
     pub reject_invalid: bool,
@@ -116,7 +116,7 @@ impl ListenArgs {
             channel,
             verifier: Verifier::new(self.scheme.clone(), secrets.clone()),
             reject_invalid: self.reject_invalid,
-            events: self.events.iter().map(Glob::new).collect(),
+            events: self.events.as_deref().map(Glob::new),
             data_dir: data_dir.clone(),
             output: self.output,
             forward_config: ForwardConfig {

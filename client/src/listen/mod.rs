@@ -46,12 +46,34 @@ pub struct ListenOptions {
     pub channel: Option<ChannelId>,
     pub verifier: Verifier,
     pub reject_invalid: bool,
-    pub events: Vec<Glob>,
+    pub events: Option<Glob>,
     pub data_dir: PathBuf,
     pub output: OutputFormat,
     pub forward_config: ForwardConfig,
     pub retry: RetryPolicy,
     pub retention: RetentionPolicy,
+}
+
+impl ListenOptions {
+    /// Defaults for everything but the target and the store: an embedded relay
+    /// on a free loopback port, no secret, quiet output.
+    pub fn new(forward: ForwardTarget, data_dir: PathBuf) -> Self {
+        Self {
+            forward,
+            relay: RelayChoice::Embedded {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            },
+            channel: None,
+            verifier: Verifier::new(crate::verify::SchemeChoice::Auto, Vec::new()),
+            reject_invalid: false,
+            events: None,
+            data_dir,
+            output: OutputFormat::Quiet,
+            forward_config: ForwardConfig::default(),
+            retry: RetryPolicy::default(),
+            retention: RetentionPolicy::default(),
+        }
+    }
 }
 
 /// Longest a graceful stop waits for forwards in flight and the last flush.

@@ -23,9 +23,8 @@ pub struct Pipeline {
     pub retry: RetryPolicy,
     /// Answer invalid or stale deliveries 401 and do not forward them.
     pub reject_invalid: bool,
-    /// Only deliveries whose event type matches one of these are forwarded
-    /// (all are stored). Empty: all.
-    pub events: Vec<Glob>,
+    /// Only deliveries whose event type matches are forwarded (all are stored).
+    pub events: Option<Glob>,
     /// Acknowledgements and answers for the relay.
     pub outbound: mpsc::UnboundedSender<ClientMessage>,
     /// Ids to acknowledge as stored after the next flush.
@@ -110,11 +109,10 @@ impl Pipeline {
     }
 
     fn wanted(&self, delivery: &Delivery) -> bool {
-        if self.events.is_empty() {
+        let Some(events) = &self.events else {
             return true;
-        }
-        let event = event_type(&delivery.body).unwrap_or_default();
-        self.events.iter().any(|glob| glob.matches(&event))
+        };
+        events.matches(&event_type(&delivery.body).unwrap_or_default())
     }
 
     fn record(&self, id: DeliveryId, attempt: &Attempt) {
