@@ -163,20 +163,12 @@ fn no_match_reason(
         parts.push("no secret is usable for this scheme".to_owned());
     } else {
         let count = secrets.len();
-        let signatures = claim.signatures.len();
-        let sig_word = if signatures == 1 {
-            "signature"
-        } else {
-            "signatures"
-        };
-        let secret_words = if count == 1 {
-            "the 1 secret".to_owned()
-        } else {
-            format!("any of the {count} secrets")
-        };
-        parts.push(format!(
-            "no {sig_word} ({signatures}) matched {secret_words}"
-        ));
+        let plural = if count == 1 { "" } else { "s" };
+        let mut headline = format!("no signature matched any of the {count} secret{plural}");
+        if claim.signatures.len() > 1 {
+            headline.push_str(&format!(" ({} signatures checked)", claim.signatures.len()));
+        }
+        parts.push(headline);
     }
     parts.extend(
         unusable
@@ -190,18 +182,21 @@ fn no_match_reason(
             .filter_map(|(index, secret)| keys::hint(scheme, index + 1, secret)),
     );
     parts.extend(claim.skipped.iter().cloned());
-    if let Some(hint) = mismatch_hint(scheme) {
-        parts.push(hint.to_owned());
-    }
+    parts.push(mismatch_hint(scheme).to_owned());
     parts.join("; ")
 }
 
-/// What usually causes a mismatch, per scheme.
-fn mismatch_hint(scheme: &Scheme) -> Option<&'static str> {
+/// What usually causes a mismatch, per scheme: where to look next.
+fn mismatch_hint(scheme: &Scheme) -> &'static str {
     match scheme {
-        Scheme::Twilio | Scheme::Square => Some(
-            "the signature covers the URL: it must be the public URL the sender called, query included",
-        ),
-        _ => None,
+        Scheme::Twilio | Scheme::Square => {
+            "wrong secret, changed body, or not the URL the sender signed (it must be the public URL, query included)"
+        }
+        Scheme::StandardWebhooks
+        | Scheme::Svix
+        | Scheme::Stripe
+        | Scheme::Slack
+        | Scheme::Paddle => "wrong secret, or the body or timestamp changed after signing",
+        _ => "wrong secret, or the body changed after signing",
     }
 }

@@ -47,13 +47,14 @@ fn hex_value(byte: &u8) -> Option<u8> {
         .and_then(|digit| u8::try_from(digit).ok())
 }
 
-/// The first value of `name` in a URL's query string, decoded.
+/// The first non-blank value of `name` in a URL's query string, decoded
+/// (blank values are dropped, as Python's `parse_qs` in Twilio's SDK does).
 pub(crate) fn query_value(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     let query = query.split('#').next().unwrap_or(query);
     parse(query.as_bytes())
         .into_iter()
-        .find(|(key, _)| key == name)
+        .find(|(key, value)| key == name && !value.is_empty())
         .map(|(_, value)| value)
 }
 
@@ -80,6 +81,7 @@ mod tests {
         let url = "https://h/p?a=1&bodySHA256=ab%63#frag";
         assert_eq!(query_value(url, "bodySHA256").as_deref(), Some("abc"));
         assert_eq!(query_value(url, "x"), None);
+        assert_eq!(query_value("https://h/p?bodySHA256=", "bodySHA256"), None);
         assert_eq!(query_value("https://h/p", "a"), None);
     }
 }

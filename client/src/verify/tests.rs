@@ -176,7 +176,7 @@ fn key_rotation_names_the_matching_secret() {
         panic!("expected invalid");
     };
     assert!(
-        reason.starts_with("no signature (1) matched any of the 2 secrets"),
+        reason.starts_with("no signature matched any of the 2 secrets;"),
         "{reason}"
     );
 }
