@@ -5,7 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod export;
+pub mod list;
 pub mod listen;
+pub mod prune;
+pub mod show;
 pub mod verify;
 
 /// Webhook development tunnel and replay proxy.
@@ -36,6 +40,16 @@ pub enum Command {
     /// Receive webhooks through a relay (embedded by default), store each one
     /// and forward it to your app.
     Listen(listen::ListenArgs),
+    /// Show stored deliveries, newest first.
+    List(list::ListArgs),
+    /// Show one delivery in full: request, signature verdict, body, attempts.
+    Show(show::ShowArgs),
+    /// Write stored deliveries as JSON lines, HAR 1.2 or a curl script.
+    Export(export::ExportArgs),
+    /// Read a JSON lines export back into the store (duplicates skipped).
+    Import(export::ImportArgs),
+    /// Delete old deliveries now, by age and/or count.
+    Prune(prune::PruneArgs),
     /// Check one request's signature offline (exit 0 valid, 1 invalid, 2 usage).
     Verify(verify::VerifyArgs),
 }
@@ -44,6 +58,11 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Listen(args) => args.run().await,
+            Command::List(args) => args.run().await,
+            Command::Show(args) => args.run().await,
+            Command::Export(args) => args.run().await,
+            Command::Import(args) => args.run().await,
+            Command::Prune(args) => args.run().await,
             Command::Verify(args) => args.run(),
         }
     }

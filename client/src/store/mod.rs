@@ -21,6 +21,7 @@ pub mod model;
 mod open;
 mod query;
 mod read;
+pub mod render;
 mod retention;
 mod summary;
 pub mod time;

@@ -91,7 +91,7 @@ pub struct Summary {
 }
 
 /// The delivery's state for `--status` filters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Last attempt answered 2xx.

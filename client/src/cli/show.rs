@@ -1,0 +1,150 @@
+//! `hookline show`: one delivery in full — request, signature verdict, body
+//! hashes, and every attempt with the app's answer.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use hookline_protocol::Header;
+
+use super::StoreArgs;
+use super::list::{finish, open_store};
+use crate::store::render::{header_text, render_body};
+use crate::store::time::format_utc;
+use crate::store::{Attempt, AttemptKind, Outcome, StoredDelivery};
+
+/// Bytes of a binary body shown as hex on a terminal.
+const MAX_DUMP: usize = 4096;
+
+/// Bytes of an app's response body shown per attempt.
+const MAX_RESPONSE_SHOWN: usize = 2048;
+
+/// Show one delivery: request, verdict, body and every attempt.
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// Delivery id, or a unique prefix of it (like git).
+    pub id: String,
+    /// Only the body. Piped or redirected, the exact bytes are written, so
+    /// `hookline show ID --body > body.bin` keeps a binary body intact.
+    #[arg(long, conflicts_with_all = ["headers", "attempts", "json"])]
+    pub body: bool,
+    /// Only the request headers, in the order received.
+    #[arg(long, conflicts_with_all = ["attempts", "json"])]
+    pub headers: bool,
+    /// Only the attempts (forwards, retries, replays) with the app's answers.
+    #[arg(long, conflicts_with = "json")]
+    pub attempts: bool,
+    /// The whole stored record as JSON (body in base64).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+impl ShowArgs {
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let access = open_store(&self.store).await?;
+        let id = access.resolve(&self.id).await?;
+        let stored = access.get(id).await?.ok_or_else(|| anyhow::anyhow!("delivery {id} was deleted meanwhile"))?;
+        let stdout = io::stdout();
+        let raw = !stdout.is_terminal();
+        let mut out = io::BufWriter::new(stdout.lock());
+        finish(self.print(&stored, raw, &mut out).and_then(|()| Ok(out.flush()?)))
+    }
+
+    fn print(&self, stored: &StoredDelivery, raw: bool, out: &mut impl Write) -> anyhow::Result<()> {
+        let d = &stored.delivery;
+        if self.json {
+            serde_json::to_writer_pretty(&mut *out, stored)?;
+            writeln!(out)?;
+        } else if self.body && raw {
+            out.write_all(&d.body)?;
+        } else if self.body {
+            writeln!(out, "{}", render_body(&d.body, MAX_DUMP))?;
+        } else if self.headers {
+            print_headers(out, &d.headers, "")?;
+        } else if self.attempts {
+            print_attempts(out, stored)?;
+        } else {
+            print_all(out, stored)?;
+        }
+        Ok(())
+    }
+}
+
+fn print_all(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()> {
+    let d = &stored.delivery;
+    let query = d.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
+    let path = if d.path.is_empty() { "/" } else { &d.path };
+    writeln!(out, "{} {}{}", d.method, path, query)?;
+    writeln!(out, "id         {}", d.id)?;
+    writeln!(out, "received   {} UTC from {}", format_utc(d.received_at_ms), d.remote_addr.as_deref().unwrap_or("unknown"))?;
+    writeln!(out, "url        {}", d.public_url)?;
+    writeln!(out, "signature  {}", stored.verdict.describe())?;
+    writeln!(out, "body       {} bytes, sha256 {} (as received)", d.body.len(), d.body_sha256)?;
+    if let Some(last) = stored.attempts.last() {
+        let same = if last.sent_body_sha256 == d.body_sha256 { "same" } else { "DIFFERENT" };
+        writeln!(out, "           last sent sha256 {} ({same})", last.sent_body_sha256)?;
+    }
+    writeln!(out, "\nheaders ({})", d.headers.len())?;
+    print_headers(out, &d.headers, "  ")?;
+    writeln!(out, "\nbody")?;
+    writeln!(out, "{}", render_body(&d.body, MAX_DUMP))?;
+    writeln!(out)?;
+    print_attempts(out, stored)
+}
+
+fn print_headers(out: &mut impl Write, headers: &[Header], indent: &str) -> anyhow::Result<()> {
+    for h in headers {
+        writeln!(out, "{indent}{}: {}", h.name, header_text(&h.value))?;
+    }
+    Ok(())
+}
+
+fn print_attempts(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()> {
+    if stored.attempts.is_empty() {
+        writeln!(out, "attempts: none yet")?;
+        return Ok(());
+    }
+    writeln!(out, "attempts ({})", stored.attempts.len())?;
+    for (n, attempt) in stored.attempts.iter().enumerate() {
+        print_attempt(out, n + 1, attempt, &stored.delivery.body_sha256)?;
+    }
+    Ok(())
+}
+
+fn print_attempt(out: &mut impl Write, n: usize, a: &Attempt, received_sha: &str) -> anyhow::Result<()> {
+    let kind = match a.kind {
+        AttemptKind::Forward => "forward".to_owned(),
+        AttemptKind::Replay { resigned, edited } => {
+            let mut kind = "replay".to_owned();
+            if resigned {
+                kind.push_str(", re-signed");
+            }
+            if edited {
+                kind.push_str(", edited");
+            }
+            kind
+        }
+    };
+    let took = a.duration_us as f64 / 1000.0;
+    writeln!(out, "  #{n} {kind}  {} UTC → {}  ({took:.1} ms)", format_utc(a.at_ms), a.target)?;
+    if a.sent_body_sha256 != received_sha {
+        writeln!(out, "     sent a different body: sha256 {}", a.sent_body_sha256)?;
+    }
+    match &a.outcome {
+        Outcome::Error { message } => writeln!(out, "     error: {message}")?,
+        Outcome::Response { status, headers, body, body_truncated } => {
+            writeln!(out, "     {status}")?;
+            print_headers(out, headers, "     ")?;
+            if !body.is_empty() {
+                let cut = if *body_truncated { " (truncated when stored)" } else { "" };
+                writeln!(out, "     body, {} bytes{cut}:", body.len())?;
+                for line in render_body(body, MAX_RESPONSE_SHOWN).lines().take(40) {
+                    writeln!(out, "       {line}")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
