@@ -9,7 +9,9 @@ pub mod export;
 pub mod list;
 pub mod listen;
 pub mod prune;
+pub mod replay;
 pub mod show;
+pub mod trigger;
 pub mod verify;
 
 /// Webhook development tunnel and replay proxy.
@@ -44,6 +46,10 @@ pub enum Command {
     List(list::ListArgs),
     /// Show one delivery in full: request, signature verdict, body, attempts.
     Show(show::ShowArgs),
+    /// Send stored deliveries to the app again, exactly, edited or re-signed.
+    Replay(replay::ReplayArgs),
+    /// Send a signed sample event (email.opened, contact.created, …) to the listener or an app.
+    Trigger(trigger::TriggerArgs),
     /// Write stored deliveries as JSON lines, HAR 1.2 or a curl script.
     Export(export::ExportArgs),
     /// Read a JSON lines export back into the store (duplicates skipped).
@@ -54,12 +60,35 @@ pub enum Command {
     Verify(verify::VerifyArgs),
 }
 
+/// Parses the command line, runs the command and maps the outcome to an
+/// exit code: errors print as one `error: …` line (with their causes) and exit 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::logging::init(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli.run()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 impl Cli {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Listen(args) => args.run().await,
             Command::List(args) => args.run().await,
             Command::Show(args) => args.run().await,
+            Command::Replay(args) => args.run().await,
+            Command::Trigger(args) => args.run().await,
             Command::Export(args) => args.run().await,
             Command::Import(args) => args.run().await,
             Command::Prune(args) => args.run().await,

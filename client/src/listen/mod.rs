@@ -148,7 +148,7 @@ impl Listening {
             shutdown: shutdown.clone(),
         });
         let flusher = tokio::spawn(flusher::run(store.clone(), durable_rx, outbound_tx, reporter));
-        let control_path = options.data_dir.join("control.sock");
+        let control_path = crate::control::socket_path(&options.data_dir);
         let control = tokio::spawn(crate::control::serve_control(store.clone(), control_path, shutdown.clone()));
         let retention = tokio::spawn(retention_task(store.clone(), options.retention, shutdown.clone()));
         let watcher = tokio::spawn(report_state_changes(state.clone(), reporter, shutdown.clone()));

@@ -1,0 +1,111 @@
+//! Sending a stored delivery again: exactly as received, to another URL,
+//! with an edited body, or re-signed with a fresh timestamp. Every replay is
+//! recorded as an attempt of the original delivery.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hookline_protocol::{DeliveryId, Secret};
+
+use crate::control::StoreAccess;
+use crate::forward::{ForwardTarget, Forwarder, OutgoingRequest};
+use crate::store::{Attempt, AttemptKind, StoreError};
+use crate::verify::{Scheme, SchemeChoice, SignError, detect, refresh_linear_timestamp, sign};
+
+/// How to change the request before sending it again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayOptions {
+    /// Send here instead of the configured target.
+    pub to: Option<ForwardTarget>,
+    /// Sign again with the configured secret and the current time.
+    pub resign: bool,
+    /// Send this body instead of the stored one.
+    pub body: Option<Vec<u8>>,
+}
+
+/// Why a replay was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("delivery {0} is not in the store")]
+    Unknown(DeliveryId),
+    #[error("no target: pass --to URL (no `hookline listen` has run with this data dir)")]
+    NoTarget,
+    #[error("--resign needs the signing secret: pass --secret or set WEBHOOK_SECRET")]
+    NoSecret,
+    #[error("cannot tell which scheme signed delivery {0}: pass --scheme")]
+    UnknownScheme(DeliveryId),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+/// Replays deliveries. Cheap to clone; clones share the store and the connection pool.
+#[derive(Debug, Clone)]
+pub struct Replayer {
+    access: Arc<StoreAccess>,
+    forwarder: Forwarder,
+    target: Option<ForwardTarget>,
+    scheme: SchemeChoice,
+    secret: Option<Secret>,
+}
+
+impl Replayer {
+    /// `target` is where replays go without `--to`; `secret` (the first of the
+    /// configured ones, the current key) signs `--resign` replays.
+    pub fn new(
+        access: Arc<StoreAccess>,
+        forwarder: Forwarder,
+        target: Option<ForwardTarget>,
+        scheme: SchemeChoice,
+        secret: Option<Secret>,
+    ) -> Self {
+        Self {
+            access,
+            forwarder,
+            target,
+            scheme,
+            secret,
+        }
+    }
+
+    pub fn access(&self) -> &StoreAccess {
+        &self.access
+    }
+
+    /// Sends delivery `id` again and records the attempt.
+    pub async fn replay(&self, id: DeliveryId, options: &ReplayOptions) -> Result<Attempt, ReplayError> {
+        let target = options.to.as_ref().or(self.target.as_ref()).ok_or(ReplayError::NoTarget)?;
+        let stored = self.access.get(id).await?.ok_or(ReplayError::Unknown(id))?;
+        let mut request = OutgoingRequest::from_delivery(&stored.delivery);
+        if let Some(body) = &options.body {
+            request.body = Bytes::from(body.clone());
+        }
+        if options.resign {
+            self.resign(id, &mut request)?;
+        }
+        let kind = AttemptKind::Replay {
+            resigned: options.resign,
+            edited: options.body.is_some(),
+        };
+        let attempt = self.forwarder.reserve().await.send(target, &request, kind).await;
+        self.access.record_attempt(id, &attempt).await?;
+        Ok(attempt)
+    }
+
+    fn resign(&self, id: DeliveryId, request: &mut OutgoingRequest) -> Result<(), ReplayError> {
+        let secret = self.secret.as_ref().ok_or(ReplayError::NoSecret)?;
+        let scheme = match &self.scheme {
+            SchemeChoice::Fixed(scheme) => scheme.clone(),
+            SchemeChoice::Auto => detect(&request.headers).ok_or(ReplayError::UnknownScheme(id))?,
+        };
+        let now = crate::clock::now_unix();
+        if scheme == Scheme::Linear
+            && let Some(body) = refresh_linear_timestamp(&request.body, now)
+        {
+            request.body = Bytes::from(body);
+        }
+        sign(&scheme, secret, &mut request.headers, &request.body, &request.public_url, now)?;
+        Ok(())
+    }
+}
