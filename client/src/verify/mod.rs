@@ -25,6 +25,7 @@ mod linear_body;
 mod mac;
 mod scheme;
 mod sign;
+mod signature_list;
 mod timestamped;
 mod url_signed;
 mod verdict;
