@@ -1,3 +1,165 @@
-//! hookline-relay: accepts webhooks on public per-channel URLs and streams them
-//! to the subscribed client over WebSocket.
-fn main() {}
+//! hookline-relay: the binary around the `hookline_relay` library. Flags live
+//! in `args.rs`; this file only wires them to the library.
+
+mod args;
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use hookline_relay::{
+    Heartbeat, OfflineMode, QueueLimits, Relay, RelayConfig, TokenSet, load_tls, new_token,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{Cli, Command, Offline, ServeArgs};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hookline-relay: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Some(Command::NewToken) => {
+            let token = new_token().context("no OS randomness for a token")?;
+            println!("{}", token.expose());
+            eprintln!(
+                "add this line to the relay's tokens file (--tokens-file) and give the token to the client"
+            );
+            Ok(())
+        }
+        None => serve(cli.serve).await,
+    }
+}
+
+fn load_tokens(args: &ServeArgs) -> anyhow::Result<TokenSet> {
+    let mut tokens = TokenSet::new();
+    if let Some(path) = &args.tokens_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read tokens file {}", path.display()))?;
+        tokens
+            .merge(TokenSet::parse_file(&text).with_context(|| format!("in {}", path.display()))?);
+    }
+    if let Some(list) = &args.tokens {
+        tokens.merge(TokenSet::parse_list(list).context("in HOOKLINE_RELAY_TOKENS")?);
+    }
+    if tokens.is_empty() {
+        bail!(
+            "no token configured, so no client could connect. Make one with `hookline-relay new-token`, \
+             put it in a file and pass --tokens-file FILE (or set HOOKLINE_RELAY_TOKENS)"
+        );
+    }
+    Ok(tokens)
+}
+
+fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
+    let mut config = RelayConfig::new(tokens, args.data_dir.clone());
+    config.public_url = args.public_url.clone();
+    config.trust_proxy = args.trust_proxy;
+    config.max_body = args.max_body;
+    config.response_timeout = args.response_timeout;
+    config.offline = match args.offline {
+        Offline::Queue => OfflineMode::Queue,
+        Offline::Reject => OfflineMode::Reject,
+    };
+    config.queue_limits = QueueLimits {
+        max_count: args.queue_max_count,
+        max_bytes: args.queue_max_bytes,
+        max_age: args.queue_max_age,
+    };
+    config.max_connections = args.max_connections;
+    config.idle_timeout = args.idle_timeout;
+    config.header_read_timeout = args.header_read_timeout;
+    config.heartbeat = Heartbeat {
+        ping_interval: args.ping_interval,
+        dead_peer_after: args.dead_peer_after,
+        ..Heartbeat::default()
+    };
+    config
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let tokens = load_tokens(&args)?;
+    let channels: Vec<(String, String)> = tokens
+        .channels()
+        .map(|(n, id)| (n.to_owned(), id.to_string()))
+        .collect();
+    let relay = Relay::open(config(&args, tokens)).context("cannot start the relay")?;
+    let http = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let tls = match (&args.tls_listen, &args.tls_cert, &args.tls_key) {
+        (Some(addr), Some(cert), Some(key)) => {
+            let config = load_tls(cert, key)?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            Some((listener, config))
+        }
+        _ => None,
+    };
+    let base = args.public_url.clone().unwrap_or_else(|| match &tls {
+        Some((l, _)) => format!(
+            "https://{}",
+            l.local_addr().map(|a| a.to_string()).unwrap_or_default()
+        ),
+        None => format!("http://{}", args.listen),
+    });
+    for (name, id) in &channels {
+        println!("channel {name}: {}/h/{id}", base.trim_end_matches('/'));
+    }
+    let shutdown = CancellationToken::new();
+    tokio::spawn(signal(shutdown.clone()));
+    let plain = relay.serve(http, None, shutdown.clone());
+    let secure = async {
+        match tls {
+            Some((listener, config)) => {
+                relay
+                    .serve(listener, Some(Arc::clone(&config)), shutdown.clone())
+                    .await
+            }
+            None => Ok(()),
+        }
+    };
+    let (a, b) = tokio::join!(plain, secure);
+    let closed = relay.close().await;
+    a?;
+    b?;
+    closed?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM starts a graceful shutdown.
+async fn signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!("cannot watch SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                    return shutdown.cancel();
+                }
+            };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    shutdown.cancel();
+}

@@ -91,26 +91,26 @@ async fn run(
             public_url: format!("{base}/h/{}", hub.id),
             relay: format!("hookline-relay {}", env!("CARGO_PKG_VERSION")),
         };
-        if sink
-            .send(Message::Text(welcome.encode().into()))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        tracing::info!(%client, "client connected");
+        // Attach before the welcome: a client holding its welcome is subscribed.
         let taken_over = hub.attach(id);
         inc(&relay.inner.metrics.connected);
-        let mut session = Session {
-            relay: relay.clone(),
-            hub: hub.clone(),
-            cursor: None,
-            inflight: HashMap::new(),
-            more: true,
+        let end = match sink.send(Message::Text(welcome.encode().into())).await {
+            Ok(()) => {
+                tracing::info!(%client, "client connected");
+                let mut session = Session {
+                    relay: relay.clone(),
+                    hub: hub.clone(),
+                    cursor: None,
+                    inflight: HashMap::new(),
+                    more: true,
+                };
+                let listener = serve_shutdown.as_ref();
+                session
+                    .serve(&mut sink, &mut stream, &taken_over, listener)
+                    .await
+            }
+            Err(_) => None,
         };
-        let end = session
-            .serve(&mut sink, &mut stream, &taken_over, serve_shutdown.as_ref())
-            .await;
         hub.detach(id);
         relay
             .inner

@@ -1,0 +1,172 @@
+//! Command-line flags of `hookline-relay`, each with an environment fallback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use hookline_protocol::limits;
+
+/// The public half of hookline: accepts webhooks at per-channel URLs and
+/// streams them to the developer's `hookline` client over a WebSocket.
+#[derive(Debug, Parser)]
+#[command(name = "hookline-relay", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a new random token to put in the tokens file (one per line).
+    NewToken,
+}
+
+/// What the clients' offline senders get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Offline {
+    /// Keep the delivery and answer 202 Accepted.
+    Queue,
+    /// Keep nothing and answer 503 with Retry-After.
+    Reject,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Plain-HTTP listen address, for local use or behind a TLS-terminating proxy.
+    #[arg(long, env = "HOOKLINE_RELAY_LISTEN", default_value = "127.0.0.1:8700")]
+    pub listen: SocketAddr,
+    /// HTTPS listen address; needs --tls-cert and --tls-key.
+    #[arg(long, env = "HOOKLINE_RELAY_TLS_LISTEN", requires_all = ["tls_cert", "tls_key"])]
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain for --tls-listen.
+    #[arg(long, env = "HOOKLINE_RELAY_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-listen.
+    #[arg(long, env = "HOOKLINE_RELAY_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// File of lines `TOKEN [CHANNEL_NAME...]`; `#` starts a comment. Each token
+    /// owns a default channel plus the named ones.
+    #[arg(long, env = "HOOKLINE_RELAY_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// Tokens separated by commas or whitespace. Prefer the environment
+    /// variable: command lines are visible to other users.
+    #[arg(long, env = "HOOKLINE_RELAY_TOKENS", hide_env_values = true)]
+    pub tokens: Option<String>,
+    /// Directory of the durable delivery queue (one relay process per directory).
+    #[arg(
+        long,
+        env = "HOOKLINE_RELAY_DATA_DIR",
+        default_value = "hookline-relay-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Public base URL senders use, e.g. https://relay.example.com. Default: taken
+    /// from each request's Host (and X-Forwarded-* with --trust-proxy).
+    #[arg(long, env = "HOOKLINE_RELAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Believe X-Forwarded-Proto/Host/For: only behind a proxy that sets them.
+    #[arg(long, env = "HOOKLINE_RELAY_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Largest webhook body in bytes (GitHub sends up to 25 MiB).
+    #[arg(long, env = "HOOKLINE_RELAY_MAX_BODY", default_value_t = limits::DEFAULT_MAX_BODY_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=limits::MAX_BODY_BYTES_CEILING as u64))]
+    pub max_body: usize,
+    /// How long a sender waits for the local app's answer, e.g. 9s, 500ms, 2m.
+    /// Senders give up near 10 s, so stay below that.
+    #[arg(long, env = "HOOKLINE_RELAY_RESPONSE_TIMEOUT", default_value = "9s", value_parser = parse_duration)]
+    pub response_timeout: Duration,
+    /// What senders get while the channel's client is offline.
+    #[arg(
+        long,
+        env = "HOOKLINE_RELAY_OFFLINE",
+        value_enum,
+        default_value = "queue"
+    )]
+    pub offline: Offline,
+    /// Most deliveries queued per channel; past it senders get 503.
+    #[arg(long, env = "HOOKLINE_RELAY_QUEUE_MAX_COUNT", default_value_t = 10_000)]
+    pub queue_max_count: u64,
+    /// Most bytes queued per channel; past it senders get 503.
+    #[arg(long, env = "HOOKLINE_RELAY_QUEUE_MAX_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub queue_max_bytes: u64,
+    /// Unacknowledged deliveries older than this are dropped (counted in /metrics).
+    #[arg(long, env = "HOOKLINE_RELAY_QUEUE_MAX_AGE", default_value = "7d", value_parser = parse_duration)]
+    pub queue_max_age: Duration,
+    /// Most open connections; further ones wait in the listen backlog.
+    #[arg(long, env = "HOOKLINE_RELAY_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Close an HTTP connection with no traffic for this long (above --response-timeout).
+    #[arg(long, env = "HOOKLINE_RELAY_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Time allowed for a request's headers and the TLS handshake (slowloris guard).
+    #[arg(long, env = "HOOKLINE_RELAY_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// How often the relay pings each client.
+    #[arg(long, env = "HOOKLINE_RELAY_PING_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub ping_interval: Duration,
+    /// A client silent this long is considered dead and its session closed.
+    #[arg(long, env = "HOOKLINE_RELAY_DEAD_PEER_AFTER", default_value = "30s", value_parser = parse_duration)]
+    pub dead_peer_after: Duration,
+}
+
+/// Parses `500ms`, `9s`, `2m`, `1h`, `7d`; a bare number means seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 9s, 2m, 1h or 7d"))?;
+    let millis = match unit.trim() {
+        "ms" => Some(value),
+        "" | "s" => value.checked_mul(1_000),
+        "m" => value.checked_mul(60_000),
+        "h" => value.checked_mul(3_600_000),
+        "d" => value.checked_mul(86_400_000),
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} in {text:?}: use ms, s, m, h or d"
+            ));
+        }
+    };
+    millis
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("duration {text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("9s"), Ok(Duration::from_secs(9)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        for bad in ["", "s", "9x", "-1s", "1.5s", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn every_flag_is_documented_and_tokens_stay_hidden() {
+        Cli::command().debug_assert();
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("HOOKLINE_RELAY_TOKENS"));
+        for arg in Cli::command().get_arguments() {
+            assert!(
+                arg.get_help().is_some() || arg.get_long_help().is_some(),
+                "{} undocumented",
+                arg.get_id()
+            );
+        }
+    }
+}
