@@ -10,7 +10,6 @@ use hookline_protocol::{ChannelId, Secret};
 use serde_json::json;
 
 use super::StoreArgs;
-use crate::last_listen::LastListen;
 use crate::forward::{ForwardConfig, ForwardTarget, RetryPolicy};
 use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice, Reporter};
 use crate::store::time::parse_duration;
@@ -138,14 +137,6 @@ impl ListenArgs {
         let listening = Listening::start(options)
             .await
             .with_context(|| format!("cannot listen (store in {})", data_dir.display()))?;
-        let last = LastListen {
-            forward: self.forward.to_string(),
-            public_url: listening.public_url.clone(),
-            scheme: self.scheme.to_string(),
-        };
-        if let Err(err) = last.save(&data_dir) {
-            tracing::warn!(%err, "cannot record the listener's settings for replay and trigger");
-        }
         let text = format!(
             "hookline is listening\n  \
              public URL  {}\n  \

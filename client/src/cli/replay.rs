@@ -176,9 +176,11 @@ async fn edit_body(replayer: &Replayer, id: DeliveryId) -> anyhow::Result<Vec<u8
     let stored = replayer.access().get(id).await?.context("delivery vanished from the store")?;
     let path = std::env::temp_dir().join(format!("hookline-body-{id}-{}.json", std::process::id()));
     let file = EditFile::create(path, &stored.delivery.body)?;
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".into());
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| "vi".into());
     // Through the shell, so an EDITOR with arguments ("code --wait") works.
     let status = tokio::process::Command::new("sh")
         .arg("-c")

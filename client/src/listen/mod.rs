@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::connection::{self, ConnectionState, Incoming, RelayEndpoint};
+use crate::last_listen::LastListen;
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, RetryPolicy};
 use crate::store::{Glob, RetentionPolicy, Store, retention_task};
 use crate::verify::Verifier;
@@ -132,6 +133,14 @@ impl Listening {
                 anyhow::bail!("the relay connection stopped before it was established");
             }
         };
+        let last = LastListen {
+            forward: options.forward.to_string(),
+            public_url: public_url.clone(),
+            scheme: options.verifier.scheme().to_string(),
+        };
+        if let Err(err) = last.save(&options.data_dir) {
+            tracing::warn!(%err, "cannot record the listener's settings for replay and trigger");
+        }
         let reporter = Reporter::new(options.output);
         let (durable_tx, durable_rx) = mpsc::unbounded_channel();
         let pipeline = Arc::new(Pipeline {
