@@ -51,60 +51,81 @@ pub struct SchemeArgs {
     /// shopify, twilio, square, paddle, linear or hmac (auto picks it from the headers).
     #[arg(long, value_name = "SCHEME", default_value = "auto")]
     pub scheme: SchemeChoice,
-    /// hmac scheme: the header that carries the signature.
-    #[arg(long, value_name = "NAME", default_value = "X-Signature")]
-    pub hmac_header: String,
-    /// hmac scheme: the hash under the HMAC (sha256 or sha1).
-    #[arg(long, value_name = "DIGEST", default_value = "sha256")]
-    pub hmac_digest: Digest,
-    /// hmac scheme: how the MAC is written (hex or base64).
-    #[arg(long, value_name = "ENCODING", default_value = "hex")]
-    pub hmac_encoding: Encoding,
+    /// hmac scheme: the header that carries the signature [default: X-Signature].
+    #[arg(long, value_name = "NAME")]
+    pub hmac_header: Option<String>,
+    /// hmac scheme: the hash under the HMAC, sha256 or sha1 [default: sha256].
+    #[arg(long, value_name = "DIGEST")]
+    pub hmac_digest: Option<Digest>,
+    /// hmac scheme: how the MAC is written, hex or base64 [default: hex].
+    #[arg(long, value_name = "ENCODING")]
+    pub hmac_encoding: Option<Encoding>,
     /// hmac scheme: text before the MAC in the header, e.g. 'sha256='.
     #[arg(long, value_name = "PREFIX")]
     pub hmac_prefix: Option<String>,
 }
 
 impl SchemeArgs {
-    /// The chosen scheme, with the `--hmac-*` settings applied to `hmac`.
-    pub fn choice(&self) -> SchemeChoice {
-        match &self.scheme {
-            SchemeChoice::Fixed(Scheme::Hmac(_)) => {
-                SchemeChoice::Fixed(Scheme::Hmac(GenericHmac {
-                    header: self.hmac_header.clone(),
-                    digest: self.hmac_digest,
-                    encoding: self.hmac_encoding,
-                    prefix: self.hmac_prefix.clone().filter(|prefix| !prefix.is_empty()),
-                }))
+    /// The chosen scheme with the `--hmac-*` settings applied, or why they
+    /// cannot be: they would silently do nothing under another scheme.
+    pub fn choice(&self) -> Result<SchemeChoice, String> {
+        let SchemeChoice::Fixed(Scheme::Hmac(defaults)) = &self.scheme else {
+            let given = [self.hmac_header.is_some(), self.hmac_digest.is_some()]
+                .into_iter()
+                .chain([self.hmac_encoding.is_some(), self.hmac_prefix.is_some()])
+                .any(|given| given);
+            if given {
+                return Err(format!(
+                    "--hmac-* options need --scheme hmac (the scheme is {})",
+                    self.scheme
+                ));
             }
-            other => other.clone(),
+            return Ok(self.scheme.clone());
+        };
+        let header = self
+            .hmac_header
+            .clone()
+            .unwrap_or_else(|| defaults.header.clone());
+        if header.trim().is_empty() {
+            return Err("--hmac-header is empty".to_owned());
         }
+        Ok(SchemeChoice::Fixed(Scheme::Hmac(GenericHmac {
+            header,
+            digest: self.hmac_digest.unwrap_or(defaults.digest),
+            encoding: self.hmac_encoding.unwrap_or(defaults.encoding),
+            prefix: self.hmac_prefix.clone().filter(|prefix| !prefix.is_empty()),
+        })))
     }
 }
 
 impl VerifyArgs {
     pub fn run(self) -> anyhow::Result<ExitCode> {
-        let input = match self.read_input() {
-            Ok(input) => input,
+        let (verifier, input) = match self.prepare() {
+            Ok(prepared) => prepared,
             Err(message) => {
                 eprintln!("error: {message}");
                 return Ok(ExitCode::from(EXIT_USAGE));
             }
         };
+        let now = self.now.unwrap_or_else(system_now);
+        let url = self.url.as_deref().unwrap_or("");
+        let verdict = verifier.verify(&input.headers, &input.body, url, now);
+        Ok(report(&verdict))
+    }
+
+    /// Everything that can be wrong with the command itself, checked before
+    /// anything is verified, so a usage error never reads as a bad signature.
+    fn prepare(&self) -> Result<(Verifier, Input), String> {
+        let choice = self.scheme.choice()?;
+        if self.secrets.iter().any(String::is_empty) {
+            return Err("a --secret (or WEBHOOK_SECRET) is empty".to_owned());
+        }
         let secrets = self
             .secrets
             .iter()
             .map(|s| Secret::new(s.as_str()))
             .collect();
-        let verifier = Verifier::new(self.scheme.choice(), secrets);
-        let now = self.now.unwrap_or_else(system_now);
-        let verdict = verifier.verify(
-            &input.headers,
-            &input.body,
-            self.url.as_deref().unwrap_or(""),
-            now,
-        );
-        Ok(report(&verdict))
+        Ok((Verifier::new(choice, secrets), self.read_input()?))
     }
 
     fn read_input(&self) -> Result<Input, String> {

@@ -8,20 +8,24 @@ const FIELD: &str = "webhookTimestamp";
 #[derive(Deserialize)]
 struct TopLevel {
     #[serde(rename = "webhookTimestamp")]
-    timestamp: Option<serde_json::Number>,
+    timestamp: Option<serde_json::Value>,
 }
 
 /// The body's top-level `webhookTimestamp` in milliseconds, if it is a JSON
-/// object with that field as a number.
+/// object with that field. Linear's SDK does arithmetic on the parsed value,
+/// so a numeric string counts as JavaScript would coerce it; anything else
+/// (absent, null, text) means no timestamp, and the SDK skips the check.
 pub(crate) fn timestamp_ms(body: &[u8]) -> Option<i64> {
-    let number = serde_json::from_slice::<TopLevel>(body).ok()?.timestamp?;
-    // Fractional or huge values are clamped like the SDK's float arithmetic would treat them.
-    number.as_i64().or_else(|| {
-        number
-            .as_f64()
-            .filter(|ms| ms.is_finite())
-            .map(|ms| ms as i64)
-    })
+    let value = serde_json::from_slice::<TopLevel>(body).ok()?.timestamp?;
+    let number = match value {
+        serde_json::Value::Number(number) => number
+            .as_i64()
+            .map_or_else(|| number.as_f64(), |ms| Some(ms as f64)),
+        serde_json::Value::String(text) => text.trim().parse::<f64>().ok(),
+        _ => None,
+    }?;
+    // Fractions are dropped; out-of-range values saturate, far outside any tolerance either way.
+    number.is_finite().then_some(number as i64)
 }
 
 /// `body` with its top-level `webhookTimestamp` set to `now_unix` in
@@ -92,6 +96,14 @@ mod tests {
         assert_eq!(timestamp_ms(br#"{"data":{"webhookTimestamp":5}}"#), None);
         assert_eq!(timestamp_ms(b"not json"), None);
         assert_eq!(timestamp_ms(br#"{"webhookTimestamp":"soon"}"#), None);
+        assert_eq!(
+            timestamp_ms(br#"{"webhookTimestamp":"1780000000000"}"#),
+            Some(1_780_000_000_000)
+        );
+        assert_eq!(
+            timestamp_ms(br#"{"webhookTimestamp":1.5e12}"#),
+            Some(1_500_000_000_000)
+        );
     }
 
     #[test]

@@ -48,6 +48,17 @@ impl Verdict {
         }
     }
 
+    /// The scheme the verdict was reached under, if one was chosen.
+    pub fn scheme(&self) -> Option<&str> {
+        match self {
+            Self::Valid { scheme, .. }
+            | Self::Invalid { scheme, .. }
+            | Self::Stale { scheme, .. } => Some(scheme),
+            Self::Unsigned { scheme } => scheme.as_deref(),
+            Self::NoSecret => None,
+        }
+    }
+
     /// One line for terminals and logs, e.g. `invalid (stripe): no signature matched any of 2 secrets`.
     pub fn describe(&self) -> String {
         match self {

@@ -6,6 +6,21 @@ use hookline_protocol::{Header, Secret};
 use super::super::*;
 use super::{NOW, URL, WHSEC, verify};
 
+fn stale_stripe() -> Verdict {
+    let secret = Secret::new(WHSEC);
+    let mut headers = Vec::new();
+    sign(
+        &Scheme::Stripe,
+        &secret,
+        &mut headers,
+        b"{}",
+        URL,
+        NOW - 301,
+    )
+    .unwrap();
+    verify(&Scheme::Stripe, &[secret], &headers, b"{}", NOW)
+}
+
 #[test]
 fn stale_is_not_invalid() {
     let scheme = Scheme::Stripe;
@@ -208,5 +223,7 @@ fn no_secret_and_unsigned() {
         auto.verify(&[], b"", URL, NOW),
         Verdict::Unsigned { scheme: None }
     );
+    assert_eq!(auto.verify(&[], b"", URL, NOW).scheme(), None);
+    assert_eq!(stale_stripe().scheme(), Some("stripe"));
     assert!(auto.has_secrets() && !Verifier::new(SchemeChoice::Auto, vec![]).has_secrets());
 }
