@@ -30,7 +30,12 @@ pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf, DataDirError> {
 /// when it is an absolute path (the XDG spec says to ignore relative ones),
 /// else `~/.local/share`.
 fn user_data_dir() -> Result<PathBuf, DataDirError> {
-    let home = || std::env::var_os("HOME").filter(|v| !v.is_empty()).map(PathBuf::from).ok_or(DataDirError::NoHome);
+    let home = || {
+        std::env::var_os("HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .ok_or(DataDirError::NoHome)
+    };
     if cfg!(target_os = "macos") {
         return Ok(home()?.join("Library").join("Application Support"));
     }
@@ -44,7 +49,10 @@ fn user_data_dir() -> Result<PathBuf, DataDirError> {
 /// every webhook body received, which may carry customer data. An existing
 /// directory is left as the user set it.
 pub fn ensure(dir: &Path) -> Result<(), DataDirError> {
-    let create = |source| DataDirError::Create { path: dir.to_path_buf(), source };
+    let create = |source| DataDirError::Create {
+        path: dir.to_path_buf(),
+        source,
+    };
     if dir.is_dir() {
         return Ok(());
     }

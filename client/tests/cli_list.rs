@@ -20,11 +20,18 @@ async fn hookline(dir: &Path, args: &[&str]) -> Output {
         .env_remove("HOOKLINE_DATA_DIR")
         .kill_on_drop(true)
         .output();
-    tokio::time::timeout(Duration::from_secs(60), run).await.expect("hookline hung").expect("hookline runs")
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("hookline hung")
+        .expect("hookline runs")
 }
 
 fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
@@ -36,24 +43,53 @@ fn one_line_error(out: &Output) -> String {
 }
 
 fn json_ids(text: &str) -> Vec<u64> {
-    text.lines().map(|l| (serde_json::from_str::<Summary>(l).unwrap().received_at_ms - T0) / 1000).collect()
+    text.lines()
+        .map(|l| (serde_json::from_str::<Summary>(l).unwrap().received_at_ms - T0) / 1000)
+        .collect()
 }
 
 #[tokio::test]
 async fn list_prints_newest_first_and_filters() {
     let dir = tempfile::tempdir().unwrap();
     let ids = fill(&Store::open(dir.path()).unwrap(), 6);
-    assert_eq!(json_ids(&stdout(&hookline(dir.path(), &["list", "--json"]).await)), [5, 4, 3, 2, 1, 0]);
-    let failed = hookline(dir.path(), &["list", "--json", "--status", "failed", "--event", "contact.*", "-n", "2"]).await;
+    assert_eq!(
+        json_ids(&stdout(&hookline(dir.path(), &["list", "--json"]).await)),
+        [5, 4, 3, 2, 1, 0]
+    );
+    let failed = hookline(
+        dir.path(),
+        &[
+            "list",
+            "--json",
+            "--status",
+            "failed",
+            "--event",
+            "contact.*",
+            "-n",
+            "2",
+        ],
+    )
+    .await;
     assert_eq!(json_ids(&stdout(&failed)), [5, 3]);
     let table = stdout(&hookline(dir.path(), &["list", "--code", "5xx"]).await);
     let rows: Vec<&str> = table.lines().collect();
     assert!(rows[0].starts_with("TIME (UTC)"), "{table}");
     assert_eq!(rows.len(), 1 + 3 + 1, "{table}");
-    assert!(rows[1].contains(&ids[5].to_string()[..12]) && rows[1].contains("contact.created") && rows[1].contains("POST /p5"), "{table}");
+    assert!(
+        rows[1].contains(&ids[5].to_string()[..12])
+            && rows[1].contains("contact.created")
+            && rows[1].contains("POST /p5"),
+        "{table}"
+    );
     assert!(rows[1].contains("500") && rows[1].contains('✓'), "{table}");
-    assert!(rows[2].contains("POST /p3") && rows[2].contains('✗'), "invalid verdict marked: {table}");
-    assert!(rows[4].contains("3 shown; 6 stored, 3 failed, 2 invalid"), "{table}");
+    assert!(
+        rows[2].contains("POST /p3") && rows[2].contains('✗'),
+        "invalid verdict marked: {table}"
+    );
+    assert!(
+        rows[4].contains("3 shown; 6 stored, 3 failed, 2 invalid"),
+        "{table}"
+    );
     let bad = hookline(dir.path(), &["list", "--since", "yesterday-ish"]).await;
     assert!(one_line_error(&bad).contains("neither a duration"));
 }
@@ -62,12 +98,28 @@ async fn list_prints_newest_first_and_filters() {
 async fn show_resolves_prefixes_and_prints_the_whole_delivery() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let json = delivery(T0, 0xAAAA << 60, "", "/hook", br#"{"type":"email.bounced","data":{"to":"a@b.c","n":1.50}}"#.to_vec());
-    let binary = delivery(T0, 0xBBBB << 60, "", "/bin", vec![0, 159, 146, 150, 255, b'\n', 1]);
+    let json = delivery(
+        T0,
+        0xAAAA << 60,
+        "",
+        "/hook",
+        br#"{"type":"email.bounced","data":{"to":"a@b.c","n":1.50}}"#.to_vec(),
+    );
+    let binary = delivery(
+        T0,
+        0xBBBB << 60,
+        "",
+        "/bin",
+        vec![0, 159, 146, 150, 255, b'\n', 1],
+    );
     store.insert(&json, &invalid()).unwrap();
     store.insert(&binary, &valid()).unwrap();
-    store.record_attempt(json.id, &attempt(T0 + 1, None, false)).unwrap();
-    store.record_attempt(json.id, &attempt(T0 + 2, Some(500), false)).unwrap();
+    store
+        .record_attempt(json.id, &attempt(T0 + 1, None, false))
+        .unwrap();
+    store
+        .record_attempt(json.id, &attempt(T0 + 2, Some(500), false))
+        .unwrap();
     drop(store);
 
     let id = json.id.to_string();
@@ -95,7 +147,10 @@ async fn show_resolves_prefixes_and_prints_the_whole_delivery() {
     assert_eq!(headers.lines().count(), json.headers.len());
 
     let ambiguous = one_line_error(&hookline(dir.path(), &["show", &id[..11]]).await);
-    assert!(ambiguous.contains(&id) && ambiguous.contains(&binary.id.to_string()), "{ambiguous}");
+    assert!(
+        ambiguous.contains(&id) && ambiguous.contains(&binary.id.to_string()),
+        "{ambiguous}"
+    );
     let unknown = one_line_error(&hookline(dir.path(), &["show", "7ZZZZZZZZZZZ"]).await);
     assert!(unknown.contains("no delivery matches"), "{unknown}");
 }
@@ -107,18 +162,33 @@ async fn commands_work_while_a_listener_holds_the_store() {
     let ids = fill(&store, 5);
     // Held, with no control socket: a clear refusal naming this process.
     let locked = one_line_error(&hookline(dir.path(), &["list"]).await);
-    assert!(locked.contains(&format!("pid {}", std::process::id())), "{locked}");
+    assert!(
+        locked.contains(&format!("pid {}", std::process::id())),
+        "{locked}"
+    );
 
     let shutdown = CancellationToken::new();
-    tokio::spawn(serve_control(store.clone(), socket_path(dir.path()), shutdown.clone()));
+    tokio::spawn(serve_control(
+        store.clone(),
+        socket_path(dir.path()),
+        shutdown.clone(),
+    ));
     let ready = async {
-        while !matches!(StoreAccess::open(dir.path()).await, Ok(StoreAccess::Remote(_))) {
+        while !matches!(
+            StoreAccess::open(dir.path()).await,
+            Ok(StoreAccess::Remote(_))
+        ) {
             tokio::task::yield_now().await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), ready).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), ready)
+        .await
+        .unwrap();
 
-    assert_eq!(json_ids(&stdout(&hookline(dir.path(), &["list", "--json"]).await)), [4, 3, 2, 1, 0]);
+    assert_eq!(
+        json_ids(&stdout(&hookline(dir.path(), &["list", "--json"]).await)),
+        [4, 3, 2, 1, 0]
+    );
     let shown = stdout(&hookline(dir.path(), &["show", &ids[2].to_string(), "--json"]).await);
     let shown: hookline::store::StoredDelivery = serde_json::from_str(&shown).unwrap();
     assert_eq!(Some(shown), store.get(ids[2]).unwrap());

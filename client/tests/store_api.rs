@@ -5,7 +5,8 @@ mod store_support;
 use std::time::Duration;
 
 use hookline::store::{
-    DeliveryStatus, Filter, Glob, ListQuery, RetentionPolicy, Store, StoreError, StoreEvent, StoredDelivery, retention_task,
+    DeliveryStatus, Filter, Glob, ListQuery, RetentionPolicy, Store, StoreError, StoreEvent,
+    StoredDelivery, retention_task,
 };
 use hookline::verify::VerdictKind;
 use store_support::*;
@@ -18,12 +19,22 @@ async fn insert_dedupes_flushes_and_survives_reopen() {
     {
         let store = Store::open(dir.path()).unwrap();
         assert!(store.insert(&d, &valid()).unwrap());
-        assert!(!store.insert(&d, &invalid()).unwrap(), "a re-sent delivery must not be stored twice");
+        assert!(
+            !store.insert(&d, &invalid()).unwrap(),
+            "a re-sent delivery must not be stored twice"
+        );
         store.flush().await.unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
     let got = store.get(d.id).unwrap().unwrap();
-    assert_eq!(got, StoredDelivery { delivery: d.clone(), verdict: valid(), attempts: vec![] });
+    assert_eq!(
+        got,
+        StoredDelivery {
+            delivery: d.clone(),
+            verdict: valid(),
+            attempts: vec![]
+        }
+    );
     assert_eq!(store.counts().unwrap().total, 1);
 }
 
@@ -33,17 +44,26 @@ fn attempts_append_in_order_and_update_the_summary() {
     let store = Store::open(dir.path()).unwrap();
     let d = delivery(T0, 1, "email.opened", "/x", Vec::new());
     store.insert(&d, &valid()).unwrap();
-    let tries = [attempt(T0 + 1, None, false), attempt(T0 + 2, Some(503), false), attempt(T0 + 3, Some(200), true)];
+    let tries = [
+        attempt(T0 + 1, None, false),
+        attempt(T0 + 2, Some(503), false),
+        attempt(T0 + 3, Some(200), true),
+    ];
     for a in &tries {
         store.record_attempt(d.id, a).unwrap();
     }
     assert_eq!(store.get(d.id).unwrap().unwrap().attempts, tries.to_vec());
     let s = store.summary(d.id).unwrap().unwrap();
-    assert_eq!((s.attempts, s.replays, s.last_status, s.last_error), (3, 1, Some(200), false));
+    assert_eq!(
+        (s.attempts, s.replays, s.last_status, s.last_error),
+        (3, 1, Some(200), false)
+    );
     assert_eq!(s.status(), DeliveryStatus::Ok);
     assert_eq!(s.event.as_deref(), Some("email.opened"));
     let missing = hookline_protocol::DeliveryId::from_parts(T0, 99);
-    assert!(matches!(store.record_attempt(missing, &tries[0]), Err(StoreError::NotFound(id)) if id == missing));
+    assert!(
+        matches!(store.record_attempt(missing, &tries[0]), Err(StoreError::NotFound(id)) if id == missing)
+    );
 }
 
 #[test]
@@ -53,7 +73,9 @@ fn counts_follow_inserts_attempts_and_deletes() {
     let ids = fill(&store, 12);
     let c = store.counts().unwrap();
     assert_eq!((c.total, c.failed, c.invalid), (12, 6, 4));
-    store.record_attempt(ids[1], &attempt(T0 + 99_000, Some(204), true)).unwrap();
+    store
+        .record_attempt(ids[1], &attempt(T0 + 99_000, Some(204), true))
+        .unwrap();
     assert_eq!(store.counts().unwrap().failed, 5);
     assert!(store.delete(ids[0]).unwrap());
     assert!(!store.delete(ids[0]).unwrap());
@@ -67,7 +89,10 @@ fn pages_newest_first_with_cursors() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let ids = fill(&store, 25);
-    let mut query = ListQuery { limit: 10, ..Default::default() };
+    let mut query = ListQuery {
+        limit: 10,
+        ..Default::default()
+    };
     let mut seen = Vec::new();
     let mut pages = 0;
     loop {
@@ -83,14 +108,28 @@ fn pages_newest_first_with_cursors() {
     assert_eq!(seen, newest_first);
     assert_eq!(pages, 3);
     // An exactly full last page says there is no next one.
-    let all = store.page(&ListQuery { limit: 25, ..Default::default() }).unwrap();
+    let all = store
+        .page(&ListQuery {
+            limit: 25,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!((all.items.len(), all.next), (25, None));
 }
 
 fn ids_for(store: &Store, filter: Filter) -> Vec<u64> {
-    let page = store.page(&ListQuery { filter, before: None, limit: 100 }).unwrap();
+    let page = store
+        .page(&ListQuery {
+            filter,
+            before: None,
+            limit: 100,
+        })
+        .unwrap();
     assert!(page.next.is_none());
-    page.items.iter().map(|s| (s.received_at_ms - T0) / 1000).collect()
+    page.items
+        .iter()
+        .map(|s| (s.received_at_ms - T0) / 1000)
+        .collect()
 }
 
 #[test]
@@ -99,16 +138,101 @@ fn each_filter_selects_what_it_says() {
     let store = Store::open(dir.path()).unwrap();
     fill(&store, 10);
     let f = Filter::default;
-    assert_eq!(ids_for(&store, Filter { event: Some(Glob::new("email.*")), ..f() }), [8, 6, 4, 2, 0]);
-    assert_eq!(ids_for(&store, Filter { event: Some(Glob::new("nope.*,contact.c?eated")), ..f() }), [9, 7, 5, 3, 1]);
-    assert_eq!(ids_for(&store, Filter { status: Some(DeliveryStatus::Failed), ..f() }), [9, 7, 5, 3, 1]);
-    assert_eq!(ids_for(&store, Filter { status: Some(DeliveryStatus::Invalid), ..f() }), [9, 6, 3, 0]);
-    assert_eq!(ids_for(&store, Filter { status: Some(DeliveryStatus::Pending), ..f() }), Vec::<u64>::new());
-    assert_eq!(ids_for(&store, Filter { since_ms: Some(T0 + 7000), ..f() }), [9, 8, 7]);
-    assert_eq!(ids_for(&store, Filter { text: Some("/P4".into()), ..f() }), [4]);
-    assert_eq!(ids_for(&store, Filter { verdict: Some(VerdictKind::Invalid), ..f() }), [9, 6, 3, 0]);
-    assert_eq!(ids_for(&store, Filter { status_class: Some(2), ..f() }), [8, 6, 4, 2, 0]);
-    let both = Filter { status_class: Some(5), verdict: Some(VerdictKind::Invalid), ..f() };
+    assert_eq!(
+        ids_for(
+            &store,
+            Filter {
+                event: Some(Glob::new("email.*")),
+                ..f()
+            }
+        ),
+        [8, 6, 4, 2, 0]
+    );
+    assert_eq!(
+        ids_for(
+            &store,
+            Filter {
+                event: Some(Glob::new("nope.*,contact.c?eated")),
+                ..f()
+            }
+        ),
+        [9, 7, 5, 3, 1]
+    );
+    assert_eq!(
+        ids_for(
+            &store,
+            Filter {
+                status: Some(DeliveryStatus::Failed),
+                ..f()
+            }
+        ),
+        [9, 7, 5, 3, 1]
+    );
+    assert_eq!(
+        ids_for(
+            &store,
+            Filter {
+                status: Some(DeliveryStatus::Invalid),
+                ..f()
+            }
+        ),
+        [9, 6, 3, 0]
+    );
+    assert_eq!(
+        ids_for(
+            &store,
+            Filter {
+                status: Some(DeliveryStatus::Pending),
+                ..f()
+            }
+        ),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        ids_for(
+            &store,
+            Filter {
+                since_ms: Some(T0 + 7000),
+                ..f()
+            }
+        ),
+        [9, 8, 7]
+    );
+    assert_eq!(
+        ids_for(
+            &store,
+            Filter {
+                text: Some("/P4".into()),
+                ..f()
+            }
+        ),
+        [4]
+    );
+    assert_eq!(
+        ids_for(
+            &store,
+            Filter {
+                verdict: Some(VerdictKind::Invalid),
+                ..f()
+            }
+        ),
+        [9, 6, 3, 0]
+    );
+    assert_eq!(
+        ids_for(
+            &store,
+            Filter {
+                status_class: Some(2),
+                ..f()
+            }
+        ),
+        [8, 6, 4, 2, 0]
+    );
+    let both = Filter {
+        status_class: Some(5),
+        verdict: Some(VerdictKind::Invalid),
+        ..f()
+    };
     assert_eq!(ids_for(&store, both), [9, 3]);
 }
 
@@ -121,17 +245,30 @@ fn prefixes_resolve_like_git() {
     store.insert(&a, &valid()).unwrap();
     store.insert(&b, &valid()).unwrap();
     let (ta, tb) = (a.id.to_string(), b.id.to_string());
-    let common = ta.chars().zip(tb.chars()).take_while(|(x, y)| x == y).count();
+    let common = ta
+        .chars()
+        .zip(tb.chars())
+        .take_while(|(x, y)| x == y)
+        .count();
     assert!(common >= 10, "same millisecond: the time part is shared");
-    assert_eq!(store.resolve(&ta[..common + 1].to_lowercase()).unwrap(), a.id);
+    assert_eq!(
+        store.resolve(&ta[..common + 1].to_lowercase()).unwrap(),
+        a.id
+    );
     assert_eq!(store.resolve(&tb).unwrap(), b.id);
     match store.resolve(&ta[..common]) {
         Err(StoreError::Ambiguous { candidates, .. }) => assert_eq!(candidates, vec![a.id, b.id]),
         other => panic!("expected ambiguous, got {other:?}"),
     }
-    assert!(matches!(store.resolve("7ZZZZZ"), Err(StoreError::Unknown { .. })));
+    assert!(matches!(
+        store.resolve("7ZZZZZ"),
+        Err(StoreError::Unknown { .. })
+    ));
     for bad in ["", "U", "8", "!!", "0123456789012345678901234567"] {
-        assert!(matches!(store.resolve(bad), Err(StoreError::InvalidPrefix { .. })), "{bad:?}");
+        assert!(
+            matches!(store.resolve(bad), Err(StoreError::InvalidPrefix { .. })),
+            "{bad:?}"
+        );
     }
 }
 
@@ -140,16 +277,50 @@ fn prune_by_age_and_by_count() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let now = hookline::store::time::now_ms();
-    let old: Vec<_> = (0..5u64).map(|i| delivery(now - 3_600_000 * (10 - i), u128::from(i) + 1, "e", "", Vec::new())).collect();
-    let new: Vec<_> = (0..5u64).map(|i| delivery(now - 60_000 * (5 - i), u128::from(i) + 100, "e", "", Vec::new())).collect();
+    let old: Vec<_> = (0..5u64)
+        .map(|i| {
+            delivery(
+                now - 3_600_000 * (10 - i),
+                u128::from(i) + 1,
+                "e",
+                "",
+                Vec::new(),
+            )
+        })
+        .collect();
+    let new: Vec<_> = (0..5u64)
+        .map(|i| {
+            delivery(
+                now - 60_000 * (5 - i),
+                u128::from(i) + 100,
+                "e",
+                "",
+                Vec::new(),
+            )
+        })
+        .collect();
     for d in old.iter().chain(&new) {
         store.insert(d, &valid()).unwrap();
-        store.record_attempt(d.id, &attempt(d.received_at_ms, Some(500), false)).unwrap();
+        store
+            .record_attempt(d.id, &attempt(d.received_at_ms, Some(500), false))
+            .unwrap();
     }
-    assert_eq!(store.prune(Some(Duration::from_secs(3600)), None).unwrap(), 5);
+    assert_eq!(
+        store.prune(Some(Duration::from_secs(3600)), None).unwrap(),
+        5
+    );
     assert!(old.iter().all(|d| store.get(d.id).unwrap().is_none()));
     assert_eq!(store.prune(None, Some(2)).unwrap(), 3);
-    let left: Vec<_> = store.page(&ListQuery { limit: 10, ..Default::default() }).unwrap().items.iter().map(|s| s.id).collect();
+    let left: Vec<_> = store
+        .page(&ListQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .items
+        .iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(left, vec![new[4].id, new[3].id]);
     let c = store.counts().unwrap();
     assert_eq!((c.total, c.failed), (2, 2));
@@ -163,15 +334,25 @@ async fn retention_task_prunes_then_stops_on_shutdown() {
     fill(&store, 6);
     let mut events = store.subscribe();
     let shutdown = CancellationToken::new();
-    let policy = RetentionPolicy { keep: Some(2), max_age: None, interval: Duration::from_secs(3600) };
+    let policy = RetentionPolicy {
+        keep: Some(2),
+        max_age: None,
+        interval: Duration::from_secs(3600),
+    };
     let task = tokio::spawn(retention_task(store.clone(), policy, shutdown.clone()));
     for _ in 0..4 {
-        let event = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap();
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
         assert!(matches!(event, StoreEvent::Deleted(_)));
     }
     assert_eq!(store.counts().unwrap().total, 2);
     shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
@@ -182,14 +363,31 @@ async fn subscribers_see_inserts_attempts_and_deletes() {
     let d = delivery(T0, 1, "e", "", Vec::new());
     store.insert(&d, &valid()).unwrap();
     store.insert(&d, &valid()).unwrap();
-    store.record_attempt(d.id, &attempt(T0, Some(200), false)).unwrap();
+    store
+        .record_attempt(d.id, &attempt(T0, Some(200), false))
+        .unwrap();
     store.delete(d.id).unwrap();
     let mut got = Vec::new();
     for _ in 0..3 {
-        got.push(tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap());
+        got.push(
+            tokio::time::timeout(Duration::from_secs(5), events.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
     }
-    assert_eq!(got, [StoreEvent::Inserted(d.id), StoreEvent::Attempted(d.id), StoreEvent::Deleted(d.id)]);
-    assert!(events.try_recv().is_err(), "the duplicate insert must not be announced");
+    assert_eq!(
+        got,
+        [
+            StoreEvent::Inserted(d.id),
+            StoreEvent::Attempted(d.id),
+            StoreEvent::Deleted(d.id)
+        ]
+    );
+    assert!(
+        events.try_recv().is_err(),
+        "the duplicate insert must not be announced"
+    );
 }
 
 #[test]
@@ -198,9 +396,15 @@ fn a_held_store_is_refused_with_the_holders_pid() {
     let _held = Store::open(dir.path()).unwrap();
     let err = Store::open(dir.path()).unwrap_err();
     let pid = std::process::id();
-    assert!(matches!(err, StoreError::Locked { pid: Some(p), .. } if p == pid), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Locked { pid: Some(p), .. } if p == pid),
+        "{err:?}"
+    );
     let text = err.to_string();
-    assert!(text.contains(&format!("pid {pid}")) && text.contains("control socket"), "{text}");
+    assert!(
+        text.contains(&format!("pid {pid}")) && text.contains("control socket"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -230,6 +434,16 @@ fn a_store_from_a_newer_build_is_refused() {
         hookline::store::set_schema_version(&store, hookline::store::SCHEMA_VERSION + 1).unwrap();
     }
     let err = Store::open(dir.path()).unwrap_err();
-    assert!(matches!(err, StoreError::NewerSchema { found: 2, supported: 1, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            StoreError::NewerSchema {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("upgrade hookline"));
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use hookline::control::{StoreAccess, serve_control, socket_path};
-use hookline::store::{DeliveryStatus, Filter, Glob, ListQuery, Store, StoreError, StoreEvent, StoredDelivery};
+use hookline::store::{
+    DeliveryStatus, Filter, Glob, ListQuery, Store, StoreError, StoreEvent, StoredDelivery,
+};
 use store_support::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
@@ -46,37 +48,78 @@ async fn remote_answers_match_local_ones() {
 
     let filters = [
         Filter::default(),
-        Filter { event: Some(Glob::new("email.*")), status: Some(DeliveryStatus::Ok), ..Filter::default() },
-        Filter { since_ms: Some(T0 + 20_000), text: Some("p2".into()), ..Filter::default() },
+        Filter {
+            event: Some(Glob::new("email.*")),
+            status: Some(DeliveryStatus::Ok),
+            ..Filter::default()
+        },
+        Filter {
+            since_ms: Some(T0 + 20_000),
+            text: Some("p2".into()),
+            ..Filter::default()
+        },
     ];
     for filter in filters {
-        let query = ListQuery { filter, before: Some(ids[25]), limit: 7 };
-        assert_eq!(remote.page(&query).await.unwrap(), local.page(&query).await.unwrap());
+        let query = ListQuery {
+            filter,
+            before: Some(ids[25]),
+            limit: 7,
+        };
+        assert_eq!(
+            remote.page(&query).await.unwrap(),
+            local.page(&query).await.unwrap()
+        );
     }
-    assert_eq!(remote.counts().await.unwrap(), local.counts().await.unwrap());
-    assert_eq!(remote.get(ids[3]).await.unwrap(), local.get(ids[3]).await.unwrap());
+    assert_eq!(
+        remote.counts().await.unwrap(),
+        local.counts().await.unwrap()
+    );
+    assert_eq!(
+        remote.get(ids[3]).await.unwrap(),
+        local.get(ids[3]).await.unwrap()
+    );
     let prefix = &ids[3].to_string()[..14];
     assert_eq!(remote.resolve(prefix).await.unwrap(), ids[3]);
-    assert!(matches!(remote.resolve(&ids[3].to_string()[..5]).await, Err(StoreError::Ambiguous { candidates, .. }) if candidates.len() > 1));
-    assert!(matches!(remote.resolve("7ZZZ").await, Err(StoreError::Unknown { .. })));
+    assert!(
+        matches!(remote.resolve(&ids[3].to_string()[..5]).await, Err(StoreError::Ambiguous { candidates, .. }) if candidates.len() > 1)
+    );
+    assert!(matches!(
+        remote.resolve("7ZZZ").await,
+        Err(StoreError::Unknown { .. })
+    ));
 
     // Writes through the socket land in the listener's store.
-    remote.record_attempt(ids[0], &attempt(T0 + 50_000, Some(202), true)).await.unwrap();
+    remote
+        .record_attempt(ids[0], &attempt(T0 + 50_000, Some(202), true))
+        .await
+        .unwrap();
     let s = store.summary(ids[0]).unwrap().unwrap();
     assert_eq!((s.attempts, s.replays, s.last_status), (2, 1, Some(202)));
     let missing = hookline_protocol::DeliveryId::from_parts(T0, 999_999);
-    assert!(matches!(remote.record_attempt(missing, &attempt(T0, None, false)).await, Err(StoreError::NotFound(id)) if id == missing));
-    let imported = StoredDelivery { delivery: delivery(T0 + 99_000, 5, "x.y", "/i", Vec::new()), verdict: valid(), attempts: vec![attempt(T0, Some(200), false)] };
+    assert!(
+        matches!(remote.record_attempt(missing, &attempt(T0, None, false)).await, Err(StoreError::NotFound(id)) if id == missing)
+    );
+    let imported = StoredDelivery {
+        delivery: delivery(T0 + 99_000, 5, "x.y", "/i", Vec::new()),
+        verdict: valid(),
+        attempts: vec![attempt(T0, Some(200), false)],
+    };
     assert!(remote.import(&imported).await.unwrap());
     assert!(!remote.import(&imported).await.unwrap());
-    assert_eq!(store.get(imported.delivery.id).unwrap(), Some(imported.clone()));
+    assert_eq!(
+        store.get(imported.delivery.id).unwrap(),
+        Some(imported.clone())
+    );
     assert!(remote.delete(imported.delivery.id).await.unwrap());
     assert_eq!(remote.prune(None, Some(25)).await.unwrap(), 5);
     assert_eq!(store.counts().unwrap().total, 25);
 
     shutdown.cancel();
     tokio::time::timeout(WAIT, task).await.unwrap().unwrap();
-    assert!(!socket_path(dir.path()).exists(), "the socket is removed on shutdown");
+    assert!(
+        !socket_path(dir.path()).exists(),
+        "the socket is removed on shutdown"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,12 +133,25 @@ async fn watchers_receive_events_from_the_listener() {
     // nothing inserted from here on can be missed.
     let d = delivery(T0, 1, "e", "", Vec::new());
     store.insert(&d, &valid()).unwrap();
-    remote.record_attempt(d.id, &attempt(T0, Some(200), false)).await.unwrap();
+    remote
+        .record_attempt(d.id, &attempt(T0, Some(200), false))
+        .await
+        .unwrap();
     let first = tokio::time::timeout(WAIT, events.next()).await.unwrap();
     let second = tokio::time::timeout(WAIT, events.next()).await.unwrap();
-    assert_eq!((first, second), (Some(StoreEvent::Inserted(d.id)), Some(StoreEvent::Attempted(d.id))));
+    assert_eq!(
+        (first, second),
+        (
+            Some(StoreEvent::Inserted(d.id)),
+            Some(StoreEvent::Attempted(d.id))
+        )
+    );
     shutdown.cancel();
-    assert_eq!(tokio::time::timeout(WAIT, events.next()).await.unwrap(), None, "the stream ends with the listener");
+    assert_eq!(
+        tokio::time::timeout(WAIT, events.next()).await.unwrap(),
+        None,
+        "the stream ends with the listener"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,14 +163,22 @@ async fn stale_sockets_are_replaced_and_live_ones_refused() {
     // Nobody answers: commands open the store directly.
     let access = StoreAccess::open(dir.path()).await.unwrap();
     assert!(matches!(access, StoreAccess::Local(_)));
-    let StoreAccess::Local(store) = access else { unreachable!() };
+    let StoreAccess::Local(store) = access else {
+        unreachable!()
+    };
     let (shutdown, _task) = serve(&store, dir.path()).await;
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let second = serve_control(store.clone(), &path, CancellationToken::new()).await;
-    assert!(matches!(second, Err(hookline::control::ControlError::InUse { .. })), "{second:?}");
+    assert!(
+        matches!(second, Err(hookline::control::ControlError::InUse { .. })),
+        "{second:?}"
+    );
     shutdown.cancel();
 }
 
@@ -126,12 +190,24 @@ async fn bad_requests_get_json_errors_and_the_connection_survives() {
     let stream = UnixStream::connect(socket_path(dir.path())).await.unwrap();
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
-    for request in ["not json", r#"{"op":"explode"}"#, r#"{"op":"resolve","prefix":"!"}"#, r#"{"op":"counts"}"#] {
-        write.write_all(format!("{request}\n").as_bytes()).await.unwrap();
+    for request in [
+        "not json",
+        r#"{"op":"explode"}"#,
+        r#"{"op":"resolve","prefix":"!"}"#,
+        r#"{"op":"counts"}"#,
+    ] {
+        write
+            .write_all(format!("{request}\n").as_bytes())
+            .await
+            .unwrap();
     }
     let mut answers = Vec::new();
     for _ in 0..4 {
-        let line = tokio::time::timeout(WAIT, lines.next_line()).await.unwrap().unwrap().unwrap();
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         answers.push(serde_json::from_str::<serde_json::Value>(&line).unwrap());
     }
     assert_eq!(answers[0]["error"]["kind"], "bad_request");

@@ -71,7 +71,11 @@ impl ExportArgs {
             None => {
                 let stdout = io::stdout();
                 let mut out = BufWriter::new(stdout.lock());
-                finish(self.write(&access, &ids, &mut out).await.and_then(|()| Ok(out.flush()?)))
+                finish(
+                    self.write(&access, &ids, &mut out)
+                        .await
+                        .and_then(|()| Ok(out.flush()?)),
+                )
             }
         }
     }
@@ -89,7 +93,12 @@ impl ExportArgs {
         Ok(ids)
     }
 
-    async fn write(&self, access: &StoreAccess, ids: &[DeliveryId], out: &mut dyn Write) -> anyhow::Result<()> {
+    async fn write(
+        &self,
+        access: &StoreAccess,
+        ids: &[DeliveryId],
+        out: &mut dyn Write,
+    ) -> anyhow::Result<()> {
         match self.format {
             Format::Har => har::begin(out)?,
             Format::Curl => curl::begin(out, ids.len())?,
@@ -97,7 +106,9 @@ impl ExportArgs {
         }
         for (n, id) in ids.iter().enumerate() {
             // Deleted since the listing (retention, another command): skip it.
-            let Some(stored) = access.get(*id).await? else { continue };
+            let Some(stored) = access.get(*id).await? else {
+                continue;
+            };
             match self.format {
                 Format::Jsonl => {
                     serde_json::to_writer(&mut *out, &stored)?;
@@ -125,10 +136,18 @@ struct AtomicFile {
 
 impl AtomicFile {
     fn create(target: &Path) -> anyhow::Result<Self> {
-        let name = target.file_name().context("--output needs a file name")?.to_string_lossy();
+        let name = target
+            .file_name()
+            .context("--output needs a file name")?
+            .to_string_lossy();
         let tmp = target.with_file_name(format!(".{name}.{}.partial", std::process::id()));
         let file = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-        Ok(Self { tmp, target: target.to_path_buf(), out: BufWriter::new(file), done: false })
+        Ok(Self {
+            tmp,
+            target: target.to_path_buf(),
+            out: BufWriter::new(file),
+            done: false,
+        })
     }
 
     fn writer(&mut self) -> &mut dyn Write {
@@ -138,7 +157,8 @@ impl AtomicFile {
     fn commit(&mut self) -> anyhow::Result<()> {
         self.out.flush()?;
         self.out.get_ref().sync_all()?;
-        std::fs::rename(&self.tmp, &self.target).with_context(|| format!("cannot write {}", self.target.display()))?;
+        std::fs::rename(&self.tmp, &self.target)
+            .with_context(|| format!("cannot write {}", self.target.display()))?;
         self.done = true;
         Ok(())
     }
@@ -177,7 +197,10 @@ impl ImportArgs {
             added += usize::from(access.import(&stored).await?);
         }
         access.flush().await?;
-        println!("imported {added} deliveries ({} already stored)", total - added);
+        println!(
+            "imported {added} deliveries ({} already stored)",
+            total - added
+        );
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -192,7 +215,11 @@ struct RecordReader {
 impl RecordReader {
     fn open(path: &Path) -> anyhow::Result<Self> {
         let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Ok(Self { path: path.to_path_buf(), lines: BufReader::new(file), line_no: 0 })
+        Ok(Self {
+            path: path.to_path_buf(),
+            lines: BufReader::new(file),
+            line_no: 0,
+        })
     }
 
     /// The next record; blank lines are skipped, anything else unreadable
@@ -200,7 +227,9 @@ impl RecordReader {
     fn next_record(&mut self) -> anyhow::Result<Option<StoredDelivery>> {
         loop {
             let mut line = Vec::new();
-            let n = (&mut self.lines).take(MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut line)?;
+            let n = (&mut self.lines)
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut line)?;
             if n == 0 {
                 return Ok(None);
             }
@@ -212,9 +241,13 @@ impl RecordReader {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let stored: StoredDelivery = serde_json::from_slice(&line).with_context(|| format!("{}: not a hookline delivery", at()))?;
+            let stored: StoredDelivery = serde_json::from_slice(&line)
+                .with_context(|| format!("{}: not a hookline delivery", at()))?;
             if body_sha256_hex(&stored.delivery.body) != stored.delivery.body_sha256 {
-                bail!("{}: the body does not match its body_sha256 (edited or damaged)", at());
+                bail!(
+                    "{}: the body does not match its body_sha256 (edited or damaged)",
+                    at()
+                );
             }
             return Ok(Some(stored));
         }

@@ -58,7 +58,12 @@ pub struct FilterArgs {
 impl FilterArgs {
     /// The store filter these flags describe.
     pub fn to_filter(&self) -> anyhow::Result<Filter> {
-        let since_ms = self.since.as_deref().map(|s| parse_since(s, now_ms())).transpose().map_err(anyhow::Error::msg)?;
+        let since_ms = self
+            .since
+            .as_deref()
+            .map(|s| parse_since(s, now_ms()))
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
         Ok(Filter {
             event: self.event.clone().map(Glob::new),
             status: self.status,
@@ -75,25 +80,39 @@ fn parse_verdict(text: &str) -> Result<VerdictKind, String> {
     [Valid, Invalid, Stale, Unsigned, NoSecret]
         .into_iter()
         .find(|k| k.as_str() == text.to_ascii_lowercase())
-        .ok_or_else(|| format!("unknown verdict {text:?}: use valid, invalid, stale, unsigned or no-secret"))
+        .ok_or_else(|| {
+            format!("unknown verdict {text:?}: use valid, invalid, stale, unsigned or no-secret")
+        })
 }
 
 fn parse_class(text: &str) -> Result<u16, String> {
-    let digit = text.to_ascii_lowercase().trim_end_matches("xx").parse::<u16>().ok();
-    digit.filter(|d| (1..=5).contains(d)).ok_or_else(|| format!("{text:?} is not a status class: use 2, 4, 5 or 2xx, 4xx, 5xx"))
+    let digit = text
+        .to_ascii_lowercase()
+        .trim_end_matches("xx")
+        .parse::<u16>()
+        .ok();
+    digit
+        .filter(|d| (1..=5).contains(d))
+        .ok_or_else(|| format!("{text:?} is not a status class: use 2, 4, 5 or 2xx, 4xx, 5xx"))
 }
 
 /// Opens the store for a command: through the listener when one runs.
 pub(crate) async fn open_store(store: &StoreArgs) -> anyhow::Result<StoreAccess> {
     let dir = crate::data_dir::prepare(store.data_dir.as_deref())?;
-    StoreAccess::open(&dir).await.with_context(|| format!("cannot open the store in {}", dir.display()))
+    StoreAccess::open(&dir)
+        .await
+        .with_context(|| format!("cannot open the store in {}", dir.display()))
 }
 
 /// A closed pipe (`hookline list | head`) is the reader saying "enough", not
 /// a failure.
 pub(crate) fn finish(result: anyhow::Result<()>) -> anyhow::Result<ExitCode> {
     match result {
-        Err(err) if err.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => {
+        Err(err)
+            if err
+                .downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
+        {
             Ok(ExitCode::SUCCESS)
         }
         other => other.map(|()| ExitCode::SUCCESS),
@@ -108,10 +127,18 @@ pub(crate) async fn for_each_summary(
     limit: usize,
     mut each: impl AsyncFnMut(Summary) -> anyhow::Result<()>,
 ) -> anyhow::Result<usize> {
-    let mut query = ListQuery { filter, before: None, limit: 0 };
+    let mut query = ListQuery {
+        filter,
+        before: None,
+        limit: 0,
+    };
     let mut seen = 0;
     loop {
-        let left = if limit == 0 { MAX_PAGE } else { (limit - seen).min(MAX_PAGE) };
+        let left = if limit == 0 {
+            MAX_PAGE
+        } else {
+            (limit - seen).min(MAX_PAGE)
+        };
         if left == 0 {
             return Ok(seen);
         }
@@ -137,9 +164,18 @@ impl ListArgs {
         finish(self.print(&access, filter, &mut out).await)
     }
 
-    async fn print(&self, access: &StoreAccess, filter: Filter, out: &mut impl Write) -> anyhow::Result<()> {
+    async fn print(
+        &self,
+        access: &StoreAccess,
+        filter: Filter,
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
         if !self.json {
-            writeln!(out, "{:<19}  {:<12}  {:<24}  {:<32}  {:<3}  {:>6}  ATTEMPTS", "TIME (UTC)", "ID", "EVENT", "REQUEST", "SIG", "STATUS")?;
+            writeln!(
+                out,
+                "{:<19}  {:<12}  {:<24}  {:<32}  {:<3}  {:>6}  ATTEMPTS",
+                "TIME (UTC)", "ID", "EVENT", "REQUEST", "SIG", "STATUS"
+            )?;
         }
         let json = self.json;
         let shown = for_each_summary(access, filter, self.limit, async |s: Summary| {
@@ -154,7 +190,11 @@ impl ListArgs {
         .await?;
         if !self.json {
             let counts = access.counts().await?;
-            writeln!(out, "{shown} shown; {} stored, {} failed, {} invalid", counts.total, counts.failed, counts.invalid)?;
+            writeln!(
+                out,
+                "{shown} shown; {} stored, {} failed, {} invalid",
+                counts.total, counts.failed, counts.invalid
+            )?;
         }
         out.flush()?;
         Ok(())
@@ -164,7 +204,11 @@ impl ListArgs {
 /// One table row; long fields are cut so columns stay aligned.
 pub fn row(s: &Summary) -> String {
     let id = s.id.to_string();
-    let request = format!("{} {}", s.method, if s.path.is_empty() { "/" } else { &s.path });
+    let request = format!(
+        "{} {}",
+        s.method,
+        if s.path.is_empty() { "/" } else { &s.path }
+    );
     let status = match (s.last_status, s.attempts) {
         (_, 0) => "–".to_owned(),
         (Some(code), _) => code.to_string(),

@@ -44,14 +44,25 @@ impl ShowArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         let access = open_store(&self.store).await?;
         let id = access.resolve(&self.id).await?;
-        let stored = access.get(id).await?.ok_or_else(|| anyhow::anyhow!("delivery {id} was deleted meanwhile"))?;
+        let stored = access
+            .get(id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("delivery {id} was deleted meanwhile"))?;
         let stdout = io::stdout();
         let raw = !stdout.is_terminal();
         let mut out = io::BufWriter::new(stdout.lock());
-        finish(self.print(&stored, raw, &mut out).and_then(|()| Ok(out.flush()?)))
+        finish(
+            self.print(&stored, raw, &mut out)
+                .and_then(|()| Ok(out.flush()?)),
+        )
     }
 
-    fn print(&self, stored: &StoredDelivery, raw: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    fn print(
+        &self,
+        stored: &StoredDelivery,
+        raw: bool,
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
         let d = &stored.delivery;
         if self.json {
             serde_json::to_writer_pretty(&mut *out, stored)?;
@@ -73,17 +84,39 @@ impl ShowArgs {
 
 fn print_all(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()> {
     let d = &stored.delivery;
-    let query = d.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = d
+        .query
+        .as_deref()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     let path = if d.path.is_empty() { "/" } else { &d.path };
     writeln!(out, "{} {}{}", d.method, path, query)?;
     writeln!(out, "id         {}", d.id)?;
-    writeln!(out, "received   {} UTC from {}", format_utc(d.received_at_ms), d.remote_addr.as_deref().unwrap_or("unknown"))?;
+    writeln!(
+        out,
+        "received   {} UTC from {}",
+        format_utc(d.received_at_ms),
+        d.remote_addr.as_deref().unwrap_or("unknown")
+    )?;
     writeln!(out, "url        {}", d.public_url)?;
     writeln!(out, "signature  {}", stored.verdict.describe())?;
-    writeln!(out, "body       {} bytes, sha256 {} (as received)", d.body.len(), d.body_sha256)?;
+    writeln!(
+        out,
+        "body       {} bytes, sha256 {} (as received)",
+        d.body.len(),
+        d.body_sha256
+    )?;
     if let Some(last) = stored.attempts.last() {
-        let same = if last.sent_body_sha256 == d.body_sha256 { "same" } else { "DIFFERENT" };
-        writeln!(out, "           last sent sha256 {} ({same})", last.sent_body_sha256)?;
+        let same = if last.sent_body_sha256 == d.body_sha256 {
+            "same"
+        } else {
+            "DIFFERENT"
+        };
+        writeln!(
+            out,
+            "           last sent sha256 {} ({same})",
+            last.sent_body_sha256
+        )?;
     }
     writeln!(out, "\nheaders ({})", d.headers.len())?;
     print_headers(out, &d.headers, "  ")?;
@@ -112,7 +145,12 @@ fn print_attempts(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Resu
     Ok(())
 }
 
-fn print_attempt(out: &mut impl Write, n: usize, a: &Attempt, received_sha: &str) -> anyhow::Result<()> {
+fn print_attempt(
+    out: &mut impl Write,
+    n: usize,
+    a: &Attempt,
+    received_sha: &str,
+) -> anyhow::Result<()> {
     let kind = match a.kind {
         AttemptKind::Forward => "forward".to_owned(),
         AttemptKind::Replay { resigned, edited } => {
@@ -127,17 +165,35 @@ fn print_attempt(out: &mut impl Write, n: usize, a: &Attempt, received_sha: &str
         }
     };
     let took = a.duration_us as f64 / 1000.0;
-    writeln!(out, "  #{n} {kind}  {} UTC → {}  ({took:.1} ms)", format_utc(a.at_ms), a.target)?;
+    writeln!(
+        out,
+        "  #{n} {kind}  {} UTC → {}  ({took:.1} ms)",
+        format_utc(a.at_ms),
+        a.target
+    )?;
     if a.sent_body_sha256 != received_sha {
-        writeln!(out, "     sent a different body: sha256 {}", a.sent_body_sha256)?;
+        writeln!(
+            out,
+            "     sent a different body: sha256 {}",
+            a.sent_body_sha256
+        )?;
     }
     match &a.outcome {
         Outcome::Error { message } => writeln!(out, "     error: {message}")?,
-        Outcome::Response { status, headers, body, body_truncated } => {
+        Outcome::Response {
+            status,
+            headers,
+            body,
+            body_truncated,
+        } => {
             writeln!(out, "     {status}")?;
             print_headers(out, headers, "     ")?;
             if !body.is_empty() {
-                let cut = if *body_truncated { " (truncated when stored)" } else { "" };
+                let cut = if *body_truncated {
+                    " (truncated when stored)"
+                } else {
+                    ""
+                };
                 writeln!(out, "     body, {} bytes{cut}:", body.len())?;
                 for line in render_body(body, MAX_RESPONSE_SHOWN).lines().take(40) {
                     writeln!(out, "       {line}")?;
@@ -147,4 +203,3 @@ fn print_attempt(out: &mut impl Write, n: usize, a: &Attempt, received_sha: &str
     }
     Ok(())
 }
-

@@ -11,7 +11,9 @@ use tokio::sync::broadcast;
 use super::client::{ControlClient, RemoteEvents};
 use super::protocol::Request;
 use super::socket_path;
-use crate::store::{Attempt, Counts, ListQuery, Page, Store, StoreError, StoreEvent, StoredDelivery, Summary};
+use crate::store::{
+    Attempt, Counts, ListQuery, Page, Store, StoreError, StoreEvent, StoredDelivery, Summary,
+};
 use crate::verify::Verdict;
 
 /// The store, local or through a running listener. Methods mirror
@@ -70,7 +72,13 @@ impl StoreAccess {
     pub async fn resolve(&self, prefix: &str) -> Result<DeliveryId, StoreError> {
         match self {
             Self::Local(store) => store.resolve(prefix),
-            Self::Remote(client) => client.call(&Request::Resolve { prefix: prefix.to_owned() }).await,
+            Self::Remote(client) => {
+                client
+                    .call(&Request::Resolve {
+                        prefix: prefix.to_owned(),
+                    })
+                    .await
+            }
         }
     }
 
@@ -80,7 +88,13 @@ impl StoreAccess {
                 let query = query.clone();
                 Self::blocking(store, move |s| s.page(&query)).await
             }
-            Self::Remote(client) => client.call(&Request::Page { query: query.clone() }).await,
+            Self::Remote(client) => {
+                client
+                    .call(&Request::Page {
+                        query: query.clone(),
+                    })
+                    .await
+            }
         }
     }
 
@@ -91,10 +105,21 @@ impl StoreAccess {
         }
     }
 
-    pub async fn record_attempt(&self, id: DeliveryId, attempt: &Attempt) -> Result<(), StoreError> {
+    pub async fn record_attempt(
+        &self,
+        id: DeliveryId,
+        attempt: &Attempt,
+    ) -> Result<(), StoreError> {
         match self {
             Self::Local(store) => store.record_attempt(id, attempt),
-            Self::Remote(client) => client.call(&Request::RecordAttempt { id, attempt: attempt.clone() }).await,
+            Self::Remote(client) => {
+                client
+                    .call(&Request::RecordAttempt {
+                        id,
+                        attempt: attempt.clone(),
+                    })
+                    .await
+            }
         }
     }
 
@@ -103,7 +128,11 @@ impl StoreAccess {
         match self {
             Self::Local(store) => store.insert(delivery, verdict),
             Self::Remote(client) => {
-                let request = Request::Insert { delivery: delivery.clone(), verdict: verdict.clone(), attempts: Vec::new() };
+                let request = Request::Insert {
+                    delivery: delivery.clone(),
+                    verdict: verdict.clone(),
+                    attempts: Vec::new(),
+                };
                 client.call(&request).await
             }
         }
@@ -125,11 +154,18 @@ impl StoreAccess {
         }
     }
 
-    pub async fn prune(&self, older_than: Option<Duration>, keep: Option<usize>) -> Result<usize, StoreError> {
+    pub async fn prune(
+        &self,
+        older_than: Option<Duration>,
+        keep: Option<usize>,
+    ) -> Result<usize, StoreError> {
         match self {
             Self::Local(store) => Self::blocking(store, move |s| s.prune(older_than, keep)).await,
             Self::Remote(client) => {
-                let request = Request::Prune { older_than_secs: older_than.map(|d| d.as_secs()), keep };
+                let request = Request::Prune {
+                    older_than_secs: older_than.map(|d| d.as_secs()),
+                    keep,
+                };
                 client.call(&request).await
             }
         }

@@ -44,7 +44,12 @@ impl ControlClient {
         let mut client = ControlClient {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_path_buf(),
-            hello: Hello { server: String::new(), version: String::new(), pid: 0, schema: 0 },
+            hello: Hello {
+                server: String::new(),
+                version: String::new(),
+                pid: 0,
+                schema: 0,
+            },
         };
         let hello = tokio::time::timeout(CONNECT_TIMEOUT, client.call::<Hello>(&Request::Hello))
             .await
@@ -60,7 +65,10 @@ impl ControlClient {
     }
 
     fn protocol(&self, detail: &str) -> ControlError {
-        ControlError::Protocol { path: self.path.clone(), detail: detail.to_owned() }
+        ControlError::Protocol {
+            path: self.path.clone(),
+            detail: detail.to_owned(),
+        }
     }
 
     /// Sends `request` and decodes the answer; a remote failure comes back
@@ -89,9 +97,15 @@ impl ControlClient {
 
     /// A new connection that receives [`StoreEvent`]s as they happen.
     pub async fn watch(&self) -> Result<RemoteEvents, StoreError> {
-        let mut conn = open_conn(&self.path).await.map_err(|e| StoreError::Remote(e.to_string()))?;
-        write_line(&mut conn.writer, &Request::Watch).await.map_err(|e| self.remote(&e.to_string()))?;
-        let ack = read_line(&mut conn.reader, MAX_LINE_BYTES).await.map_err(|e| self.remote(&e.to_string()))?;
+        let mut conn = open_conn(&self.path)
+            .await
+            .map_err(|e| StoreError::Remote(e.to_string()))?;
+        write_line(&mut conn.writer, &Request::Watch)
+            .await
+            .map_err(|e| self.remote(&e.to_string()))?;
+        let ack = read_line(&mut conn.reader, MAX_LINE_BYTES)
+            .await
+            .map_err(|e| self.remote(&e.to_string()))?;
         match ack.map(|line| serde_json::from_slice::<Reply<String>>(&line)) {
             Some(Ok(Reply::Ok(_))) => Ok(RemoteEvents { conn }),
             Some(Ok(Reply::Error(reply))) => Err(reply.into_store()),
@@ -109,7 +123,9 @@ pub struct RemoteEvents {
 impl RemoteEvents {
     /// The next event; `None` once the listener has gone.
     pub async fn next(&mut self) -> Option<StoreEvent> {
-        let line = read_line(&mut self.conn.reader, MAX_LINE_BYTES).await.ok()??;
+        let line = read_line(&mut self.conn.reader, MAX_LINE_BYTES)
+            .await
+            .ok()??;
         serde_json::from_slice(&line).ok()
     }
 }
@@ -117,8 +133,17 @@ impl RemoteEvents {
 async fn open_conn(path: &Path) -> Result<Conn, ControlError> {
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(path))
         .await
-        .map_err(|_| ControlError::Protocol { path: path.to_path_buf(), detail: "connect timed out".into() })?
-        .map_err(|source| ControlError::Io { path: path.to_path_buf(), source })?;
+        .map_err(|_| ControlError::Protocol {
+            path: path.to_path_buf(),
+            detail: "connect timed out".into(),
+        })?
+        .map_err(|source| ControlError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let (read, writer) = stream.into_split();
-    Ok(Conn { reader: BufReader::new(read), writer })
+    Ok(Conn {
+        reader: BufReader::new(read),
+        writer,
+    })
 }

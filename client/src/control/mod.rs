@@ -30,7 +30,10 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error("control socket {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("another hookline process already answers on {}; stop it first", path.display())]
     InUse { path: PathBuf },
     #[error("control socket {}: {detail}", path.display())]

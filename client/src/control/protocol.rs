@@ -19,12 +19,23 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 pub enum Request {
     /// Who is serving: answers [`Hello`].
     Hello,
-    Get { id: DeliveryId },
-    Summary { id: DeliveryId },
-    Resolve { prefix: String },
-    Page { query: ListQuery },
+    Get {
+        id: DeliveryId,
+    },
+    Summary {
+        id: DeliveryId,
+    },
+    Resolve {
+        prefix: String,
+    },
+    Page {
+        query: ListQuery,
+    },
     Counts,
-    RecordAttempt { id: DeliveryId, attempt: Attempt },
+    RecordAttempt {
+        id: DeliveryId,
+        attempt: Attempt,
+    },
     /// A new delivery; `attempts` non-empty when importing a whole record.
     Insert {
         delivery: Delivery,
@@ -32,8 +43,13 @@ pub enum Request {
         #[serde(default)]
         attempts: Vec<Attempt>,
     },
-    Delete { id: DeliveryId },
-    Prune { older_than_secs: Option<u64>, keep: Option<usize> },
+    Delete {
+        id: DeliveryId,
+    },
+    Prune {
+        older_than_secs: Option<u64>,
+        keep: Option<usize>,
+    },
     /// Answers `"watching"`, then one [`crate::store::StoreEvent`] per line.
     Watch,
 }
@@ -72,18 +88,32 @@ pub struct ErrorReply {
 
 impl ErrorReply {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { kind: "bad_request".into(), message: message.into(), candidates: Vec::new(), subject: None }
+        Self {
+            kind: "bad_request".into(),
+            message: message.into(),
+            candidates: Vec::new(),
+            subject: None,
+        }
     }
 
     pub fn from_store(err: &StoreError) -> Self {
         let (kind, subject, candidates) = match err {
             StoreError::Unknown { prefix } => ("unknown", Some(prefix.clone()), Vec::new()),
-            StoreError::Ambiguous { prefix, candidates } => ("ambiguous", Some(prefix.clone()), candidates.clone()),
-            StoreError::InvalidPrefix { prefix } => ("invalid_prefix", Some(prefix.clone()), Vec::new()),
+            StoreError::Ambiguous { prefix, candidates } => {
+                ("ambiguous", Some(prefix.clone()), candidates.clone())
+            }
+            StoreError::InvalidPrefix { prefix } => {
+                ("invalid_prefix", Some(prefix.clone()), Vec::new())
+            }
             StoreError::NotFound(id) => ("not_found", Some(id.to_string()), Vec::new()),
             _ => ("store", None, Vec::new()),
         };
-        Self { kind: kind.into(), message: err.to_string(), candidates, subject }
+        Self {
+            kind: kind.into(),
+            message: err.to_string(),
+            candidates,
+            subject,
+        }
     }
 
     /// The typed error again, so remote and local callers match the same cases.
@@ -91,7 +121,10 @@ impl ErrorReply {
         let subject = self.subject.unwrap_or_default();
         match self.kind.as_str() {
             "unknown" => StoreError::Unknown { prefix: subject },
-            "ambiguous" => StoreError::Ambiguous { prefix: subject, candidates: self.candidates },
+            "ambiguous" => StoreError::Ambiguous {
+                prefix: subject,
+                candidates: self.candidates,
+            },
             "invalid_prefix" => StoreError::InvalidPrefix { prefix: subject },
             "not_found" => match subject.parse() {
                 Ok(id) => StoreError::NotFound(id),
@@ -112,14 +145,24 @@ pub(crate) enum Reply<T> {
 
 /// Reads one line of at most `max` bytes (newline excluded). `None` at a
 /// clean end of stream; an error for an over-long or cut-off line.
-pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, max: usize) -> io::Result<Option<Vec<u8>>> {
+pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    max: usize,
+) -> io::Result<Option<Vec<u8>>> {
     let mut line = Vec::new();
-    let n = (&mut *reader).take(max as u64 + 1).read_until(b'\n', &mut line).await?;
+    let n = (&mut *reader)
+        .take(max as u64 + 1)
+        .read_until(b'\n', &mut line)
+        .await?;
     if n == 0 {
         return Ok(None);
     }
     if line.last() != Some(&b'\n') {
-        let what = if line.len() > max { "line longer than the control protocol allows" } else { "connection closed mid-line" };
+        let what = if line.len() > max {
+            "line longer than the control protocol allows"
+        } else {
+            "connection closed mid-line"
+        };
         return Err(io::Error::new(io::ErrorKind::InvalidData, what));
     }
     line.pop();
@@ -127,7 +170,10 @@ pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, max: usiz
 }
 
 /// Writes `value` as one JSON line.
-pub(crate) async fn write_line<W: AsyncWrite + Unpin, T: Serialize>(writer: &mut W, value: &T) -> io::Result<()> {
+pub(crate) async fn write_line<W: AsyncWrite + Unpin, T: Serialize>(
+    writer: &mut W,
+    value: &T,
+) -> io::Result<()> {
     let mut bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
     bytes.push(b'\n');
     writer.write_all(&bytes).await?;

@@ -11,8 +11,8 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
 
-use super::protocol::{ErrorReply, Hello, MAX_LINE_BYTES, Reply, Request, read_line, write_line};
 use super::ControlError;
+use super::protocol::{ErrorReply, Hello, MAX_LINE_BYTES, Reply, Request, read_line, write_line};
 use crate::store::{SCHEMA_VERSION, Store, StoreError, StoreEvent};
 
 /// Connections served at once; the TUI and a few commands need a handful.
@@ -37,11 +37,16 @@ pub fn serve_control(
 }
 
 async fn serve(store: Store, path: &Path, shutdown: CancellationToken) -> Result<(), ControlError> {
-    let io_err = |source| ControlError::Io { path: path.to_path_buf(), source };
+    let io_err = |source| ControlError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if path.exists() {
         let probe = tokio::time::timeout(PROBE_TIMEOUT, UnixStream::connect(path)).await;
         if matches!(probe, Ok(Ok(_))) {
-            return Err(ControlError::InUse { path: path.to_path_buf() });
+            return Err(ControlError::InUse {
+                path: path.to_path_buf(),
+            });
         }
         std::fs::remove_file(path).map_err(io_err)?;
     }
@@ -79,7 +84,11 @@ async fn serve(store: Store, path: &Path, shutdown: CancellationToken) -> Result
     Ok(())
 }
 
-async fn serve_connection(store: Store, stream: UnixStream, shutdown: CancellationToken) -> std::io::Result<()> {
+async fn serve_connection(
+    store: Store,
+    stream: UnixStream,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {
@@ -91,7 +100,9 @@ async fn serve_connection(store: Store, stream: UnixStream, shutdown: Cancellati
         let request = match serde_json::from_slice::<Request>(&line) {
             Ok(request) => request,
             Err(err) => {
-                let reply = Reply::<Value>::Error(ErrorReply::bad_request(format!("unreadable request: {err}")));
+                let reply = Reply::<Value>::Error(ErrorReply::bad_request(format!(
+                    "unreadable request: {err}"
+                )));
                 write_line(&mut write, &reply).await?;
                 continue;
             }
@@ -108,7 +119,11 @@ async fn serve_connection(store: Store, stream: UnixStream, shutdown: Cancellati
     }
 }
 
-async fn watch<W>(mut events: broadcast::Receiver<StoreEvent>, write: &mut W, shutdown: CancellationToken) -> std::io::Result<()>
+async fn watch<W>(
+    mut events: broadcast::Receiver<StoreEvent>,
+    write: &mut W,
+    shutdown: CancellationToken,
+) -> std::io::Result<()>
 where
     W: tokio::io::AsyncWrite + Unpin,
 {
@@ -131,7 +146,10 @@ where
 async fn answer(store: &Store, request: Request) -> Result<Value, StoreError> {
     let mutates = matches!(
         request,
-        Request::RecordAttempt { .. } | Request::Insert { .. } | Request::Delete { .. } | Request::Prune { .. }
+        Request::RecordAttempt { .. }
+            | Request::Insert { .. }
+            | Request::Delete { .. }
+            | Request::Prune { .. }
     );
     let worker = store.clone();
     let value = tokio::task::spawn_blocking(move || run(&worker, request))
@@ -157,15 +175,30 @@ fn run(store: &Store, request: Request) -> Result<Value, StoreError> {
         Request::Resolve { prefix } => json(serde_json::to_value(store.resolve(&prefix)?)),
         Request::Page { query } => json(serde_json::to_value(store.page(&query)?)),
         Request::Counts => json(serde_json::to_value(store.counts()?)),
-        Request::RecordAttempt { id, attempt } => json(serde_json::to_value(store.record_attempt(id, &attempt)?)),
-        Request::Insert { delivery, verdict, attempts } => {
-            let stored = crate::store::StoredDelivery { delivery, verdict, attempts };
+        Request::RecordAttempt { id, attempt } => {
+            json(serde_json::to_value(store.record_attempt(id, &attempt)?))
+        }
+        Request::Insert {
+            delivery,
+            verdict,
+            attempts,
+        } => {
+            let stored = crate::store::StoredDelivery {
+                delivery,
+                verdict,
+                attempts,
+            };
             json(serde_json::to_value(store.insert_stored(&stored)?))
         }
         Request::Delete { id } => json(serde_json::to_value(store.delete(id)?)),
-        Request::Prune { older_than_secs, keep } => {
-            json(serde_json::to_value(store.prune(older_than_secs.map(Duration::from_secs), keep)?))
-        }
-        Request::Watch => Err(StoreError::Remote("watch is answered by the connection loop".into())),
+        Request::Prune {
+            older_than_secs,
+            keep,
+        } => json(serde_json::to_value(
+            store.prune(older_than_secs.map(Duration::from_secs), keep)?,
+        )),
+        Request::Watch => Err(StoreError::Remote(
+            "watch is answered by the connection loop".into(),
+        )),
     }
 }

@@ -31,21 +31,33 @@ pub enum StoreError {
         "the store at {} was written by a newer hookline (schema version {found}, this build reads up to {supported}); upgrade hookline",
         path.display()
     )]
-    NewerSchema { path: PathBuf, found: u32, supported: u32 },
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
 
     #[error("store error: {0}")]
     Sled(#[from] sled::Error),
 
     #[error("a stored {what} cannot be read ({source}); the store may be corrupt")]
-    Decode { what: &'static str, source: serde_json::Error },
+    Decode {
+        what: &'static str,
+        source: serde_json::Error,
+    },
 
     #[error("no delivery matches id {prefix:?}; `hookline list` shows the stored ones")]
     Unknown { prefix: String },
 
     #[error("id prefix {prefix:?} matches {} deliveries ({}); type more characters", candidates.len(), list_ids(candidates))]
-    Ambiguous { prefix: String, candidates: Vec<DeliveryId> },
+    Ambiguous {
+        prefix: String,
+        candidates: Vec<DeliveryId>,
+    },
 
-    #[error("{prefix:?} is not a delivery id or prefix: ids use the characters 0-9 and A-Z without I, L, O, U")]
+    #[error(
+        "{prefix:?} is not a delivery id or prefix: ids use the characters 0-9 and A-Z without I, L, O, U"
+    )]
     InvalidPrefix { prefix: String },
 
     #[error("delivery {0} is not in the store")]
@@ -57,12 +69,18 @@ pub enum StoreError {
 }
 
 fn list_ids(ids: &[DeliveryId]) -> String {
-    ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl StoreError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+        Self::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn decode(what: &'static str) -> impl FnOnce(serde_json::Error) -> Self {

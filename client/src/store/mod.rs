@@ -28,9 +28,9 @@ pub mod time;
 mod write;
 
 pub use error::StoreError;
+pub use model::{Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, Summary};
 #[doc(hidden)]
 pub use open::set_schema_version;
-pub use model::{Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, Summary};
 pub use query::{Filter, Glob, ListQuery, MAX_PAGE, Page};
 pub use retention::{RetentionPolicy, retention_task};
 pub use summary::{Counts, event_type};

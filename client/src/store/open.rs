@@ -19,8 +19,12 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
     let db = open_db(dir)?;
     let tree = |name: &str| db.open_tree(name).map_err(|e| classify(dir, e));
-    let (deliveries, attempts, summaries, meta) =
-        (tree("deliveries")?, tree("attempts")?, tree("summaries")?, tree("meta")?);
+    let (deliveries, attempts, summaries, meta) = (
+        tree("deliveries")?,
+        tree("attempts")?,
+        tree("summaries")?,
+        tree("meta")?,
+    );
     check_schema(dir, &meta)?;
     write_pid(dir);
     let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -34,7 +38,9 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
         events,
         dir: dir.to_path_buf(),
     };
-    Ok(Store { inner: Arc::new(inner) })
+    Ok(Store {
+        inner: Arc::new(inner),
+    })
 }
 
 /// sled may panic on some damaged files instead of returning an error; a
@@ -60,16 +66,20 @@ fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
 fn classify(dir: &Path, err: sled::Error) -> StoreError {
     let path = db_path(dir);
     match err {
-        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => StoreError::Locked {
-            path,
-            pid: read_pid(dir),
-        },
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            StoreError::Locked {
+                path,
+                pid: read_pid(dir),
+            }
+        }
         sled::Error::Io(io) => StoreError::Io { path, source: io },
         sled::Error::Corruption { at, .. } => StoreError::Corrupt {
             path,
             detail: format!("damaged data at {at:?}"),
         },
-        sled::Error::ReportableBug(detail) | sled::Error::Unsupported(detail) => StoreError::Corrupt { path, detail },
+        sled::Error::ReportableBug(detail) | sled::Error::Unsupported(detail) => {
+            StoreError::Corrupt { path, detail }
+        }
         other => StoreError::Sled(other),
     }
 }
@@ -80,10 +90,12 @@ fn check_schema(dir: &Path, meta: &sled::Tree) -> Result<(), StoreError> {
             meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
             return Ok(());
         }
-        Some(bytes) => <[u8; 4]>::try_from(bytes.as_ref()).map(u32::from_be_bytes).map_err(|_| StoreError::Corrupt {
-            path: db_path(dir),
-            detail: "unreadable schema version".to_owned(),
-        })?,
+        Some(bytes) => <[u8; 4]>::try_from(bytes.as_ref())
+            .map(u32::from_be_bytes)
+            .map_err(|_| StoreError::Corrupt {
+                path: db_path(dir),
+                detail: "unreadable schema version".to_owned(),
+            })?,
     };
     if found > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema {
@@ -98,7 +110,10 @@ fn check_schema(dir: &Path, meta: &sled::Tree) -> Result<(), StoreError> {
 /// Overwrites the schema version; tests use it to stand in for a future build.
 #[doc(hidden)]
 pub fn set_schema_version(store: &Store, version: u32) -> Result<(), StoreError> {
-    store.inner.meta.insert(SCHEMA_KEY, &version.to_be_bytes())?;
+    store
+        .inner
+        .meta
+        .insert(SCHEMA_KEY, &version.to_be_bytes())?;
     Ok(())
 }
 
@@ -110,7 +125,11 @@ fn write_pid(dir: &Path) {
 }
 
 fn read_pid(dir: &Path) -> Option<u32> {
-    std::fs::read_to_string(pid_path(dir)).ok()?.trim().parse().ok()
+    std::fs::read_to_string(pid_path(dir))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 impl Drop for Inner {

@@ -46,11 +46,15 @@ pub struct Filter {
 
 impl Filter {
     pub fn matches(&self, s: &Summary) -> bool {
-        self.event.as_ref().is_none_or(|g| g.matches(s.event.as_deref().unwrap_or("")))
+        self.event
+            .as_ref()
+            .is_none_or(|g| g.matches(s.event.as_deref().unwrap_or("")))
             && self.status.is_none_or(|st| s.has_status(st))
             && self.since_ms.is_none_or(|t| s.received_at_ms >= t)
             && self.verdict.is_none_or(|v| s.verdict == v)
-            && self.status_class.is_none_or(|c| s.last_status.is_some_and(|st| st / 100 == c))
+            && self
+                .status_class
+                .is_none_or(|c| s.last_status.is_some_and(|st| st / 100 == c))
             && self.text.as_deref().is_none_or(|t| text_matches(s, t))
     }
 
@@ -65,10 +69,15 @@ impl Filter {
 fn text_matches(s: &Summary, needle: &str) -> bool {
     let needle = needle.to_lowercase();
     let id = s.id.to_string().to_lowercase();
-    [Some(id.as_str()), s.event.as_deref(), Some(&s.method), Some(&s.path)]
-        .into_iter()
-        .flatten()
-        .any(|hay| hay.to_lowercase().contains(&needle))
+    [
+        Some(id.as_str()),
+        s.event.as_deref(),
+        Some(&s.method),
+        Some(&s.path),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|hay| hay.to_lowercase().contains(&needle))
 }
 
 /// A glob over event types: `*` matches any run of characters, `?` exactly
@@ -88,7 +97,10 @@ impl Glob {
     }
 
     pub fn matches(&self, text: &str) -> bool {
-        self.0.split(',').map(str::trim).any(|alt| glob_match(alt.as_bytes(), text.as_bytes()))
+        self.0
+            .split(',')
+            .map(str::trim)
+            .any(|alt| glob_match(alt.as_bytes(), text.as_bytes()))
     }
 }
 
@@ -126,11 +138,21 @@ mod tests {
 
     #[test]
     fn glob_cases() {
-        let yes = [("email.*", "email.opened"), ("*", ""), ("e?ail.*d", "email.clicked"), ("a,b*", "bee")];
+        let yes = [
+            ("email.*", "email.opened"),
+            ("*", ""),
+            ("e?ail.*d", "email.clicked"),
+            ("a,b*", "bee"),
+        ];
         for (p, t) in yes {
             assert!(Glob::new(p).matches(t), "{p} should match {t}");
         }
-        let no = [("email.*", "contact.created"), ("?", ""), ("email.opened", "email.opened2"), ("*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac")];
+        let no = [
+            ("email.*", "contact.created"),
+            ("?", ""),
+            ("email.opened", "email.opened2"),
+            ("*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac"),
+        ];
         for (p, t) in no {
             assert!(!Glob::new(p).matches(t), "{p} should not match {t}");
         }

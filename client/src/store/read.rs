@@ -22,7 +22,8 @@ impl Store {
         let Some(bytes) = self.inner.deliveries.get(key)? else {
             return Ok(None);
         };
-        let record: Record<Delivery> = serde_json::from_slice(&bytes).map_err(StoreError::decode("delivery"))?;
+        let record: Record<Delivery> =
+            serde_json::from_slice(&bytes).map_err(StoreError::decode("delivery"))?;
         let attempts = self
             .inner
             .attempts
@@ -61,7 +62,9 @@ impl Store {
             }
         }
         match found.len() {
-            0 => Err(StoreError::Unknown { prefix: prefix.to_owned() }),
+            0 => Err(StoreError::Unknown {
+                prefix: prefix.to_owned(),
+            }),
             1 => Ok(found[0]),
             _ => Err(StoreError::Ambiguous {
                 prefix: prefix.to_owned(),
@@ -85,7 +88,8 @@ impl Store {
             if floor.is_some_and(|f| key_to_id(&key).is_ok_and(|id| id.unix_ms() < f)) {
                 break;
             }
-            let summary: Summary = serde_json::from_slice(&value).map_err(StoreError::decode("summary"))?;
+            let summary: Summary =
+                serde_json::from_slice(&value).map_err(StoreError::decode("summary"))?;
             if !query.filter.matches(&summary) {
                 continue;
             }
@@ -118,7 +122,9 @@ fn key_to_id(key: &[u8]) -> Result<DeliveryId, StoreError> {
 /// The lowest and highest ids whose text starts with `prefix`: the prefix
 /// padded with the smallest and the largest base32 digit.
 fn prefix_bounds(prefix: &str) -> Result<(DeliveryId, DeliveryId), StoreError> {
-    let invalid = || StoreError::InvalidPrefix { prefix: prefix.to_owned() };
+    let invalid = || StoreError::InvalidPrefix {
+        prefix: prefix.to_owned(),
+    };
     let len = prefix.chars().count();
     if len == 0 || len > ID_LEN || !prefix.is_ascii() {
         return Err(invalid());
@@ -128,4 +134,3 @@ fn prefix_bounds(prefix: &str) -> Result<(DeliveryId, DeliveryId), StoreError> {
     let high: DeliveryId = pad('Z').parse().map_err(|_| invalid())?;
     Ok((low, high))
 }
-

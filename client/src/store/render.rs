@@ -20,7 +20,13 @@ pub fn body_kind(body: &[u8]) -> BodyKind {
         return BodyKind::Json;
     }
     match std::str::from_utf8(body) {
-        Ok(text) if !text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) => BodyKind::Text,
+        Ok(text)
+            if !text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+        {
+            BodyKind::Text
+        }
         _ => BodyKind::Binary,
     }
 }
@@ -30,7 +36,9 @@ pub fn body_kind(body: &[u8]) -> BodyKind {
 pub fn render_body(body: &[u8], max_dump: usize) -> String {
     match body_kind(body) {
         BodyKind::Empty => "(empty body)".to_owned(),
-        BodyKind::Json => std::str::from_utf8(body).map(pretty_json).unwrap_or_default(),
+        BodyKind::Json => std::str::from_utf8(body)
+            .map(pretty_json)
+            .unwrap_or_default(),
         BodyKind::Text => String::from_utf8_lossy(body).into_owned(),
         BodyKind::Binary => hex_dump(body, max_dump),
     }
@@ -101,14 +109,25 @@ pub fn hex_dump(bytes: &[u8], max: usize) -> String {
         let _ = write!(out, "{:08x}  ", line * 16);
         for i in 0..16 {
             match chunk.get(i) {
-                Some(b) => { let _ = write!(out, "{b:02x} "); }
+                Some(b) => {
+                    let _ = write!(out, "{b:02x} ");
+                }
                 None => out.push_str("   "),
             }
             if i == 7 {
                 out.push(' ');
             }
         }
-        let ascii: String = chunk.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
+        let ascii: String = chunk
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
         let _ = writeln!(out, " |{ascii}|");
     }
     if bytes.len() > max {
@@ -121,7 +140,16 @@ pub fn hex_dump(bytes: &[u8], max: usize) -> String {
 pub fn header_text(value: &[u8]) -> String {
     match std::str::from_utf8(value) {
         Ok(text) => text.to_owned(),
-        Err(_) => value.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { (b as char).to_string() } else { format!("\\x{b:02x}") }).collect(),
+        Err(_) => value
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    (b as char).to_string()
+                } else {
+                    format!("\\x{b:02x}")
+                }
+            })
+            .collect(),
     }
 }
 
@@ -132,7 +160,10 @@ mod tests {
     #[test]
     fn json_keeps_key_order_and_digits() {
         let pretty = pretty_json(r#"{"z":1.50,"a":[],"s":"x,{\"y"}"#);
-        assert_eq!(pretty, "{\n  \"z\": 1.50,\n  \"a\": [],\n  \"s\": \"x,{\\\"y\"\n}");
+        assert_eq!(
+            pretty,
+            "{\n  \"z\": 1.50,\n  \"a\": [],\n  \"s\": \"x,{\\\"y\"\n}"
+        );
     }
 
     #[test]

@@ -26,12 +26,19 @@ impl Counts {
     pub(crate) fn apply(&mut self, summary: &Summary, add: bool) {
         let step = |n: &mut u64, yes: bool| {
             if yes {
-                *n = if add { n.saturating_add(1) } else { n.saturating_sub(1) };
+                *n = if add {
+                    n.saturating_add(1)
+                } else {
+                    n.saturating_sub(1)
+                };
             }
         };
         step(&mut self.total, true);
         step(&mut self.failed, summary.has_status(DeliveryStatus::Failed));
-        step(&mut self.invalid, summary.has_status(DeliveryStatus::Invalid));
+        step(
+            &mut self.invalid,
+            summary.has_status(DeliveryStatus::Invalid),
+        );
     }
 }
 
@@ -100,20 +107,28 @@ impl Summary {
     /// `failed`, so `replay --failed` still finds it.
     pub fn has_status(&self, status: DeliveryStatus) -> bool {
         match status {
-            DeliveryStatus::Invalid => matches!(self.verdict, VerdictKind::Invalid | VerdictKind::Stale),
+            DeliveryStatus::Invalid => {
+                matches!(self.verdict, VerdictKind::Invalid | VerdictKind::Stale)
+            }
             DeliveryStatus::Pending => self.attempts == 0,
             DeliveryStatus::Ok => self.attempts > 0 && matches!(self.last_status, Some(200..=299)),
-            DeliveryStatus::Failed => self.attempts > 0 && !matches!(self.last_status, Some(200..=299)),
+            DeliveryStatus::Failed => {
+                self.attempts > 0 && !matches!(self.last_status, Some(200..=299))
+            }
         }
     }
 
     /// The one state to display: the attempt's result, or `invalid` when a bad
     /// signature is all there is to say (nothing forwarded yet).
     pub fn status(&self) -> DeliveryStatus {
-        [DeliveryStatus::Ok, DeliveryStatus::Failed, DeliveryStatus::Invalid]
-            .into_iter()
-            .find(|s| self.has_status(*s))
-            .unwrap_or(DeliveryStatus::Pending)
+        [
+            DeliveryStatus::Ok,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Invalid,
+        ]
+        .into_iter()
+        .find(|s| self.has_status(*s))
+        .unwrap_or(DeliveryStatus::Pending)
     }
 }
 

@@ -5,12 +5,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Unix milliseconds now.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// `90s`, `15m`, `2h30m`, `7d`, `1w`: a number and a unit, repeated.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let err = || format!("{text:?} is not a duration: use a number and a unit (s, m, h, d, w), e.g. 30m or 7d");
+    let err = || {
+        format!(
+            "{text:?} is not a duration: use a number and a unit (s, m, h, d, w), e.g. 30m or 7d"
+        )
+    };
     let mut total: u64 = 0;
     let mut digits = String::new();
     for c in text.trim().chars() {
@@ -27,7 +34,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             _ => return Err(err()),
         };
         let n: u64 = digits.parse().map_err(|_| err())?;
-        total = n.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(err)?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(err)?;
         digits.clear();
     }
     if !digits.is_empty() || total == 0 && text.trim().is_empty() {
@@ -55,7 +65,11 @@ fn parse_utc(text: &str) -> Option<u64> {
     let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
     let (hour, minute) = (t.next()??, t.next()??);
     let second = t.next().unwrap_or(Some(0))?;
-    let valid = (1..=12).contains(&month) && (1..=31).contains(&day) && hour < 24 && minute < 60 && second < 61;
+    let valid = (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 61;
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
     (valid && secs >= 0).then_some(secs as u64 * 1000)
@@ -77,7 +91,13 @@ fn split(ms: u64) -> (String, u64, u64, u64, u64) {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, mo, d) = civil_from_days(days as i64);
-    (format!("{y:04}-{mo:02}-{d:02}"), rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
+    (
+        format!("{y:04}-{mo:02}-{d:02}"),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000,
+    )
 }
 
 /// Howard Hinnant's algorithm: days since 1970-01-01 for a proleptic
@@ -100,7 +120,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 #[cfg(test)]

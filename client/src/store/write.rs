@@ -55,7 +55,11 @@ pub(super) fn attempt_key(id: DeliveryId, seq: u32) -> [u8; 20] {
     key
 }
 
-fn update_counts(meta: &TransactionalTree, old: Option<&Summary>, new: Option<&Summary>) -> Result<(), Tx> {
+fn update_counts(
+    meta: &TransactionalTree,
+    old: Option<&Summary>,
+    new: Option<&Summary>,
+) -> Result<(), Tx> {
     let mut counts: Counts = match meta.get(COUNTS_KEY)? {
         Some(bytes) => from_json("count", &bytes)?,
         None => Counts::default(),
@@ -84,16 +88,29 @@ impl Store {
         self.insert_with_attempts(&stored.delivery, &stored.verdict, &stored.attempts)
     }
 
-    fn insert_with_attempts(&self, delivery: &Delivery, verdict: &Verdict, attempts: &[Attempt]) -> Result<bool, StoreError> {
+    fn insert_with_attempts(
+        &self,
+        delivery: &Delivery,
+        verdict: &Verdict,
+        attempts: &[Attempt],
+    ) -> Result<bool, StoreError> {
         let inner = &self.inner;
         let key = delivery.id.to_bytes();
-        let record = serde_json::to_vec(&Record { delivery, verdict: verdict.clone() })
-            .map_err(StoreError::decode("delivery"))?;
+        let record = serde_json::to_vec(&Record {
+            delivery,
+            verdict: verdict.clone(),
+        })
+        .map_err(StoreError::decode("delivery"))?;
         let mut summary = Summary::new(delivery, verdict);
         attempts.iter().for_each(|a| summary.apply_attempt(a));
         let summary_bytes = serde_json::to_vec(&summary).map_err(StoreError::decode("summary"))?;
         let _guard = inner.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let trees = (&inner.deliveries, &inner.summaries, &inner.attempts, &inner.meta);
+        let trees = (
+            &inner.deliveries,
+            &inner.summaries,
+            &inner.attempts,
+            &inner.meta,
+        );
         let inserted = unwrap_tx(trees.transaction(|(d, s, a, m)| {
             if d.get(key)?.is_some() {
                 return Ok(false);
@@ -101,7 +118,10 @@ impl Store {
             d.insert(&key, record.as_slice())?;
             s.insert(&key, summary_bytes.as_slice())?;
             for (seq, attempt) in attempts.iter().enumerate() {
-                a.insert(&attempt_key(delivery.id, seq as u32), to_json("attempt", attempt)?)?;
+                a.insert(
+                    &attempt_key(delivery.id, seq as u32),
+                    to_json("attempt", attempt)?,
+                )?;
             }
             update_counts(m, None, Some(&summary))?;
             Ok(true)
@@ -149,7 +169,12 @@ impl Store {
         let inner = &self.inner;
         let key = id.to_bytes();
         let _guard = inner.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let trees = (&inner.deliveries, &inner.summaries, &inner.attempts, &inner.meta);
+        let trees = (
+            &inner.deliveries,
+            &inner.summaries,
+            &inner.attempts,
+            &inner.meta,
+        );
         unwrap_tx(trees.transaction(|(d, s, a, m)| {
             let old: Summary = match s.remove(&key)? {
                 Some(bytes) => from_json("summary", &bytes)?,
@@ -168,8 +193,15 @@ impl Store {
 
     /// Deletes deliveries received more than `older_than` ago, and the oldest
     /// beyond the newest `keep`. Returns how many were removed.
-    pub fn prune(&self, older_than: Option<Duration>, keep: Option<usize>) -> Result<usize, StoreError> {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    pub fn prune(
+        &self,
+        older_than: Option<Duration>,
+        keep: Option<usize>,
+    ) -> Result<usize, StoreError> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         let cutoff_ms = older_than.map(|age| now_ms.saturating_sub(age.as_millis() as u64));
         let total = self.counts()?.total as usize;
         let mut excess = keep.map_or(0, |k| total.saturating_sub(k));
@@ -179,7 +211,8 @@ impl Store {
             // Oldest first: ids sort by arrival, so both rules stop at the first keeper.
             for entry in self.inner.summaries.iter() {
                 let (_, bytes) = entry?;
-                let summary: Summary = serde_json::from_slice(&bytes).map_err(StoreError::decode("summary"))?;
+                let summary: Summary =
+                    serde_json::from_slice(&bytes).map_err(StoreError::decode("summary"))?;
                 let too_old = cutoff_ms.is_some_and(|c| summary.received_at_ms < c);
                 if excess == 0 && !too_old || batch.len() == PRUNE_BATCH {
                     break;

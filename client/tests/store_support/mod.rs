@@ -10,7 +10,11 @@ use hookline_protocol::{ChannelId, Delivery, DeliveryId, Header, Secret, body_sh
 pub const T0: u64 = 1_777_593_600_000;
 
 pub fn delivery(ms: u64, random: u128, event: &str, path: &str, body: Vec<u8>) -> Delivery {
-    let body = if body.is_empty() && !event.is_empty() { format!(r#"{{"type":"{event}","data":{{"n":{random}}}}}"#).into_bytes() } else { body };
+    let body = if body.is_empty() && !event.is_empty() {
+        format!(r#"{{"type":"{event}","data":{{"n":{random}}}}}"#).into_bytes()
+    } else {
+        body
+    };
     Delivery {
         id: DeliveryId::from_parts(ms, random),
         channel: ChannelId::derive(&Secret::new("tok"), "default"),
@@ -33,11 +37,17 @@ pub fn delivery(ms: u64, random: u128, event: &str, path: &str, body: Vec<u8>) -
 }
 
 pub fn valid() -> Verdict {
-    Verdict::Valid { scheme: "autosend".into(), secret: 1 }
+    Verdict::Valid {
+        scheme: "autosend".into(),
+        secret: 1,
+    }
 }
 
 pub fn invalid() -> Verdict {
-    Verdict::Invalid { scheme: "autosend".into(), reason: "no signature matched any of 1 secrets".into() }
+    Verdict::Invalid {
+        scheme: "autosend".into(),
+        reason: "no signature matched any of 1 secrets".into(),
+    }
 }
 
 pub fn attempt(at_ms: u64, status: Option<u16>, replay: bool) -> Attempt {
@@ -48,11 +58,20 @@ pub fn attempt(at_ms: u64, status: Option<u16>, replay: bool) -> Attempt {
             body: format!("status {status}").into_bytes(),
             body_truncated: false,
         },
-        None => Outcome::Error { message: "connection refused".into() },
+        None => Outcome::Error {
+            message: "connection refused".into(),
+        },
     };
     Attempt {
         at_ms,
-        kind: if replay { AttemptKind::Replay { resigned: false, edited: false } } else { AttemptKind::Forward },
+        kind: if replay {
+            AttemptKind::Replay {
+                resigned: false,
+                edited: false,
+            }
+        } else {
+            AttemptKind::Forward
+        },
         target: "http://127.0.0.1:3000/webhooks/x?a=1&b=two".into(),
         sent_body_sha256: "00".repeat(32),
         duration_us: 1500,
@@ -66,11 +85,30 @@ pub fn attempt(at_ms: u64, status: Option<u16>, replay: bool) -> Attempt {
 pub fn fill(store: &Store, n: u64) -> Vec<DeliveryId> {
     (0..n)
         .map(|i| {
-            let event = if i % 2 == 0 { "email.opened" } else { "contact.created" };
-            let d = delivery(T0 + i * 1000, u128::from(i) + 1, event, &format!("/p{i}"), Vec::new());
+            let event = if i % 2 == 0 {
+                "email.opened"
+            } else {
+                "contact.created"
+            };
+            let d = delivery(
+                T0 + i * 1000,
+                u128::from(i) + 1,
+                event,
+                &format!("/p{i}"),
+                Vec::new(),
+            );
             let verdict = if i % 3 == 0 { invalid() } else { valid() };
             assert!(store.insert(&d, &verdict).unwrap());
-            store.record_attempt(d.id, &attempt(T0 + i * 1000 + 5, Some(if i % 2 == 0 { 200 } else { 500 }), false)).unwrap();
+            store
+                .record_attempt(
+                    d.id,
+                    &attempt(
+                        T0 + i * 1000 + 5,
+                        Some(if i % 2 == 0 { 200 } else { 500 }),
+                        false,
+                    ),
+                )
+                .unwrap();
             d.id
         })
         .collect()

@@ -18,7 +18,16 @@ use crate::store::{AttemptKind, StoredDelivery};
 
 /// Headers that describe one connection or that curl must compute itself.
 const SKIPPED: [&str; 10] = [
-    "host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
 ];
 
 /// Headers curl adds on its own; sent empty (which removes them) when the
@@ -27,22 +36,46 @@ const CURL_DEFAULTS: [&str; 4] = ["User-Agent", "Accept", "Content-Type", "Expec
 
 pub(super) fn begin(out: &mut dyn Write, count: usize) -> anyhow::Result<()> {
     writeln!(out, "#!/bin/sh")?;
-    writeln!(out, "# hookline export: {count} request(s). Each prints the status code and the delivery id.")?;
-    writeln!(out, "# Needs curl and base64 (-d). Stops at the first request that cannot connect.")?;
+    writeln!(
+        out,
+        "# hookline export: {count} request(s). Each prints the status code and the delivery id."
+    )?;
+    writeln!(
+        out,
+        "# Needs curl and base64 (-d). Stops at the first request that cannot connect."
+    )?;
     writeln!(out, "set -e")?;
     Ok(())
 }
 
-pub(super) fn command(out: &mut dyn Write, stored: &StoredDelivery, to: Option<&str>) -> anyhow::Result<()> {
+pub(super) fn command(
+    out: &mut dyn Write,
+    stored: &StoredDelivery,
+    to: Option<&str>,
+) -> anyhow::Result<()> {
     let d = &stored.delivery;
     let url = target(stored, to)?;
     let send_body = !d.body.is_empty() || d.header("content-length").is_some();
     let marker = format!("HOOKLINE_BODY_{}", d.id);
-    writeln!(out, "\n# {} {} {}{} received {} UTC, {} bytes, sha256 {}", d.id, d.method, d.path, query(d.query.as_deref()), format_utc(d.received_at_ms), d.body.len(), d.body_sha256)?;
+    writeln!(
+        out,
+        "\n# {} {} {}{} received {} UTC, {} bytes, sha256 {}",
+        d.id,
+        d.method,
+        d.path,
+        query(d.query.as_deref()),
+        format_utc(d.received_at_ms),
+        d.body.len(),
+        d.body_sha256
+    )?;
     if send_body {
         write!(out, "base64 -d <<'{marker}' | ")?;
     }
-    write!(out, "curl -sS --path-as-is --globoff -o /dev/null -w '%{{http_code}} {}\\n'", d.id)?;
+    write!(
+        out,
+        "curl -sS --path-as-is --globoff -o /dev/null -w '%{{http_code}} {}\\n'",
+        d.id
+    )?;
     if d.method.eq_ignore_ascii_case("HEAD") {
         write!(out, " --head")?;
     } else {
@@ -53,7 +86,11 @@ pub(super) fn command(out: &mut dyn Write, stored: &StoredDelivery, to: Option<&
             write!(out, " \\\n  -H {}", quote(format!("{name}:").as_bytes()))?;
         }
     }
-    for h in d.headers.iter().filter(|h| !SKIPPED.contains(&h.name.to_ascii_lowercase().as_str())) {
+    for h in d
+        .headers
+        .iter()
+        .filter(|h| !SKIPPED.contains(&h.name.to_ascii_lowercase().as_str()))
+    {
         write!(out, " \\\n  -H {}", header_arg(h))?;
     }
     if send_body {
@@ -78,12 +115,24 @@ fn query(q: Option<&str>) -> String {
 fn target(stored: &StoredDelivery, to: Option<&str>) -> anyhow::Result<String> {
     let d = &stored.delivery;
     if let Some(base) = to {
-        return Ok(format!("{}{}{}", base.trim_end_matches('/'), d.path, query(d.query.as_deref())));
+        return Ok(format!(
+            "{}{}{}",
+            base.trim_end_matches('/'),
+            d.path,
+            query(d.query.as_deref())
+        ));
     }
-    let forwarded = stored.attempts.iter().rev().find(|a| a.kind == AttemptKind::Forward);
+    let forwarded = stored
+        .attempts
+        .iter()
+        .rev()
+        .find(|a| a.kind == AttemptKind::Forward);
     match forwarded {
         Some(a) => Ok(a.target.clone()),
-        None => bail!("delivery {} was never forwarded, so its target is unknown: pass --to URL", d.id),
+        None => bail!(
+            "delivery {} was never forwarded, so its target is unknown: pass --to URL",
+            d.id
+        ),
     }
 }
 

@@ -13,7 +13,10 @@ use crate::store::{Outcome, StoredDelivery};
 
 pub(super) fn begin(out: &mut dyn Write) -> anyhow::Result<()> {
     let creator = json!({ "name": "hookline", "version": env!("CARGO_PKG_VERSION") });
-    write!(out, "{{\"log\":{{\"version\":\"1.2\",\"creator\":{creator},\"pages\":[],\"entries\":[")?;
+    write!(
+        out,
+        "{{\"log\":{{\"version\":\"1.2\",\"creator\":{creator},\"pages\":[],\"entries\":["
+    )?;
     Ok(())
 }
 
@@ -22,7 +25,11 @@ pub(super) fn end(out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn entry(out: &mut dyn Write, stored: &StoredDelivery, first: bool) -> anyhow::Result<()> {
+pub(super) fn entry(
+    out: &mut dyn Write,
+    stored: &StoredDelivery,
+    first: bool,
+) -> anyhow::Result<()> {
     if !first {
         out.write_all(b",")?;
     }
@@ -111,12 +118,25 @@ fn post_data(headers: &[Header], body: &[u8]) -> Value {
 
 fn response(outcome: Option<&Outcome>) -> Value {
     let (status, headers_in, body, comment) = match outcome {
-        Some(Outcome::Response { status, headers, body, .. }) => (*status, headers.as_slice(), body.as_slice(), String::new()),
-        Some(Outcome::Error { message }) => (0, &[][..], &[][..], format!("no response: {message}")),
+        Some(Outcome::Response {
+            status,
+            headers,
+            body,
+            ..
+        }) => (*status, headers.as_slice(), body.as_slice(), String::new()),
+        Some(Outcome::Error { message }) => {
+            (0, &[][..], &[][..], format!("no response: {message}"))
+        }
         None => (0, &[][..], &[][..], "not forwarded yet".to_owned()),
     };
-    let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
-    let redirect = hookline_protocol::header_values(headers_in, "location").next().map(String::from_utf8_lossy).unwrap_or_default();
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let redirect = hookline_protocol::header_values(headers_in, "location")
+        .next()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
     let mut content = json!({ "size": body.len(), "mimeType": mime(headers_in, "") });
     match std::str::from_utf8(body) {
         Ok(text) => content["text"] = json!(text),
