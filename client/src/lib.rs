@@ -19,4 +19,5 @@ pub mod logging;
 pub mod replay;
 pub mod samples;
 pub mod store;
+pub mod tui;
 pub mod verify;

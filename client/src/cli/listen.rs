@@ -66,12 +66,18 @@ pub struct ListenArgs {
     /// Prune deliveries older than this (e.g. 30d).
     #[arg(long, default_value = "30d", value_parser = parse_duration)]
     pub max_age: Duration,
+    /// Show deliveries in a terminal UI (browse, inspect, replay) instead of printing them.
+    #[arg(long)]
+    pub tui: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
 
 impl ListenArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
+        if self.tui {
+            return super::tui::listen_with_tui(self).await;
+        }
         let listening = self.start().await?;
         let stop = listening.shutdown_token();
         let waiting = listening.wait();

@@ -12,6 +12,7 @@ pub mod prune;
 pub mod replay;
 pub mod show;
 pub mod trigger;
+pub mod tui;
 pub mod verify;
 
 /// Webhook development tunnel and replay proxy.
@@ -58,6 +59,8 @@ pub enum Command {
     Prune(prune::PruneArgs),
     /// Check one request's signature offline (exit 0 valid, 1 invalid, 2 usage).
     Verify(verify::VerifyArgs),
+    /// Browse, inspect and replay deliveries in a terminal UI.
+    Tui(tui::TuiArgs),
 }
 
 /// Parses the command line, runs the command and maps the outcome to an
@@ -93,6 +96,7 @@ impl Cli {
             Command::Import(args) => args.run().await,
             Command::Prune(args) => args.run().await,
             Command::Verify(args) => args.run(),
+            Command::Tui(args) => args.run().await,
         }
     }
 }

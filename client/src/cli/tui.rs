@@ -1,0 +1,135 @@
+//! `hookline tui` (and `hookline listen --tui`): the terminal UI over the
+//! store, replaying to the forward target.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use hookline_protocol::Secret;
+use tokio_util::sync::CancellationToken;
+
+use super::StoreArgs;
+use super::listen::ListenArgs;
+use crate::control::StoreAccess;
+use crate::forward::{ForwardConfig, ForwardTarget, Forwarder};
+use crate::last_listen::LastListen;
+use crate::listen::OutputFormat;
+use crate::replay::Replayer;
+use crate::tui::TuiOptions;
+use crate::tui::app::{Header, Link};
+use crate::verify::SchemeChoice;
+
+/// Browse, inspect and replay stored deliveries in a terminal UI. While a
+/// `hookline listen` runs on the same data dir, the UI goes through it and
+/// updates live; `hookline listen --tui` does both in one process.
+#[derive(Debug, clap::Args)]
+pub struct TuiArgs {
+    /// Where `r` replays go [default: the target of the last `hookline listen`].
+    #[arg(long, env = "HOOKLINE_FORWARD", value_name = "URL")]
+    pub forward: Option<ForwardTarget>,
+    /// Signing secret for `R` (replay re-signed).
+    #[arg(
+        long = "secret",
+        env = "WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub secrets: Vec<String>,
+    /// Scheme for re-signing [default: the listener's, or detected from the headers].
+    #[arg(long)]
+    pub scheme: Option<SchemeChoice>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+impl TuiArgs {
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
+        let access = Arc::new(StoreAccess::open(&data_dir).await?);
+        let last = LastListen::load(&data_dir);
+        let target = match (self.forward, &last) {
+            (Some(target), _) => Some(target),
+            (None, Some(last)) => Some(
+                last.forward
+                    .parse()
+                    .context("the last listener's forward target")?,
+            ),
+            (None, None) => None,
+        };
+        let scheme = self
+            .scheme
+            .or_else(|| last.as_ref().and_then(|l| l.scheme.parse().ok()))
+            .unwrap_or(SchemeChoice::Auto);
+        let link = match access.listener_pid() {
+            Some(pid) => Link::Listener { pid },
+            None => Link::StoreOnly,
+        };
+        let header = Header {
+            link,
+            public_url: last.map(|l| l.public_url),
+            ..Header::default()
+        };
+        let secret = self.secrets.first().map(|s| Secret::new(s.as_str()));
+        let options = options(access, header, target, scheme, secret, data_dir);
+        crate::tui::run(options, CancellationToken::new()).await?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// `listen --tui`: starts the listener quietly, runs the UI over its store
+/// and connection state, and stops the listener when the UI closes.
+pub async fn listen_with_tui(mut args: ListenArgs) -> anyhow::Result<ExitCode> {
+    args.output = OutputFormat::Quiet;
+    let target = args.forward.clone();
+    let scheme = args.scheme.clone();
+    let secret = args.secrets.first().map(|s| Secret::new(s.as_str()));
+    let embedded = args.relay.is_none();
+    let listening = args.start().await?;
+    let header = Header {
+        link: Link::Listening {
+            state: listening.state.borrow().clone(),
+            embedded,
+        },
+        public_url: Some(listening.public_url.clone()),
+        ..Header::default()
+    };
+    let access = Arc::new(StoreAccess::Local(listening.store.clone()));
+    let dir = listening.store.dir().to_path_buf();
+    let mut options = options(access, header, Some(target), scheme, secret, dir);
+    options.state = Some(listening.state.clone());
+    let shown = crate::tui::run(options, listening.shutdown_token()).await;
+    let stopped = listening.stop().await;
+    shown?;
+    stopped?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn options(
+    access: Arc<StoreAccess>,
+    mut header: Header,
+    target: Option<ForwardTarget>,
+    scheme: SchemeChoice,
+    secret: Option<Secret>,
+    dir: PathBuf,
+) -> TuiOptions {
+    header.forward = target.as_ref().map(ToString::to_string);
+    header.can_resign = secret.is_some();
+    let replayer = target.as_ref().map(|t| {
+        Replayer::new(
+            access.clone(),
+            Forwarder::new(ForwardConfig::default()),
+            Some(t.clone()),
+            scheme,
+            secret,
+        )
+    });
+    TuiOptions {
+        access,
+        header,
+        state: None,
+        replayer,
+        target,
+        dir,
+    }
+}

@@ -1,0 +1,165 @@
+//! Everything that can change the [`App`]: keys (already interpreted for
+//! the current mode), store and connection news, and the results of effects.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use hookline_protocol::DeliveryId;
+
+use super::app::{App, Prompt};
+use super::window::ListWindow;
+use crate::connection::ConnectionState;
+use crate::store::{Attempt, Counts, Page, StoreEvent, StoredDelivery, Summary};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    First,
+    Last,
+    SwitchFocus,
+    NextTab,
+    PrevTab,
+    ShowTab(usize),
+    Replay {
+        resign: bool,
+    },
+    EditBody,
+    OpenFilter,
+    ToggleFailed,
+    CopyCurl,
+    CopyBody,
+    AskDelete,
+    ToggleHelp,
+    /// Esc: closes help, a prompt, or clears the filter.
+    Back,
+    Quit,
+    /// A character typed into the filter prompt.
+    Type(char),
+    Erase,
+    Submit,
+    /// `y`/`n` answering the delete question.
+    Confirm(bool),
+    Resize(u16, u16),
+    Tick(u64),
+    Store(StoreEvent),
+    Connection(ConnectionState),
+    Loaded(Loaded),
+}
+
+/// Results of effects, coming back as actions so `update` stays the one
+/// place the model changes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loaded {
+    /// A page for the list; `place` says where it goes.
+    Page {
+        generation: u64,
+        place: Place,
+        result: Result<Page, String>,
+    },
+    /// The last page and the cursors above it (`G`).
+    Tail {
+        generation: u64,
+        result: Result<ListWindow, String>,
+    },
+    Summary {
+        id: DeliveryId,
+        result: Result<Option<Summary>, String>,
+    },
+    Detail {
+        id: DeliveryId,
+        result: Result<Option<Box<StoredDelivery>>, String>,
+    },
+    Counts(Result<Counts, String>),
+    Replayed {
+        id: DeliveryId,
+        result: Result<Attempt, String>,
+    },
+    /// The body came back from the editor; `None` when unchanged or abandoned.
+    Edited {
+        id: DeliveryId,
+        result: Result<Option<Vec<u8>>, String>,
+    },
+    Deleted {
+        id: DeliveryId,
+        result: Result<bool, String>,
+    },
+    /// Copied: what, and where it went.
+    Copied(Result<String, String>),
+}
+
+/// Where a loaded page goes in the window.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Place {
+    /// A fresh list (start, filter change, `g`), keeping this row selected if present.
+    Replace {
+        keep: Option<DeliveryId>,
+    },
+    Below,
+    /// The chunk above, loaded from this popped cursor.
+    Above {
+        start: Option<DeliveryId>,
+    },
+}
+
+/// The action a key means in the current mode (prompt, help, or the list).
+pub fn for_key(app: &App, key: KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(key.code, KeyCode::Char('c')) {
+        return Some(Action::Quit);
+    }
+    match &app.prompt {
+        Some(Prompt::Filter { .. }) => return prompt_key(key),
+        Some(Prompt::ConfirmDelete { .. }) => {
+            return Some(Action::Confirm(matches!(
+                key.code,
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter
+            )));
+        }
+        None => {}
+    }
+    if app.help {
+        return matches!(key.code, KeyCode::Char('q'))
+            .then_some(Action::Quit)
+            .or(Some(Action::Back));
+    }
+    Some(match key.code {
+        KeyCode::Up | KeyCode::Char('k') => Action::Up,
+        KeyCode::Down | KeyCode::Char('j') => Action::Down,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::Char('u') if ctrl => Action::PageUp,
+        KeyCode::Char('d') if ctrl => Action::PageDown,
+        KeyCode::Home | KeyCode::Char('g') => Action::First,
+        KeyCode::End | KeyCode::Char('G') => Action::Last,
+        KeyCode::Tab => Action::SwitchFocus,
+        KeyCode::Right | KeyCode::Char('l') => Action::NextTab,
+        KeyCode::Left | KeyCode::Char('h') | KeyCode::BackTab => Action::PrevTab,
+        KeyCode::Char(c @ '1'..='4') => Action::ShowTab(usize::from(c as u8 - b'1')),
+        KeyCode::Char('r') => Action::Replay { resign: false },
+        KeyCode::Char('R') => Action::Replay { resign: true },
+        KeyCode::Char('e') => Action::EditBody,
+        KeyCode::Char('/') => Action::OpenFilter,
+        KeyCode::Char('f') => Action::ToggleFailed,
+        KeyCode::Char('c') => Action::CopyCurl,
+        KeyCode::Char('y') => Action::CopyBody,
+        KeyCode::Char('d') | KeyCode::Delete => Action::AskDelete,
+        KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Char('q') => Action::Quit,
+        _ => return None,
+    })
+}
+
+fn prompt_key(key: KeyEvent) -> Option<Action> {
+    match key.code {
+        KeyCode::Enter => Some(Action::Submit),
+        KeyCode::Esc => Some(Action::Back),
+        KeyCode::Backspace => Some(Action::Erase),
+        KeyCode::Char(c) => Some(Action::Type(c)),
+        _ => None,
+    }
+}

@@ -1,0 +1,192 @@
+//! Carrying out [`Effect`]s: store reads, replays and deletes run as tasks
+//! whose results come back as events; copying and editing need the screen
+//! and run in the loop.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hookline_protocol::{Delivery, DeliveryId};
+
+use super::action::{Action, Loaded};
+use super::clipboard;
+use super::event::{Event, Sender};
+use super::terminal::Screen;
+use super::update::Effect;
+use super::window::ListWindow;
+use crate::control::StoreAccess;
+use crate::forward::ForwardTarget;
+use crate::replay::{ReplayOptions, Replayer};
+use crate::store::{Filter, ListQuery, MAX_PAGE, Page};
+
+/// What effects need from the outside world.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pub access: Arc<StoreAccess>,
+    /// `None` when there is nowhere to replay to (no forward target known).
+    pub replayer: Option<Replayer>,
+    pub target: Option<ForwardTarget>,
+    /// Where copies and edited bodies are written.
+    pub dir: PathBuf,
+    pub events: Sender,
+}
+
+impl Runner {
+    pub async fn run(&self, effect: Effect, screen: &mut dyn Screen) {
+        match effect {
+            Effect::Edit { id, body } => {
+                let result = self.edit(id, &body, screen).await;
+                self.send(Loaded::Edited { id, result });
+            }
+            Effect::CopyCurl(id) => self.copy_curl(id, screen).await,
+            Effect::CopyBody(id) => {
+                let result = match self.access.get(id).await {
+                    Ok(Some(stored)) => {
+                        clipboard::copy(screen, "body", &stored.delivery.body, &self.dir)
+                    }
+                    Ok(None) => Err(format!("{id} is no longer stored")),
+                    Err(e) => Err(e.to_string()),
+                };
+                self.send(Loaded::Copied(result));
+            }
+            other => self.spawn(other),
+        }
+    }
+
+    fn send(&self, loaded: Loaded) {
+        // The loop has gone only when quitting; nothing is left to tell.
+        let _ = self.events.send(Event::Action(Action::Loaded(loaded)));
+    }
+
+    /// Runs a store or network effect as a task that reports back.
+    fn spawn(&self, effect: Effect) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let loaded = this.background(effect).await;
+            this.send(loaded);
+        });
+    }
+
+    async fn background(&self, effect: Effect) -> Loaded {
+        let text = |e: crate::store::StoreError| e.to_string();
+        match effect {
+            Effect::LoadPage {
+                generation,
+                query,
+                place,
+            } => {
+                let result = self.access.page(&query).await.map_err(text);
+                Loaded::Page {
+                    generation,
+                    place,
+                    result,
+                }
+            }
+            Effect::LoadTail { generation, filter } => Loaded::Tail {
+                generation,
+                result: self.tail(filter).await,
+            },
+            Effect::LoadSummary(id) => Loaded::Summary {
+                id,
+                result: self.access.summary(id).await.map_err(text),
+            },
+            Effect::LoadDetail(id) => Loaded::Detail {
+                id,
+                result: self
+                    .access
+                    .get(id)
+                    .await
+                    .map(|s| s.map(Box::new))
+                    .map_err(text),
+            },
+            Effect::LoadCounts => Loaded::Counts(self.access.counts().await.map_err(text)),
+            Effect::Replay { id, resign, body } => Loaded::Replayed {
+                id,
+                result: self.replay(id, resign, body).await,
+            },
+            Effect::Delete(id) => {
+                let result = self.access.delete(id).await;
+                let flushed = match result {
+                    Ok(deleted) => self.access.flush().await.map(|()| deleted),
+                    Err(e) => Err(e),
+                };
+                Loaded::Deleted {
+                    id,
+                    result: flushed.map_err(text),
+                }
+            }
+            Effect::Edit { id, .. } => Loaded::Edited {
+                id,
+                result: Err("the editor needs the screen".into()),
+            },
+            Effect::CopyCurl(_) | Effect::CopyBody(_) => {
+                Loaded::Copied(Err("copying needs the screen".into()))
+            }
+        }
+    }
+
+    async fn replay(
+        &self,
+        id: DeliveryId,
+        resign: bool,
+        body: Option<Vec<u8>>,
+    ) -> Result<crate::store::Attempt, String> {
+        let replayer = self
+            .replayer
+            .as_ref()
+            .ok_or("no forward target: start with --forward URL")?;
+        let options = ReplayOptions {
+            to: None,
+            resign,
+            body,
+        };
+        replayer
+            .replay(id, &options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Pages to the oldest delivery, keeping the cursor of each page so the
+    /// developer can scroll back up from there.
+    async fn tail(&self, filter: Filter) -> Result<ListWindow, String> {
+        let mut above = Vec::new();
+        let mut start = None;
+        loop {
+            let query = ListQuery {
+                filter: filter.clone(),
+                before: start,
+                limit: MAX_PAGE,
+            };
+            let page: Page = self.access.page(&query).await.map_err(|e| e.to_string())?;
+            match page.next {
+                Some(next) if !page.items.is_empty() => {
+                    above.push(start);
+                    start = Some(next);
+                }
+                _ => {
+                    let mut window = ListWindow::default();
+                    window.replace(start, above, page, None);
+                    return Ok(window);
+                }
+            }
+        }
+    }
+
+    async fn copy_curl(&self, id: DeliveryId, screen: &mut dyn Screen) {
+        let result = match (self.access.get(id).await, &self.target) {
+            (Ok(Some(stored)), Some(target)) => Ok(curl(&stored.delivery, target)),
+            (Ok(Some(_)), None) => {
+                Err("no forward target to point curl at: start with --forward URL".to_owned())
+            }
+            (Ok(None), _) => Err(format!("{id} is no longer stored")),
+            (Err(e), _) => Err(e.to_string()),
+        };
+        let result = result.and_then(|command| {
+            clipboard::copy(screen, "curl command", command.as_bytes(), &self.dir)
+        });
+        self.send(Loaded::Copied(result));
+    }
+}
+
+fn curl(delivery: &Delivery, target: &ForwardTarget) -> String {
+    super::curl::command(delivery, target)
+}

@@ -1,0 +1,67 @@
+//! What the developer is told when a replay, an edit, a delete or a copy
+//! finishes. The rows themselves refresh through store events.
+
+use super::action::Loaded;
+use super::app::App;
+use super::update::Effect;
+use crate::store::{Attempt, Outcome};
+
+pub(super) fn apply(app: &mut App, loaded: Loaded) -> Vec<Effect> {
+    match loaded {
+        Loaded::Replayed { id, result } => {
+            app.replaying.remove(&id);
+            match result {
+                Ok(attempt) => app.say(format!("replayed {id}: {}", describe(&attempt))),
+                Err(e) => app.complain(format!("replay of {id} failed: {e}")),
+            }
+            vec![]
+        }
+        Loaded::Edited { id, result } => match result {
+            Ok(Some(body)) => {
+                app.replaying.insert(id);
+                app.say(format!(
+                    "replaying {id} with the edited body ({} bytes)…",
+                    body.len()
+                ));
+                vec![Effect::Replay {
+                    id,
+                    resign: app.header.can_resign,
+                    body: Some(body),
+                }]
+            }
+            Ok(None) => {
+                app.say("body unchanged: nothing replayed");
+                vec![]
+            }
+            Err(e) => {
+                app.complain(format!("editor: {e}"));
+                vec![]
+            }
+        },
+        Loaded::Deleted { id, result } => {
+            match result {
+                Ok(true) => app.say(format!("deleted {id}")),
+                Ok(false) => app.say(format!("{id} was already gone")),
+                Err(e) => app.complain(format!("cannot delete {id}: {e}")),
+            }
+            vec![]
+        }
+        Loaded::Copied(result) => {
+            match result {
+                Ok(what) => app.say(what),
+                Err(e) => app.complain(format!("copy failed: {e}")),
+            }
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+/// `201 in 12 ms`, or the error in words.
+pub fn describe(attempt: &Attempt) -> String {
+    let ms = attempt.duration_us / 1000;
+    match &attempt.outcome {
+        Outcome::Response { status, .. } => format!("{status} in {ms} ms"),
+        Outcome::Error { message } => format!("no answer after {ms} ms: {message}"),
+    }
+}

@@ -1,0 +1,247 @@
+//! The detail pane: the selected delivery in four tabs (request, the app's
+//! response, every attempt, the signature verdict).
+
+use hookline_protocol::Header;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::list::format_latency;
+use super::{clean, json, status_style};
+use crate::store::time::format_utc;
+use crate::store::{AttemptKind, Outcome, StoredDelivery};
+use crate::tui::app::{App, Focus, Tab};
+use crate::tui::body::BodyLines;
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let focused = app.focus == Focus::Detail && app.prompt.is_none();
+    let border = if focused {
+        Style::new().fg(Color::Cyan)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    };
+    let block = Block::bordered().border_style(border).title(tabs(app.tab));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let height = usize::from(inner.height);
+    let lines = match (app.selected_stored(), &app.detail.error) {
+        (_, Some(error)) => vec![Line::styled(clean(error), Style::new().fg(Color::Red))],
+        (Some(stored), None) => content(app, stored, height),
+        (None, None) if app.list.rows.is_empty() => vec![],
+        (None, None) => vec![Line::styled("loading…", Style::new().fg(Color::DarkGray))],
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn tabs(current: Tab) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    for (i, tab) in Tab::ALL.into_iter().enumerate() {
+        let style = if tab == current {
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(format!("{} {}", i + 1, tab.title()), style));
+        spans.push(Span::raw(" "));
+    }
+    Line::from(spans)
+}
+
+/// The visible lines of the current tab: fixed lines, then the body, from
+/// the scroll position on.
+fn content(app: &App, stored: &StoredDelivery, height: usize) -> Vec<Line<'static>> {
+    let (head, body) = match app.tab {
+        Tab::Request => (request(stored), Some(&app.detail.request_body)),
+        Tab::Response => response(stored, app.detail.response_body.as_ref()),
+        Tab::Attempts => (attempts(stored), None),
+        Tab::Signature => (signature(stored), None),
+    };
+    let body_lines = body.into_iter().flat_map(|b| {
+        b.lines.iter().map(move |l| {
+            if b.json {
+                json::highlight(l)
+            } else {
+                Line::raw(l.clone())
+            }
+        })
+    });
+    head.into_iter()
+        .chain(body_lines)
+        .skip(usize::from(app.detail.scroll))
+        .take(height)
+        .collect()
+}
+
+fn dim(text: impl Into<String>) -> Span<'static> {
+    Span::styled(text.into(), Style::new().fg(Color::DarkGray))
+}
+
+fn header_lines(headers: &[Header]) -> impl Iterator<Item = Line<'static>> + '_ {
+    headers.iter().map(|h| {
+        Line::from(vec![
+            Span::styled(clean(&h.name), Style::new().fg(Color::Cyan)),
+            Span::raw(": "),
+            Span::raw(clean(&String::from_utf8_lossy(&h.value))),
+        ])
+    })
+}
+
+fn request(stored: &StoredDelivery) -> Vec<Line<'static>> {
+    let d = &stored.delivery;
+    let query = d
+        .query
+        .as_deref()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let target = clean(&format!(
+        "{} {}{query}",
+        d.method,
+        if d.path.is_empty() { "/" } else { &d.path }
+    ));
+    let mut lines = vec![
+        Line::from(vec![Span::styled(
+            target,
+            Style::new().add_modifier(Modifier::BOLD),
+        )]),
+        Line::from(vec![dim(format!(
+            "{} · {} UTC · {} bytes · from {}",
+            d.id,
+            format_utc(d.received_at_ms),
+            d.body.len(),
+            clean(d.remote_addr.as_deref().unwrap_or("?"))
+        ))]),
+    ];
+    lines.extend(header_lines(&d.headers));
+    lines.push(Line::raw(""));
+    lines
+}
+
+fn response<'a>(
+    stored: &StoredDelivery,
+    body: Option<&'a BodyLines>,
+) -> (Vec<Line<'static>>, Option<&'a BodyLines>) {
+    let Some(last) = stored.attempts.last() else {
+        return (vec![Line::from(dim("not forwarded yet"))], None);
+    };
+    let when = format!(
+        "{} UTC · {} · {}",
+        format_utc(last.at_ms),
+        format_latency(last.duration_us),
+        clean(&last.target)
+    );
+    match &last.outcome {
+        Outcome::Response {
+            status,
+            headers,
+            body_truncated,
+            ..
+        } => {
+            let mut lines = vec![Line::from(vec![
+                Span::styled(
+                    format!("{status}"),
+                    status_style(Some(*status), false).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw("  "),
+                dim(when),
+            ])];
+            lines.extend(header_lines(headers));
+            lines.push(Line::raw(if *body_truncated {
+                "(body truncated)"
+            } else {
+                ""
+            }));
+            (lines, body)
+        }
+        Outcome::Error { message } => (
+            vec![
+                Line::styled(
+                    format!("no answer: {}", clean(message)),
+                    Style::new().fg(Color::Red),
+                ),
+                Line::from(dim(when)),
+            ],
+            None,
+        ),
+    }
+}
+
+fn attempts(stored: &StoredDelivery) -> Vec<Line<'static>> {
+    if stored.attempts.is_empty() {
+        return vec![Line::from(dim("no attempts yet"))];
+    }
+    stored
+        .attempts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let kind = match a.kind {
+                AttemptKind::Forward => "forward".to_owned(),
+                AttemptKind::Replay { resigned, edited } => format!(
+                    "replay{}{}",
+                    if resigned { " re-signed" } else { "" },
+                    if edited { " edited" } else { "" }
+                ),
+            };
+            let result = match &a.outcome {
+                Outcome::Response { status, .. } => {
+                    Span::styled(status.to_string(), status_style(Some(*status), false))
+                }
+                Outcome::Error { message } => Span::styled(
+                    format!("error: {}", clean(message)),
+                    Style::new().fg(Color::Red),
+                ),
+            };
+            let time = format_utc(a.at_ms);
+            Line::from(vec![
+                Span::raw(format!(
+                    "#{:<2} {} {:<18} ",
+                    i + 1,
+                    time.get(11..).unwrap_or(&time),
+                    kind
+                )),
+                result,
+                Span::raw(format!(" {:>7} ", format_latency(a.duration_us))),
+                dim(clean(&a.target)),
+            ])
+        })
+        .collect()
+}
+
+fn signature(stored: &StoredDelivery) -> Vec<Line<'static>> {
+    use crate::verify::Verdict;
+    let v = &stored.verdict;
+    let scheme = match v {
+        Verdict::Valid { scheme, .. }
+        | Verdict::Invalid { scheme, .. }
+        | Verdict::Stale { scheme, .. } => scheme.clone(),
+        Verdict::Unsigned { scheme } => scheme
+            .clone()
+            .unwrap_or_else(|| "auto (none recognised)".into()),
+        Verdict::NoSecret => "– (no secret configured)".into(),
+    };
+    let color = match v.kind() {
+        crate::verify::VerdictKind::Valid => Color::Green,
+        crate::verify::VerdictKind::Invalid | crate::verify::VerdictKind::Stale => Color::Red,
+        _ => Color::DarkGray,
+    };
+    vec![
+        Line::from(vec![dim("scheme   "), Span::raw(clean(&scheme))]),
+        Line::from(vec![
+            dim("verdict  "),
+            Span::styled(
+                format!("{} {}", v.kind().mark(), v.kind().as_str()),
+                Style::new().fg(color).add_modifier(Modifier::BOLD),
+            ),
+        ]),
+        Line::from(vec![dim("reason   "), Span::raw(clean(&v.describe()))]),
+        Line::from(vec![
+            dim("body     "),
+            Span::raw(format!("sha256 {}", stored.delivery.body_sha256)),
+        ]),
+    ]
+}

@@ -1,0 +1,102 @@
+//! The two header lines: where deliveries come from and the totals.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::clean;
+use crate::connection::ConnectionState;
+use crate::tui::app::{App, Link};
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let title = Span::styled(
+        " hookline ",
+        Style::new()
+            .fg(Color::Black)
+            .bg(Color::Cyan)
+            .add_modifier(Modifier::BOLD),
+    );
+    let mut first = vec![title, Span::raw(" ")];
+    first.extend(link(app));
+    if let Some(url) = &app.header.public_url {
+        first.push(Span::raw("  "));
+        first.push(Span::styled(
+            clean(url),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+    }
+    let mut second = vec![
+        Span::raw(" → "),
+        Span::raw(
+            app.header
+                .forward
+                .clone()
+                .unwrap_or_else(|| "(no forward target)".into()),
+        ),
+    ];
+    second.push(Span::raw("   "));
+    second.extend(counts(app));
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        area,
+    );
+}
+
+fn link(app: &App) -> Vec<Span<'static>> {
+    let (mark, text, color) = match &app.header.link {
+        Link::Listening { state, embedded } => match state {
+            ConnectionState::Connected { .. } if *embedded => {
+                ("●", "connected (embedded relay)".to_owned(), Color::Green)
+            }
+            ConnectionState::Connected { .. } => ("●", "connected".to_owned(), Color::Green),
+            ConnectionState::Connecting => ("○", "connecting…".to_owned(), Color::Yellow),
+            ConnectionState::Reconnecting { after, error } => {
+                let elapsed = app.now_ms.saturating_sub(app.header.state_since_ms);
+                let left = (after.as_millis() as u64)
+                    .saturating_sub(elapsed)
+                    .div_ceil(1000);
+                (
+                    "○",
+                    format!("reconnecting in {left}s: {}", clean(error)),
+                    Color::Yellow,
+                )
+            }
+            ConnectionState::Stopped => ("✗", "disconnected".to_owned(), Color::Red),
+        },
+        Link::Listener { pid } => ("●", format!("via listener (pid {pid})"), Color::Green),
+        Link::StoreOnly => (
+            "–",
+            "store only (not listening)".to_owned(),
+            Color::DarkGray,
+        ),
+    };
+    vec![Span::styled(
+        format!("{mark} {text}"),
+        Style::new().fg(color),
+    )]
+}
+
+fn counts(app: &App) -> Vec<Span<'static>> {
+    let Some(c) = app.counts else {
+        return vec![Span::styled("counting…", Style::new().fg(Color::DarkGray))];
+    };
+    let failed = if c.failed > 0 {
+        Color::Red
+    } else {
+        Color::DarkGray
+    };
+    let invalid = if c.invalid > 0 {
+        Color::Yellow
+    } else {
+        Color::DarkGray
+    };
+    vec![
+        Span::raw(format!("{} total", c.total)),
+        Span::raw(" · "),
+        Span::styled(format!("{} failed", c.failed), Style::new().fg(failed)),
+        Span::raw(" · "),
+        Span::styled(format!("{} invalid", c.invalid), Style::new().fg(invalid)),
+    ]
+}

@@ -1,0 +1,76 @@
+//! Drawing: a pure function of `&App`, one file per pane. Text from the
+//! network passes through [`clean`] so a sender cannot write escape
+//! sequences to the developer's terminal.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+
+use super::app::{App, list_rows};
+
+mod detail;
+mod footer;
+mod header;
+mod help;
+pub mod json;
+mod list;
+
+/// Draws the whole screen for `app`.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let list_height = list_rows(area.height) + 2;
+    let [top, list, detail, bottom] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(list_height),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::draw(frame, top, app);
+    list::draw(frame, list, app);
+    detail::draw(frame, detail, app);
+    footer::draw(frame, bottom, app);
+    if app.help {
+        help::draw(frame, centered(area, 64, 22), app);
+    }
+}
+
+/// Replaces control characters (ESC included) so network text is inert.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '�'
+            } else if c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The colour of a status code's class: 2xx green, 3xx cyan, 4xx yellow, 5xx red.
+pub fn status_style(status: Option<u16>, error: bool) -> Style {
+    let color = match status {
+        Some(200..=299) => Color::Green,
+        Some(300..=399) => Color::Cyan,
+        Some(400..=499) => Color::Yellow,
+        Some(_) => Color::Red,
+        None if error => Color::Red,
+        None => Color::DarkGray,
+    };
+    Style::new().fg(color)
+}
+
+/// A rectangle of at most `width`×`height` in the middle of `area`.
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
