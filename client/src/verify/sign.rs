@@ -8,7 +8,7 @@ use super::body_schemes::{
 };
 use super::headers::{has, set, text};
 use super::keys::{self, KeyError};
-use super::mac::{compute, encode};
+use super::mac::{compute, compute_parts, encode};
 use super::scheme::{Digest, Encoding, GenericHmac, Scheme};
 use super::timestamped::{
     PADDLE_HEADER, SLACK_SIGNATURE, SLACK_TIMESTAMP, STRIPE_HEADER, SVIX_NAMES, StandardNames,
@@ -58,62 +58,90 @@ pub fn sign(
         scheme: scheme.name(),
         source,
     })?;
-    let now = now_unix.to_string();
-    let mac = |message: &[u8]| compute(Digest::Sha256, &key, message);
     match scheme {
-        Scheme::Autosend => {
-            set(headers, AUTOSEND_HEADER, hex::encode(mac(body)));
-            refresh_ms(headers, AUTOSEND_TIMESTAMP_MS, now_unix);
-        }
+        Scheme::Twilio => return sign_twilio(&key, headers, body, url),
+        Scheme::Square => return sign_square(&key, headers, body, url),
         Scheme::StandardWebhooks => sign_standard(&WEBHOOK_NAMES, &key, headers, body, now_unix),
         Scheme::Svix => sign_standard(svix_names(headers), &key, headers, body, now_unix),
+        Scheme::Stripe | Scheme::Slack | Scheme::Paddle => {
+            sign_timestamped(scheme, &key, headers, body, now_unix);
+        }
+        Scheme::Autosend | Scheme::Github | Scheme::Shopify | Scheme::Linear | Scheme::Hmac(_) => {
+            sign_body(scheme, &key, headers, body, now_unix);
+        }
+    }
+    Ok(())
+}
+
+/// Stripe, Slack and Paddle: a hex MAC over the timestamp and the body.
+fn sign_timestamped(
+    scheme: &Scheme,
+    key: &[u8],
+    headers: &mut Vec<Header>,
+    body: &[u8],
+    now_unix: i64,
+) {
+    let now = now_unix.to_string();
+    let mac = |parts: &[&[u8]]| hex::encode(compute_parts(Digest::Sha256, key, parts));
+    match scheme {
         Scheme::Stripe => {
-            let signature = hex::encode(mac(&[now.as_bytes(), b".", body].concat()));
+            let signature = mac(&[now.as_bytes(), b".", body]);
             set(headers, STRIPE_HEADER, format!("t={now},v1={signature}"));
+        }
+        Scheme::Slack => {
+            let signature = mac(&[b"v0:", now.as_bytes(), b":", body]);
+            set(headers, SLACK_TIMESTAMP, now);
+            set(headers, SLACK_SIGNATURE, format!("v0={signature}"));
+        }
+        Scheme::Paddle => {
+            let signature = mac(&[now.as_bytes(), b":", body]);
+            set(headers, PADDLE_HEADER, format!("ts={now};h1={signature}"));
+        }
+        _ => {}
+    }
+}
+
+/// Schemes that MAC the body alone; their unsigned timestamp headers are
+/// refreshed too, so they agree with the new signature.
+fn sign_body(scheme: &Scheme, key: &[u8], headers: &mut Vec<Header>, body: &[u8], now_unix: i64) {
+    let sha256 = compute(Digest::Sha256, key, body);
+    match scheme {
+        Scheme::Autosend => {
+            set(headers, AUTOSEND_HEADER, hex::encode(sha256));
+            refresh_ms(headers, AUTOSEND_TIMESTAMP_MS, now_unix);
         }
         Scheme::Github => {
             set(
                 headers,
                 GITHUB_HEADER,
-                format!("sha256={}", hex::encode(mac(body))),
+                format!("sha256={}", hex::encode(sha256)),
             );
             if has(headers, GITHUB_SHA1_HEADER) {
-                let sha1 = compute(Digest::Sha1, &key, body);
-                set(
-                    headers,
-                    GITHUB_SHA1_HEADER,
-                    format!("sha1={}", hex::encode(sha1)),
-                );
+                let sha1 = hex::encode(compute(Digest::Sha1, key, body));
+                set(headers, GITHUB_SHA1_HEADER, format!("sha1={sha1}"));
             }
         }
-        Scheme::Slack => {
-            let signature = hex::encode(mac(&[b"v0:", now.as_bytes(), b":", body].concat()));
-            set(headers, SLACK_TIMESTAMP, now);
-            set(headers, SLACK_SIGNATURE, format!("v0={signature}"));
-        }
-        Scheme::Shopify => set(
-            headers,
-            SHOPIFY_HEADER,
-            encode(Encoding::Base64, &mac(body)),
-        ),
-        Scheme::Twilio => sign_twilio(&key, headers, body, url)?,
-        Scheme::Square => {
-            if url.is_empty() {
-                return Err(SignError::MissingUrl { scheme: "square" });
-            }
-            let signature = mac(&[url.as_bytes(), body].concat());
-            set(headers, SQUARE_HEADER, encode(Encoding::Base64, &signature));
-        }
-        Scheme::Paddle => {
-            let signature = hex::encode(mac(&[now.as_bytes(), b":", body].concat()));
-            set(headers, PADDLE_HEADER, format!("ts={now};h1={signature}"));
-        }
+        Scheme::Shopify => set(headers, SHOPIFY_HEADER, encode(Encoding::Base64, &sha256)),
         Scheme::Linear => {
-            set(headers, LINEAR_HEADER, hex::encode(mac(body)));
+            set(headers, LINEAR_HEADER, hex::encode(sha256));
             refresh_ms(headers, LINEAR_TIMESTAMP_MS, now_unix);
         }
-        Scheme::Hmac(config) => sign_generic(config, &key, headers, body),
+        Scheme::Hmac(config) => sign_generic(config, key, headers, body),
+        _ => {}
     }
+}
+
+fn sign_square(
+    key: &[u8],
+    headers: &mut Vec<Header>,
+    body: &[u8],
+    url: &str,
+) -> Result<(), SignError> {
+    if url.is_empty() {
+        return Err(SignError::MissingUrl { scheme: "square" });
+    }
+    let signature = compute_parts(Digest::Sha256, key, &[url.as_bytes(), body]);
+    set(headers, SQUARE_HEADER, encode(Encoding::Base64, &signature));
     Ok(())
 }
 

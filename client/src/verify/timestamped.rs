@@ -50,27 +50,10 @@ pub(crate) fn standard(headers: &[Header], body: &[u8], now: i64, svix: bool) ->
     } else {
         &WEBHOOK_NAMES
     };
-    let signature = match required(headers, names.signature) {
-        Ok(Some(value)) => value,
+    let (id, ts, signature) = match standard_headers(headers, names) {
+        Ok(Some(found)) => found,
         Ok(None) => return Parsed::Unsigned,
         Err(reason) => return Parsed::Invalid(reason),
-    };
-    let (id, timestamp) = match (
-        required(headers, names.id),
-        required(headers, names.timestamp),
-    ) {
-        (Ok(Some(id)), Ok(Some(ts))) => (id, ts),
-        (Err(reason), _) | (_, Err(reason)) => return Parsed::Invalid(reason),
-        (Ok(None), _) => return Parsed::Invalid(format!("the {} header is missing", names.id)),
-        (_, Ok(None)) => {
-            return Parsed::Invalid(format!("the {} header is missing", names.timestamp));
-        }
-    };
-    let Some(ts) = parse_unix(timestamp) else {
-        return Parsed::Invalid(format!(
-            "malformed {} header: not a unix timestamp",
-            names.timestamp
-        ));
     };
     let mut entries = Entries::default();
     for entry in signature.split(' ').filter(|entry| !entry.is_empty()) {
@@ -84,12 +67,24 @@ pub(crate) fn standard(headers: &[Header], body: &[u8], now: i64, svix: bool) ->
     }
     // The SDKs sign the timestamp as they parsed it, not the header's spelling.
     let message = [id.as_bytes(), b".", ts.to_string().as_bytes(), b".", body].concat();
-    entries.into_claim(
-        names.signature,
-        "v1",
-        message,
-        Freshness::from_secs(now, ts, STANDARD_TOLERANCE_SECS, false),
-    )
+    let freshness = Freshness::from_secs(now, ts, STANDARD_TOLERANCE_SECS, false);
+    entries.into_claim(names.signature, "v1", message, freshness)
+}
+
+/// The id, parsed timestamp and signature list; `None` when unsigned.
+fn standard_headers<'a>(
+    headers: &'a [Header],
+    names: &'a StandardNames,
+) -> Result<Option<(&'a str, i64, &'a str)>, String> {
+    let Some(signature) = required(headers, names.signature)? else {
+        return Ok(None);
+    };
+    let missing = |name: &str| format!("the {name} header is missing");
+    let id = required(headers, names.id)?.ok_or_else(|| missing(names.id))?;
+    let timestamp = required(headers, names.timestamp)?.ok_or_else(|| missing(names.timestamp))?;
+    let ts = parse_unix(timestamp)
+        .ok_or_else(|| format!("malformed {} header: not a unix timestamp", names.timestamp))?;
+    Ok(Some((id, ts, signature)))
 }
 
 /// Stripe: `t=…,v1=…[,v1=…]` over `{t}.{body}`; only `v1` counts.
