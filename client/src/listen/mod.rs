@@ -23,7 +23,9 @@ use tokio_util::task::TaskTracker;
 use crate::connection::{self, ConnectionState, Incoming, RelayEndpoint};
 use crate::last_listen::LastListen;
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, RetryPolicy};
-use crate::store::{Glob, RetentionPolicy, Store, retention_task};
+use crate::store::{
+    DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, RetentionPolicy, Store, StoredDelivery, retention_task,
+};
 use crate::verify::Verifier;
 
 pub use embedded::EmbeddedRelay;
@@ -95,6 +97,9 @@ impl Listening {
     /// so `public_url` is known.
     pub async fn start(options: ListenOptions) -> anyhow::Result<Self> {
         let store = Store::open(&options.data_dir)?;
+        // Taken before any new delivery is handled, so none of those can be
+        // mistaken for one that was stored but never forwarded.
+        let pending = pending_deliveries(&store)?;
         let shutdown = CancellationToken::new();
         let embedded = match &options.relay {
             RelayChoice::Embedded { listen } => Some(EmbeddedRelay::start(&options.data_dir, *listen).await?),
@@ -169,7 +174,7 @@ impl Listening {
             watcher,
             embedded,
         };
-        let main = tokio::spawn(run(pipeline, incoming_rx, tasks, shutdown.clone()));
+        let main = tokio::spawn(run(pipeline, pending, incoming_rx, tasks, shutdown.clone()));
         Ok(Self {
             public_url,
             store,
@@ -217,11 +222,15 @@ struct Tasks {
 /// the relay → the embedded relay.
 async fn run(
     pipeline: Arc<Pipeline>,
+    pending: Vec<StoredDelivery>,
     mut incoming: mpsc::UnboundedReceiver<Incoming>,
     mut tasks: Tasks,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
+    for stored in pending {
+        tracker.spawn(Arc::clone(&pipeline).resume(stored));
+    }
     let mut fatal = None;
     loop {
         tokio::select! {
@@ -283,6 +292,31 @@ fn advice(err: &connection::Stopped) -> String {
         _ => "",
     };
     if hint.is_empty() { err.to_string() } else { format!("{err} ({hint})") }
+}
+
+/// Stored deliveries without a single attempt, oldest first.
+fn pending_deliveries(store: &Store) -> anyhow::Result<Vec<StoredDelivery>> {
+    let mut query = ListQuery {
+        filter: Filter {
+            status: Some(DeliveryStatus::Pending),
+            ..Filter::default()
+        },
+        before: None,
+        limit: MAX_PAGE,
+    };
+    let mut pending = Vec::new();
+    loop {
+        let page = store.page(&query)?;
+        for summary in &page.items {
+            pending.extend(store.get(summary.id)?);
+        }
+        match page.next {
+            Some(next) => query.before = Some(next),
+            None => break,
+        }
+    }
+    pending.reverse();
+    Ok(pending)
 }
 
 /// Prints each change of connection state once, not every retry.

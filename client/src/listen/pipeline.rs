@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::report::{Report, Reporter};
 use crate::connection::Incoming;
 use crate::forward::{ForwardTarget, Forwarder, OutgoingRequest, RetryPolicy};
-use crate::store::{Attempt, AttemptKind, Glob, Outcome, Store, event_type};
+use crate::store::{Attempt, AttemptKind, Glob, Outcome, Store, StoredDelivery, event_type};
 use crate::verify::{Verdict, VerdictKind, Verifier};
 
 /// The per-delivery work, shared by every delivery's task.
@@ -62,36 +62,53 @@ impl Pipeline {
             }
             return;
         }
-        let bad_signature = matches!(verdict.kind(), VerdictKind::Invalid | VerdictKind::Stale);
-        if self.reject_invalid && bad_signature {
-            let _ = self.durable.send(id);
-            if respond {
-                self.answer(id, 401, &format!("signature rejected: {}", verdict.describe()));
-            }
-            self.reporter.report(Report::rejected(&delivery, &verdict));
-            return;
-        }
-        if !self.wanted(&delivery) {
-            let _ = self.durable.send(id);
-            if respond {
-                self.answer(id, 202, "stored; not forwarded (event filtered out by --events)");
-            }
-            self.reporter.report(Report::filtered(&delivery, &verdict));
-            return;
-        }
-        self.forward(delivery, verdict, respond).await;
+        self.dispatch(delivery, verdict, Some(respond)).await;
     }
 
-    async fn forward(&self, delivery: Delivery, verdict: Verdict, respond: bool) {
+    /// Forwards a stored delivery that never got an attempt: the process
+    /// stopped after storing it (and telling the relay) but before forwarding.
+    pub async fn resume(self: Arc<Self>, stored: StoredDelivery) {
+        self.dispatch(stored.delivery, stored.verdict, None).await;
+    }
+
+    /// Rejects, filters or forwards a stored delivery. `respond` is `None` for
+    /// a resumed delivery: the relay already has its acknowledgement and no
+    /// sender waits.
+    async fn dispatch(&self, delivery: Delivery, verdict: Verdict, respond: Option<bool>) {
+        let id = delivery.id;
+        let bad_signature = matches!(verdict.kind(), VerdictKind::Invalid | VerdictKind::Stale);
+        let skip = if self.reject_invalid && bad_signature {
+            Some((401, format!("signature rejected: {}", verdict.describe())))
+        } else if !self.wanted(&delivery) {
+            Some((202, "stored; not forwarded (event filtered out by --events)".to_owned()))
+        } else {
+            None
+        };
+        let Some((status, message)) = skip else {
+            return self.forward(delivery, verdict, respond).await;
+        };
+        if respond.is_some() {
+            let _ = self.durable.send(id);
+        }
+        if respond == Some(true) {
+            self.answer(id, status, &message);
+        }
+        let report = if status == 401 { Report::rejected } else { Report::filtered };
+        self.reporter.report(report(&delivery, &verdict));
+    }
+
+    async fn forward(&self, delivery: Delivery, verdict: Verdict, respond: Option<bool>) {
         let id = delivery.id;
         let request = OutgoingRequest::from_delivery(&delivery);
         let slot = self.forwarder.reserve().await;
         // Acknowledged once a forward slot is had: the relay's cap on
         // unacknowledged deliveries then also bounds the forwards waiting here.
-        let _ = self.durable.send(id);
+        if respond.is_some() {
+            let _ = self.durable.send(id);
+        }
         let mut attempt = slot.send(&self.target, &request, AttemptKind::Forward).await;
         self.record(id, &attempt);
-        if respond {
+        if respond == Some(true) {
             let _ = self.outbound.send(response_frame(id, &attempt.outcome));
         }
         self.reporter.report(Report::forwarded(&delivery, &verdict, &attempt, 0));
