@@ -227,3 +227,90 @@ fn no_secret_and_unsigned() {
     assert_eq!(stale_stripe().scheme(), Some("stripe"));
     assert!(auto.has_secrets() && !Verifier::new(SchemeChoice::Auto, vec![]).has_secrets());
 }
+
+#[test]
+fn svix_falls_back_to_webhook_headers() {
+    let secret = Secret::new(WHSEC);
+    let mut headers = Vec::new();
+    sign(
+        &Scheme::StandardWebhooks,
+        &secret,
+        &mut headers,
+        b"{}",
+        URL,
+        NOW,
+    )
+    .unwrap();
+    let verdict = verify(&Scheme::Svix, &[secret], &headers, b"{}", NOW);
+    assert_eq!(
+        verdict,
+        Verdict::Valid {
+            scheme: "svix".into(),
+            secret: 1
+        }
+    );
+}
+
+#[test]
+fn malformed_headers_say_what_is_wrong() {
+    let cases = [
+        (
+            Scheme::Stripe,
+            "Stripe-Signature",
+            "v1=00",
+            "no t= unix timestamp",
+        ),
+        (
+            Scheme::Paddle,
+            "Paddle-Signature",
+            "ts=abc;h1=00",
+            "no ts= unix timestamp",
+        ),
+        (
+            Scheme::Slack,
+            "X-Slack-Signature",
+            "v0=00",
+            "X-Slack-Request-Timestamp header is missing",
+        ),
+        (
+            Scheme::StandardWebhooks,
+            "webhook-signature",
+            "v1,AAAA",
+            "webhook-id header is missing",
+        ),
+        (
+            Scheme::Shopify,
+            "X-Shopify-Hmac-Sha256",
+            "***",
+            "not valid base64",
+        ),
+    ];
+    for (scheme, name, value, expected) in cases {
+        let headers = [Header::new(name, value)];
+        let verdict = verify(&scheme, &[Secret::new(WHSEC)], &headers, b"{}", NOW);
+        let Verdict::Invalid { reason, .. } = verdict else {
+            panic!("{scheme}: expected invalid, got {verdict:?}");
+        };
+        assert!(reason.contains(expected), "{scheme}: {reason}");
+    }
+}
+
+#[test]
+fn twilio_refuses_unknown_signing_algorithms() {
+    let headers = [
+        Header::new("X-Twilio-Signature", "AAAA"),
+        Header::new(
+            "X-Twilio-Webhooks-Signature-Settings",
+            "key=k1,algorithm=HMAC_MD5",
+        ),
+    ];
+    let Verdict::Invalid { reason, .. } =
+        verify(&Scheme::Twilio, &[Secret::new("t")], &headers, b"", NOW)
+    else {
+        panic!("expected invalid");
+    };
+    assert!(
+        reason.contains("unsupported algorithm 'HMAC_MD5'"),
+        "{reason}"
+    );
+}
