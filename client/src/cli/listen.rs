@@ -14,7 +14,8 @@ use crate::forward::{ForwardConfig, ForwardTarget, RetryPolicy};
 use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice, Reporter};
 use crate::store::time::parse_duration;
 use crate::store::{Glob, RetentionPolicy};
-use crate::verify::{SchemeChoice, Verifier};
+use super::verify::SchemeArgs;
+use crate::verify::Verifier;
 
 #[derive(Debug, clap::Args)]
 pub struct ListenArgs {
@@ -35,13 +36,11 @@ pub struct ListenArgs {
     /// Address of the embedded relay (ignored with --relay).
     #[arg(long, env = "HOOKLINE_LISTEN", default_value = "127.0.0.1:8700")]
     pub listen: SocketAddr,
-    /// Webhook signing secret; repeat it while keys rotate.
-    #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true, value_delimiter = ',')]
+    /// Webhook signing secret; repeat the flag while keys rotate.
+    #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub secrets: Vec<String>,
-    /// Signature scheme: auto, autosend, standard-webhooks, svix, stripe,
-    /// github, slack, shopify, twilio, square, paddle, linear or hmac.
-    #[arg(long, default_value = "auto")]
-    pub scheme: SchemeChoice,
+    #[command(flatten)]
+    pub scheme: SchemeArgs,
     /// Forward only these event types (comma-separated globs, e.g. 'email.*,contact.created'); all are stored.
     #[arg(long)]
     pub events: Option<String>,
@@ -94,12 +93,13 @@ impl ListenArgs {
 
     /// Starts listening and prints the startup block.
     pub async fn start(self) -> anyhow::Result<Listening> {
+        let scheme = self.scheme.choice().map_err(anyhow::Error::msg)?;
         let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
         let reporter = Reporter::new(self.output);
         let secrets: Vec<Secret> = self.secrets.iter().map(|s| Secret::new(s.as_str())).collect();
         let secret_note = match secrets.len() {
             0 => "no secret set: signatures are not checked (use --secret)".to_owned(),
-            n => format!("{n} secret(s), scheme {}", self.scheme),
+            n => format!("{n} secret(s), scheme {scheme}"),
         };
         let relay = match (self.relay, self.token) {
             (Some(url), Some(token)) => RelayChoice::Remote {
@@ -120,7 +120,7 @@ impl ListenArgs {
             forward: self.forward.clone(),
             relay,
             channel,
-            verifier: Verifier::new(self.scheme.clone(), secrets.clone()),
+            verifier: Verifier::new(scheme.clone(), secrets.clone()),
             reject_invalid: self.reject_invalid,
             events: self.events.as_deref().map(Glob::new),
             data_dir: data_dir.clone(),
@@ -164,7 +164,7 @@ impl ListenArgs {
                 "data_dir": data_dir,
                 "relay": relay_note,
                 "secret": !secrets.is_empty(),
-                "scheme": self.scheme.to_string(),
+                "scheme": scheme.to_string(),
             }),
         );
         Ok(listening)
