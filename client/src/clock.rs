@@ -18,5 +18,10 @@ pub fn now_unix() -> i64 {
 /// speak UTC; mixing in the local zone would make two machines disagree).
 pub fn format_hms(unix_ms: u64) -> String {
     let secs = unix_ms / 1000;
-    format!("{:02}:{:02}:{:02}", secs / 3600 % 24, secs / 60 % 60, secs % 60)
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
 }

@@ -3,19 +3,46 @@
 
 /// (event type, JSON body) for every sample.
 pub const SAMPLES: &[(&str, &[u8])] = &[
-    ("email.delivered", include_bytes!("../fixtures/autosend/email.delivered.json")),
-    ("email.opened", include_bytes!("../fixtures/autosend/email.opened.json")),
-    ("email.clicked", include_bytes!("../fixtures/autosend/email.clicked.json")),
-    ("email.bounced", include_bytes!("../fixtures/autosend/email.bounced.json")),
-    ("email.unsubscribed", include_bytes!("../fixtures/autosend/email.unsubscribed.json")),
-    ("contact.created", include_bytes!("../fixtures/autosend/contact.created.json")),
-    ("contact.updated", include_bytes!("../fixtures/autosend/contact.updated.json")),
-    ("contact.deleted", include_bytes!("../fixtures/autosend/contact.deleted.json")),
+    (
+        "email.delivered",
+        include_bytes!("../fixtures/autosend/email.delivered.json"),
+    ),
+    (
+        "email.opened",
+        include_bytes!("../fixtures/autosend/email.opened.json"),
+    ),
+    (
+        "email.clicked",
+        include_bytes!("../fixtures/autosend/email.clicked.json"),
+    ),
+    (
+        "email.bounced",
+        include_bytes!("../fixtures/autosend/email.bounced.json"),
+    ),
+    (
+        "email.unsubscribed",
+        include_bytes!("../fixtures/autosend/email.unsubscribed.json"),
+    ),
+    (
+        "contact.created",
+        include_bytes!("../fixtures/autosend/contact.created.json"),
+    ),
+    (
+        "contact.updated",
+        include_bytes!("../fixtures/autosend/contact.updated.json"),
+    ),
+    (
+        "contact.deleted",
+        include_bytes!("../fixtures/autosend/contact.deleted.json"),
+    ),
 ];
 
 /// The body of sample `event`.
 pub fn sample(event: &str) -> Option<&'static [u8]> {
-    SAMPLES.iter().find(|(name, _)| *name == event).map(|(_, body)| *body)
+    SAMPLES
+        .iter()
+        .find(|(name, _)| *name == event)
+        .map(|(_, body)| *body)
 }
 
 #[cfg(test)]

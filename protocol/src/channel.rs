@@ -38,7 +38,9 @@ impl ChannelId {
     /// [`derive`](Self::derive) makes are accepted.
     pub fn parse(text: &str) -> Option<Self> {
         let ok = text.len() == ID_CHARS
-            && text.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
         ok.then(|| Self(text.to_owned()))
     }
 
@@ -103,7 +105,13 @@ mod tests {
 
     #[test]
     fn parse_rejects_what_derive_never_makes() {
-        for bad in ["", "../etc", "ABCDEFGHIJKLMNOPQRSTUVWX", "abcdefghijklmnopqrstuvw", "abcdefghijklmnopqrstuvwx1"] {
+        for bad in [
+            "",
+            "../etc",
+            "ABCDEFGHIJKLMNOPQRSTUVWX",
+            "abcdefghijklmnopqrstuvw",
+            "abcdefghijklmnopqrstuvwx1",
+        ] {
             assert_eq!(ChannelId::parse(bad), None, "{bad}");
         }
     }

@@ -46,9 +46,9 @@ pub mod header_value {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         match WireValue::deserialize(deserializer)? {
             WireValue::Text(text) => Ok(text.into_owned().into_bytes()),
-            WireValue::Binary { b64 } => STANDARD
-                .decode(b64.as_bytes())
-                .map_err(|e| serde::de::Error::custom(format!("header value is not valid base64: {e}"))),
+            WireValue::Binary { b64 } => STANDARD.decode(b64.as_bytes()).map_err(|e| {
+                serde::de::Error::custom(format!("header value is not valid base64: {e}"))
+            }),
         }
     }
 }

@@ -160,7 +160,13 @@ mod tests {
 
     #[test]
     fn rejects_bad_text() {
-        for bad in ["", "short", "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", "0000000000000000000000000!", "01KSR492000000000000000000X"] {
+        for bad in [
+            "",
+            "short",
+            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "0000000000000000000000000!",
+            "01KSR492000000000000000000X",
+        ] {
             assert!(bad.parse::<DeliveryId>().is_err(), "{bad} parsed");
         }
     }

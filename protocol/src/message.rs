@@ -35,7 +35,10 @@ pub enum ClientMessage {
         body: Vec<u8>,
     },
     /// The client is going away on purpose (not an error).
-    Goodbye { reason: GoodbyeReason, message: String },
+    Goodbye {
+        reason: GoodbyeReason,
+        message: String,
+    },
 }
 
 /// Relay → client.
@@ -52,9 +55,15 @@ pub enum RelayMessage {
     },
     /// A webhook request to store and forward. `respond` is true while the
     /// sender is still waiting for the local app's answer.
-    Delivery { delivery: Box<Delivery>, respond: bool },
+    Delivery {
+        delivery: Box<Delivery>,
+        respond: bool,
+    },
     /// The session is refused or ended; `reason` tells whether reconnecting can help.
-    Goodbye { reason: GoodbyeReason, message: String },
+    Goodbye {
+        reason: GoodbyeReason,
+        message: String,
+    },
 }
 
 /// Why a session was refused or ended.
@@ -123,7 +132,11 @@ pub fn check_version(
         ours: PROTOCOL_VERSION,
         peer,
         theirs,
-        older: if theirs < PROTOCOL_VERSION { peer } else { this },
+        older: if theirs < PROTOCOL_VERSION {
+            peer
+        } else {
+            this
+        },
     })
 }
 

@@ -55,8 +55,14 @@ fn delivery_frame_is_pinned() {
     assert_eq!(value["type"], "delivery");
     assert_eq!(value["respond"], true);
     assert_eq!(d["id"], "01KSR49200000000000000001A");
-    assert_eq!(d["headers"][0], json!({"name": "Content-Type", "value": "application/json"}));
-    assert_eq!(d["headers"][3], json!({"name": "X-Latin1", "value": {"b64": "6Q=="}}));
+    assert_eq!(
+        d["headers"][0],
+        json!({"name": "Content-Type", "value": "application/json"})
+    );
+    assert_eq!(
+        d["headers"][3],
+        json!({"name": "X-Latin1", "value": {"b64": "6Q=="}})
+    );
     assert_eq!(d["body_b64"], "eyJldmVudCI6ImVtYWlsLm9wZW5lZCJ9/w==");
     assert_eq!(d["query"], "a=1&a=2");
     assert_eq!(d["received_at_ms"], 1_780_000_000_123u64);
@@ -83,7 +89,10 @@ fn acks_are_pinned() {
         reason: GoodbyeReason::TakenOver,
         message: "x".into(),
     };
-    assert_eq!(bye.encode(), r#"{"type":"goodbye","reason":"taken_over","message":"x"}"#);
+    assert_eq!(
+        bye.encode(),
+        r#"{"type":"goodbye","reason":"taken_over","message":"x"}"#
+    );
 }
 
 #[test]
@@ -141,7 +150,10 @@ fn a_body_at_the_ceiling_fits_in_one_message() {
         respond: true,
     }
     .encode();
-    assert!(frame.len() > 16 << 20, "the test must exceed tungstenite's default");
+    assert!(
+        frame.len() > 16 << 20,
+        "the test must exceed tungstenite's default"
+    );
     assert!(frame.len() <= limits::MAX_MESSAGE_BYTES);
     assert!(RelayMessage::decode(frame.as_bytes()).is_ok());
 }
@@ -159,7 +171,11 @@ fn bad_frames_are_errors_not_panics() {
         br#"{"type":"response","id":"01KSR49200000000000000001A","status":200,"headers":[],"body_b64":"***"}"#,
     ];
     for case in cases {
-        assert!(ClientMessage::decode(case).is_err(), "{:?}", String::from_utf8_lossy(case));
+        assert!(
+            ClientMessage::decode(case).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(case)
+        );
         assert!(RelayMessage::decode(case).is_err());
     }
 }

@@ -54,12 +54,17 @@ impl LocalApp {
 
     /// An app answering with `respond`, on a free port.
     pub async fn with(respond: impl Fn(&Received) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind local app");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind local app");
         Self::on(listener, respond)
     }
 
     /// An app on an already bound listener (to bring an app "back up" on its old port).
-    pub fn on(listener: TcpListener, respond: impl Fn(&Received) -> Reply + Send + Sync + 'static) -> Self {
+    pub fn on(
+        listener: TcpListener,
+        respond: impl Fn(&Received) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         let addr = listener.local_addr().expect("local addr");
         let (tx, received) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
@@ -67,7 +72,14 @@ impl LocalApp {
         let responder: Responder = Arc::new(respond);
         let app = Router::new().fallback({
             let count = Arc::clone(&count);
-            move |request: Request| record(request, tx.clone(), Arc::clone(&responder), Arc::clone(&count))
+            move |request: Request| {
+                record(
+                    request,
+                    tx.clone(),
+                    Arc::clone(&responder),
+                    Arc::clone(&count),
+                )
+            }
         });
         let shutdown = stop.clone();
         tokio::spawn(async move {

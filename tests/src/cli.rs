@@ -8,8 +8,14 @@ use std::process::Output;
 /// only tells integration tests where binaries are).
 pub async fn run(bin: &str, data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(bin);
-    command.args(args).arg("--data-dir").arg(data_dir).envs(env.iter().copied());
-    command.env_remove("WEBHOOK_SECRET").env_remove("HOOKLINE_DATA_DIR");
+    command
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .envs(env.iter().copied());
+    command
+        .env_remove("WEBHOOK_SECRET")
+        .env_remove("HOOKLINE_DATA_DIR");
     crate::within("the hookline command", command.output())
         .await
         .expect("hookline runs")

@@ -32,23 +32,30 @@ pub async fn listen(
     let target = forward.parse().expect("forward URL");
     let mut options = hookline::listen::ListenOptions::new(target, dir.path().to_path_buf());
     configure(&mut options);
-    let listening = within("the listener to start", hookline::listen::Listening::start(options))
-        .await
-        .expect("listener starts");
+    let listening = within(
+        "the listener to start",
+        hookline::listen::Listening::start(options),
+    )
+    .await
+    .expect("listener starts");
     (listening, dir)
 }
 
 /// The AutoSend-style signature a sender puts on `body`.
 pub fn autosend_signature(secret: &str, body: &[u8]) -> String {
     use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }
 
 /// A sample payload from the shared fixtures.
 pub fn fixture(event: &str) -> Vec<u8> {
-    let path = format!("{}/../client/fixtures/autosend/{event}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../client/fixtures/autosend/{event}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
 }
 

@@ -23,7 +23,12 @@ impl Sent {
 }
 
 /// Sends one request and reads the whole answer.
-pub async fn send(method: &str, url: &str, headers: &[(&str, &[u8])], body: impl Into<Bytes>) -> Sent {
+pub async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &[u8])],
+    body: impl Into<Bytes>,
+) -> Sent {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut request = hyper::Request::builder().method(method).uri(url);
     for (name, value) in headers {

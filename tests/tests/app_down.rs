@@ -11,7 +11,12 @@ use tokio::net::TcpListener;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivered_after_retries_once_the_app_is_back() {
     // Reserve a port, then free it: the app is "down" on it.
-    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let (listening, _dir) = listen(&format!("http://127.0.0.1:{port}/hooks"), |o| {
         o.retry = RetryPolicy {
             max_retries: 50,
@@ -21,19 +26,39 @@ async fn delivered_after_retries_once_the_app_is_back() {
     })
     .await;
     let body = fixture("email.bounced");
-    let sent = send("POST", &listening.public_url, &[("content-type", b"application/json")], body.clone()).await;
+    let sent = send(
+        "POST",
+        &listening.public_url,
+        &[("content-type", b"application/json")],
+        body.clone(),
+    )
+    .await;
     assert_eq!(sent.status, 502, "the sender learns the app is down");
-    assert!(String::from_utf8_lossy(&sent.body).contains("unreachable"), "{:?}", sent.body);
+    assert!(
+        String::from_utf8_lossy(&sent.body).contains("unreachable"),
+        "{:?}",
+        sent.body
+    );
 
     let id = newest(&listening.store).delivery.id;
     attempts_until(&listening.store, id, |a| a.len() >= 2).await;
-    let mut app = LocalApp::on(TcpListener::bind(("127.0.0.1", port)).await.unwrap(), |_| (200, vec![], vec![]));
+    let mut app = LocalApp::on(
+        TcpListener::bind(("127.0.0.1", port)).await.unwrap(),
+        |_| (200, vec![], vec![]),
+    );
     assert_eq!(&app.next().await.body[..], &body[..]);
 
-    let attempts = attempts_until(&listening.store, id, |a| a.last().is_some_and(|a| a.outcome.is_success())).await;
+    let attempts = attempts_until(&listening.store, id, |a| {
+        a.last().is_some_and(|a| a.outcome.is_success())
+    })
+    .await;
     assert!(attempts.len() >= 3, "{} attempts", attempts.len());
     assert!(matches!(attempts[0].outcome, Outcome::Error { .. }));
-    assert!(attempts.iter().all(|a| a.sent_body_sha256 == attempts[0].sent_body_sha256));
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.sent_body_sha256 == attempts[0].sent_body_sha256)
+    );
     within("stop", listening.stop()).await.unwrap();
 }
 

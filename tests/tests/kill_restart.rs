@@ -20,7 +20,19 @@ const TOTAL: usize = 1000;
 /// Starts `hookline listen` against the relay; returns the child and the public URL it printed.
 async fn start_client(relay: &str, forward: &str, data_dir: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(BIN)
-        .args(["listen", "--relay", relay, "--token", TOKEN, "--forward", forward, "--output", "json", "--max-in-flight", "16"])
+        .args([
+            "listen",
+            "--relay",
+            relay,
+            "--token",
+            TOKEN,
+            "--forward",
+            forward,
+            "--output",
+            "json",
+            "--max-in-flight",
+            "16",
+        ])
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::piped())
@@ -29,11 +41,20 @@ async fn start_client(relay: &str, forward: &str, data_dir: &std::path::Path) ->
         .spawn()
         .expect("spawn hookline");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = within("the startup line", lines.next_line()).await.unwrap().expect("a startup line");
+    let first = within("the startup line", lines.next_line())
+        .await
+        .unwrap()
+        .expect("a startup line");
     let started: serde_json::Value = serde_json::from_str(&first).expect("JSON startup line");
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, started["public_url"].as_str().expect("public_url").to_owned())
+    (
+        child,
+        started["public_url"]
+            .as_str()
+            .expect("public_url")
+            .to_owned(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,7 +79,16 @@ async fn every_accepted_delivery_is_stored_exactly_once_across_a_kill() {
     let senders: Vec<_> = (0..TOTAL)
         .map(|n| {
             let url = public_url.clone();
-            tokio::spawn(async move { send("POST", &url, &[], format!("{{\"event\":\"load\",\"n\":{n}}}")).await.status })
+            tokio::spawn(async move {
+                send(
+                    "POST",
+                    &url,
+                    &[],
+                    format!("{{\"event\":\"load\",\"n\":{n}}}"),
+                )
+                .await
+                .status
+            })
         })
         .collect();
     let mut seen = HashSet::new();
@@ -68,7 +98,10 @@ async fn every_accepted_delivery_is_stored_exactly_once_across_a_kill() {
     child.kill().await.expect("SIGKILL the client");
     for sender in senders {
         let status = sender.await.unwrap();
-        assert!(matches!(status, 200 | 202 | 502 | 504), "the relay accepted every delivery, got {status}");
+        assert!(
+            matches!(status, 200 | 202 | 502 | 504),
+            "the relay accepted every delivery, got {status}"
+        );
     }
 
     let (mut child, _) = start_client(&relay_url, &app.url("/"), client_dir.path()).await;
@@ -79,18 +112,30 @@ async fn every_accepted_delivery_is_stored_exactly_once_across_a_kill() {
     })
     .await;
     let pid = child.id().expect("pid").to_string();
-    let term = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     assert!(term.success());
     let exit = within("a graceful stop", child.wait()).await.unwrap();
     assert!(exit.success(), "listen exits 0 on SIGTERM: {exit:?}");
 
     let store = Store::open(client_dir.path()).unwrap();
     assert_eq!(store.counts().unwrap().total, TOTAL as u64);
-    let page = store.page(&ListQuery { limit: TOTAL, ..Default::default() }).unwrap();
+    let page = store
+        .page(&ListQuery {
+            limit: TOTAL,
+            ..Default::default()
+        })
+        .unwrap();
     let mut bodies = HashSet::new();
     for summary in &page.items {
         let stored = store.get(summary.id).unwrap().unwrap();
-        assert!(bodies.insert(stored.delivery.body), "stored twice: {}", summary.id);
+        assert!(
+            bodies.insert(stored.delivery.body),
+            "stored twice: {}",
+            summary.id
+        );
     }
     assert_eq!(bodies.len(), TOTAL);
     stop_relay.cancel();

@@ -11,11 +11,17 @@ const SECRET: &str = "as_whsec_test_7731";
 fn verifying_app() -> impl Fn(&hookline_tests::Received) -> hookline_tests::Reply {
     |request| {
         use hmac::Mac;
-        let given = hex::decode(request.header("x-webhook-signature").unwrap_or_default()).unwrap_or_default();
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
+        let given = hex::decode(request.header("x-webhook-signature").unwrap_or_default())
+            .unwrap_or_default();
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
         mac.update(&request.body);
         if mac.verify_slice(&given).is_ok() {
-            (201, vec![("x-app".into(), "handled".into())], b"{\"ok\":true}".to_vec())
+            (
+                201,
+                vec![("x-app".into(), "handled".into())],
+                b"{\"ok\":true}".to_vec(),
+            )
         } else {
             (401, vec![], b"bad signature".to_vec())
         }
@@ -26,7 +32,10 @@ fn verifying_app() -> impl Fn(&hookline_tests::Received) -> hookline_tests::Repl
 async fn body_and_headers_arrive_byte_identical_and_the_answer_passes_back() {
     let mut app = LocalApp::with(verifying_app()).await;
     let (listening, _dir) = listen(&app.url("/webhooks"), |o| {
-        o.verifier = Verifier::new(SchemeChoice::Fixed(Scheme::Autosend), vec![Secret::new(SECRET)]);
+        o.verifier = Verifier::new(
+            SchemeChoice::Fixed(Scheme::Autosend),
+            vec![Secret::new(SECRET)],
+        );
     })
     .await;
     let body = fixture("email.opened");
@@ -50,7 +59,12 @@ async fn body_and_headers_arrive_byte_identical_and_the_answer_passes_back() {
     assert_eq!(got.uri, "/webhooks/autosend?x=1&x=2&e=%20");
     assert_eq!(&got.body[..], &body[..]);
     assert_eq!(got.header("x-webhook-signature"), Some(signature));
-    let dups: Vec<&[u8]> = got.headers.iter().filter(|(n, _)| n == "x-dup").map(|(_, v)| v.as_slice()).collect();
+    let dups: Vec<&[u8]> = got
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "x-dup")
+        .map(|(_, v)| v.as_slice())
+        .collect();
     assert_eq!(dups, [b"first".as_slice(), b"second"]);
     assert_eq!(got.header("host"), Some(app.addr.to_string()));
     assert_eq!(got.header("x-forwarded-proto").as_deref(), Some("http"));
@@ -58,8 +72,16 @@ async fn body_and_headers_arrive_byte_identical_and_the_answer_passes_back() {
 
     let stored = newest(&listening.store);
     assert_eq!(stored.delivery.body, body);
-    assert_eq!(stored.verdict, Verdict::Valid { scheme: "autosend".into(), secret: 1 });
-    let attempts = hookline_tests::attempts_until(&listening.store, stored.delivery.id, |a| !a.is_empty()).await;
+    assert_eq!(
+        stored.verdict,
+        Verdict::Valid {
+            scheme: "autosend".into(),
+            secret: 1
+        }
+    );
+    let attempts =
+        hookline_tests::attempts_until(&listening.store, stored.delivery.id, |a| !a.is_empty())
+            .await;
     assert_eq!(attempts[0].outcome.status(), Some(201));
     assert_eq!(attempts[0].sent_body_sha256, stored.delivery.body_sha256);
     within("stop", listening.stop()).await.unwrap();
@@ -70,7 +92,13 @@ async fn binary_bodies_survive_the_tunnel() {
     let mut app = LocalApp::start().await;
     let (listening, _dir) = listen(&app.url("/"), |_| {}).await;
     let body: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
-    let sent = send("PUT", &listening.public_url, &[("content-type", b"application/octet-stream")], body.clone()).await;
+    let sent = send(
+        "PUT",
+        &listening.public_url,
+        &[("content-type", b"application/octet-stream")],
+        body.clone(),
+    )
+    .await;
     assert_eq!(sent.status, 200);
     let got = app.next().await;
     assert_eq!(got.method, "PUT");
@@ -83,15 +111,28 @@ async fn binary_bodies_survive_the_tunnel() {
 async fn invalid_signatures_are_flagged_and_forwarded() {
     let mut app = LocalApp::start().await;
     let (listening, _dir) = listen(&app.url("/"), |o| {
-        o.verifier = Verifier::new(SchemeChoice::Fixed(Scheme::Autosend), vec![Secret::new(SECRET)]);
+        o.verifier = Verifier::new(
+            SchemeChoice::Fixed(Scheme::Autosend),
+            vec![Secret::new(SECRET)],
+        );
     })
     .await;
     let body = fixture("contact.created");
-    let sent = send("POST", &listening.public_url, &[("x-webhook-signature", b"00ff")], body.clone()).await;
+    let sent = send(
+        "POST",
+        &listening.public_url,
+        &[("x-webhook-signature", b"00ff")],
+        body.clone(),
+    )
+    .await;
     assert_eq!(sent.status, 200, "forwarded although invalid");
     assert_eq!(&app.next().await.body[..], &body[..]);
     let stored = newest(&listening.store);
-    assert!(matches!(stored.verdict, Verdict::Invalid { .. }), "{:?}", stored.verdict);
+    assert!(
+        matches!(stored.verdict, Verdict::Invalid { .. }),
+        "{:?}",
+        stored.verdict
+    );
     within("stop", listening.stop()).await.unwrap();
 }
 
@@ -99,16 +140,35 @@ async fn invalid_signatures_are_flagged_and_forwarded() {
 async fn reject_invalid_answers_401_and_does_not_forward() {
     let app = LocalApp::start().await;
     let (listening, _dir) = listen(&app.url("/"), |o| {
-        o.verifier = Verifier::new(SchemeChoice::Fixed(Scheme::Autosend), vec![Secret::new(SECRET)]);
+        o.verifier = Verifier::new(
+            SchemeChoice::Fixed(Scheme::Autosend),
+            vec![Secret::new(SECRET)],
+        );
         o.reject_invalid = true;
     })
     .await;
     let body = fixture("contact.deleted");
-    let bad = send("POST", &listening.public_url, &[("x-webhook-signature", b"00ff")], body.clone()).await;
+    let bad = send(
+        "POST",
+        &listening.public_url,
+        &[("x-webhook-signature", b"00ff")],
+        body.clone(),
+    )
+    .await;
     assert_eq!(bad.status, 401);
-    assert!(String::from_utf8_lossy(&bad.body).contains("signature"), "{:?}", bad.body);
+    assert!(
+        String::from_utf8_lossy(&bad.body).contains("signature"),
+        "{:?}",
+        bad.body
+    );
     let good_sig = autosend_signature(SECRET, &body);
-    let good = send("POST", &listening.public_url, &[("x-webhook-signature", good_sig.as_bytes())], body).await;
+    let good = send(
+        "POST",
+        &listening.public_url,
+        &[("x-webhook-signature", good_sig.as_bytes())],
+        body,
+    )
+    .await;
     assert_eq!(good.status, 200);
     assert_eq!(app.count(), 1, "only the valid delivery reached the app");
     within("stop", listening.stop()).await.unwrap();

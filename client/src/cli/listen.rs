@@ -10,11 +10,11 @@ use hookline_protocol::{ChannelId, Secret};
 use serde_json::json;
 
 use super::StoreArgs;
+use super::verify::SchemeArgs;
 use crate::forward::{ForwardConfig, ForwardTarget, RetryPolicy};
 use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice, Reporter};
 use crate::store::time::parse_duration;
 use crate::store::{Glob, RetentionPolicy};
-use super::verify::SchemeArgs;
 use crate::verify::Verifier;
 
 #[derive(Debug, clap::Args)]
@@ -96,7 +96,11 @@ impl ListenArgs {
         let scheme = self.scheme.choice().map_err(anyhow::Error::msg)?;
         let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
         let reporter = Reporter::new(self.output);
-        let secrets: Vec<Secret> = self.secrets.iter().map(|s| Secret::new(s.as_str())).collect();
+        let secrets: Vec<Secret> = self
+            .secrets
+            .iter()
+            .map(|s| Secret::new(s.as_str()))
+            .collect();
         let secret_note = match secrets.len() {
             0 => "no secret set: signatures are not checked (use --secret)".to_owned(),
             n => format!("{n} secret(s), scheme {scheme}"),
@@ -106,7 +110,9 @@ impl ListenArgs {
                 url,
                 token: Secret::new(token),
             },
-            _ => RelayChoice::Embedded { listen: self.listen },
+            _ => RelayChoice::Embedded {
+                listen: self.listen,
+            },
         };
         let channel = match (&relay, &self.channel) {
             (RelayChoice::Remote { token, .. }, Some(name)) => Some(ChannelId::derive(token, name)),

@@ -73,7 +73,9 @@ impl ReplayArgs {
         let target = match (&self.to, &last) {
             (Some(_), _) => None,
             (None, Some(last)) => Some(last.forward.parse().context("the last listener's target")?),
-            (None, None) => bail!("no target: pass --to URL (no `hookline listen` has run with this data dir)"),
+            (None, None) => {
+                bail!("no target: pass --to URL (no `hookline listen` has run with this data dir)")
+            }
         };
         let scheme = self
             .scheme
@@ -107,7 +109,9 @@ impl ReplayArgs {
         }
         let filter = self.filter.to_filter()?;
         if filter == Default::default() {
-            bail!("say what to replay: ids, or a filter such as --failed, --event GLOB or --since 1h");
+            bail!(
+                "say what to replay: ids, or a filter such as --failed, --event GLOB or --since 1h"
+            );
         }
         for_each_summary(access, filter, 0, async |summary| {
             ids.push(summary.id);
@@ -118,7 +122,12 @@ impl ReplayArgs {
         Ok(ids)
     }
 
-    async fn send_all(&self, replayer: &Replayer, ids: &[DeliveryId], options: &ReplayOptions) -> anyhow::Result<ExitCode> {
+    async fn send_all(
+        &self,
+        replayer: &Replayer,
+        ids: &[DeliveryId],
+        options: &ReplayOptions,
+    ) -> anyhow::Result<ExitCode> {
         let mut progress = Progress::new(ids.len(), !self.json && ids.len() > 1);
         let mut results = futures_util::stream::iter(ids.iter().copied())
             .map(|id| async move { (id, replayer.replay(id, options).await) })
@@ -137,19 +146,27 @@ impl ReplayArgs {
                 Err(err) => {
                     failed += 1;
                     if self.json {
-                        serde_json::json!({"id": id.to_string(), "error": err.to_string()}).to_string()
+                        serde_json::json!({"id": id.to_string(), "error": err.to_string()})
+                            .to_string()
                     } else {
                         format!("{id}  not sent: {err}")
                     }
                 }
             };
-            progress.line(&line, ids.len() == 1 || self.json || result.is_err() || failed > 0);
+            progress.line(
+                &line,
+                ids.len() == 1 || self.json || result.is_err() || failed > 0,
+            );
         }
         progress.finish();
         if ids.len() > 1 && !self.json {
             println!("sent {}, 2xx {ok}, failed {failed}", ok + failed);
         }
-        Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     }
 }
 
@@ -166,14 +183,20 @@ fn describe(id: DeliveryId, attempt: &Attempt, json: bool) -> String {
         .to_string();
     }
     match &attempt.outcome {
-        Outcome::Response { status, .. } => format!("{id}  → {status} from {} in {ms:.1} ms", attempt.target),
+        Outcome::Response { status, .. } => {
+            format!("{id}  → {status} from {} in {ms:.1} ms", attempt.target)
+        }
         Outcome::Error { message } => format!("{id}  → error: {message}"),
     }
 }
 
 /// Opens the stored body in `$EDITOR` (or `vi`) and returns what was saved.
 async fn edit_body(replayer: &Replayer, id: DeliveryId) -> anyhow::Result<Vec<u8>> {
-    let stored = replayer.access().get(id).await?.context("delivery vanished from the store")?;
+    let stored = replayer
+        .access()
+        .get(id)
+        .await?
+        .context("delivery vanished from the store")?;
     let path = std::env::temp_dir().join(format!("hookline-body-{id}-{}.json", std::process::id()));
     let file = EditFile::create(path, &stored.delivery.body)?;
     let editor = ["VISUAL", "EDITOR"]
@@ -208,7 +231,8 @@ impl EditFile {
         let mut file = options
             .open(&path)
             .with_context(|| format!("cannot create {} for the body", path.display()))?;
-        file.write_all(body).context("cannot write the body to edit")?;
+        file.write_all(body)
+            .context("cannot write the body to edit")?;
         Ok(Self(path))
     }
 
@@ -251,7 +275,13 @@ impl Progress {
         if self.bar {
             let width = 30;
             let filled = width * self.done / self.total.max(1);
-            eprint!("\r[{}{}] {}/{}", "#".repeat(filled), " ".repeat(width - filled), self.done, self.total);
+            eprint!(
+                "\r[{}{}] {}/{}",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                self.done,
+                self.total
+            );
             let _ = std::io::stderr().flush();
         }
     }

@@ -53,36 +53,59 @@ impl TriggerArgs {
             Some(to) => to.clone(),
             None => {
                 let data_dir = crate::data_dir::resolve(self.store.data_dir.as_deref())?;
-                let last = LastListen::load(&data_dir)
-                    .context("no `hookline listen` has run with this data dir: start one, or pass --to URL")?;
-                last.public_url
-                    .parse()
-                    .with_context(|| format!("the listener's public URL {} (use --to)", last.public_url))?
+                let last = LastListen::load(&data_dir).context(
+                    "no `hookline listen` has run with this data dir: start one, or pass --to URL",
+                )?;
+                last.public_url.parse().with_context(|| {
+                    format!("the listener's public URL {} (use --to)", last.public_url)
+                })?
             }
         };
         let request = self.request(event, body, &target)?;
         let forwarder = Forwarder::new(ForwardConfig::default());
-        let attempt = forwarder.reserve().await.send(&target, &request, AttemptKind::Forward).await;
+        let attempt = forwarder
+            .reserve()
+            .await
+            .send(&target, &request, AttemptKind::Forward)
+            .await;
         let ms = attempt.duration_us as f64 / 1000.0;
         match attempt.outcome {
             Outcome::Response { status, body, .. } => {
-                println!("sent {event} to {} → {status} in {ms:.1} ms", attempt.target);
+                println!(
+                    "sent {event} to {} → {status} in {ms:.1} ms",
+                    attempt.target
+                );
                 if !body.is_empty() {
                     println!("{}", String::from_utf8_lossy(&body));
                 }
-                Ok(if (200..300).contains(&status) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+                Ok(if (200..300).contains(&status) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
             }
             Outcome::Error { message } => bail!("{event} not delivered: {message}"),
         }
     }
 
-    fn request(&self, event: &str, body: &[u8], target: &ForwardTarget) -> anyhow::Result<OutgoingRequest> {
+    fn request(
+        &self,
+        event: &str,
+        body: &[u8],
+        target: &ForwardTarget,
+    ) -> anyhow::Result<OutgoingRequest> {
         let now_ms = crate::clock::now_ms();
         let mut headers = vec![
             Header::new("Content-Type", "application/json"),
-            Header::new("User-Agent", concat!("hookline-trigger/", env!("CARGO_PKG_VERSION"))),
+            Header::new(
+                "User-Agent",
+                concat!("hookline-trigger/", env!("CARGO_PKG_VERSION")),
+            ),
             Header::new("X-Webhook-Event", event),
-            Header::new("X-Webhook-Delivery-Id", format!("dlv_{}", DeliveryId::generate())),
+            Header::new(
+                "X-Webhook-Delivery-Id",
+                format!("dlv_{}", DeliveryId::generate()),
+            ),
             Header::new("X-Webhook-Timestamp", now_ms.to_string()),
         ];
         if let Some(secret) = &self.secret {
@@ -90,9 +113,19 @@ impl TriggerArgs {
                 SchemeChoice::Fixed(scheme) => scheme.clone(),
                 SchemeChoice::Auto => Scheme::Autosend,
             };
-            let url = target.join("", None).map(|u| u.to_string()).unwrap_or_default();
-            sign(&scheme, &Secret::new(secret.as_str()), &mut headers, body, &url, (now_ms / 1000) as i64)
-                .context("cannot sign the sample")?;
+            let url = target
+                .join("", None)
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            sign(
+                &scheme,
+                &Secret::new(secret.as_str()),
+                &mut headers,
+                body,
+                &url,
+                (now_ms / 1000) as i64,
+            )
+            .context("cannot sign the sample")?;
         }
         Ok(OutgoingRequest {
             method: "POST".into(),

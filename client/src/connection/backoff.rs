@@ -62,17 +62,28 @@ mod tests {
 
     #[test]
     fn doubles_up_to_the_cap_with_bounded_jitter() {
-        let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(8), Duration::from_secs(60));
+        let mut backoff = Backoff::new(
+            Duration::from_secs(1),
+            Duration::from_secs(8),
+            Duration::from_secs(60),
+        );
         let bases = [1, 2, 4, 8, 8].map(Duration::from_secs);
         for base in bases {
             let delay = backoff.next_delay(None);
-            assert!(delay >= base && delay <= base + base / 4, "{delay:?} for {base:?}");
+            assert!(
+                delay >= base && delay <= base + base / 4,
+                "{delay:?} for {base:?}"
+            );
         }
     }
 
     #[test]
     fn a_stable_connection_resets_the_sequence() {
-        let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(8), Duration::ZERO);
+        let mut backoff = Backoff::new(
+            Duration::from_secs(1),
+            Duration::from_secs(8),
+            Duration::ZERO,
+        );
         backoff.next_delay(None);
         backoff.next_delay(None);
         let delay = backoff.next_delay(Some(Instant::now()));

@@ -78,7 +78,10 @@ pub async fn open(endpoint: &RelayEndpoint) -> Result<(Socket, Welcome), Connect
     })
 }
 
-async fn open_inner(endpoint: &RelayEndpoint, url: &str) -> Result<(Socket, Welcome), ConnectError> {
+async fn open_inner(
+    endpoint: &RelayEndpoint,
+    url: &str,
+) -> Result<(Socket, Welcome), ConnectError> {
     let unreachable = |detail: String| ConnectError::Unreachable {
         url: url.to_owned(),
         detail,
@@ -87,9 +90,10 @@ async fn open_inner(endpoint: &RelayEndpoint, url: &str) -> Result<(Socket, Welc
         url: url.to_owned(),
         detail,
     };
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), true)
-        .await
-        .map_err(|e| unreachable(e.to_string()))?;
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), true)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         token: endpoint.token.clone(),
@@ -123,7 +127,14 @@ async fn open_inner(endpoint: &RelayEndpoint, url: &str) -> Result<(Socket, Welc
                 relay,
             } => {
                 check_version(protocol, "client", "relay")?;
-                Ok((socket, Welcome { channel, public_url, relay }))
+                Ok((
+                    socket,
+                    Welcome {
+                        channel,
+                        public_url,
+                        relay,
+                    },
+                ))
             }
             RelayMessage::Goodbye { reason, message } => Err(ConnectError::Refused {
                 url: url.to_owned(),

@@ -26,7 +26,10 @@ pub enum SessionEnd {
     /// The connection broke; reconnecting may help.
     Lost(String),
     /// The relay ended the session for a reason reconnecting cannot fix.
-    Ended { reason: GoodbyeReason, message: String },
+    Ended {
+        reason: GoodbyeReason,
+        message: String,
+    },
 }
 
 /// Runs the session on one task: reading and writing share the socket through

@@ -26,7 +26,10 @@ pub enum Stopped {
     #[error(transparent)]
     Refused(#[from] ConnectError),
     #[error("the relay ended the session ({reason:?}): {message}")]
-    Ended { reason: GoodbyeReason, message: String },
+    Ended {
+        reason: GoodbyeReason,
+        message: String,
+    },
 }
 
 /// Runs until `shutdown` (after draining `outbound`) or a fatal refusal.
@@ -58,7 +61,9 @@ pub async fn run(
                 let since = std::time::Instant::now();
                 match session::run(socket, &incoming, &mut outbound, &shutdown).await {
                     SessionEnd::Drained => break Ok(()),
-                    SessionEnd::Ended { reason, message } => break Err(Stopped::Ended { reason, message }),
+                    SessionEnd::Ended { reason, message } => {
+                        break Err(Stopped::Ended { reason, message });
+                    }
                     SessionEnd::Lost(why) => (backoff.next_delay(Some(since)), why),
                 }
             }
@@ -66,7 +71,10 @@ pub async fn run(
             Err(err) => (backoff.next_delay(None), err.to_string()),
         };
         tracing::debug!(%error, ?delay, "reconnecting");
-        state.send_replace(ConnectionState::Reconnecting { after: delay, error });
+        state.send_replace(ConnectionState::Reconnecting {
+            after: delay,
+            error,
+        });
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = shutdown.cancelled() => break Ok(()),

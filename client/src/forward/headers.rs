@@ -1,8 +1,8 @@
 //! Which request headers reach the local app, and which answer headers go
 //! back to the sender.
 
-use http::header::{HeaderMap, HeaderName, HeaderValue};
 use hookline_protocol::Header;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the
 /// request, so a proxy must not pass them on. `content-length` is recomputed
@@ -29,7 +29,9 @@ const FORWARDED_SET: &[&str] = &["x-forwarded-for", "x-forwarded-proto", "x-forw
 fn is_dropped(name: &str, connection_tokens: &[String]) -> bool {
     NOT_FORWARDED.iter().any(|h| name.eq_ignore_ascii_case(h))
         || FORWARDED_SET.iter().any(|h| name.eq_ignore_ascii_case(h))
-        || connection_tokens.iter().any(|t| name.eq_ignore_ascii_case(t))
+        || connection_tokens
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t))
 }
 
 fn connection_tokens(headers: &[Header]) -> Vec<String> {

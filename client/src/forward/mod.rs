@@ -92,7 +92,12 @@ impl Forwarder {
 
 impl Slot<'_> {
     /// Sends `request` to `target` and records what happened.
-    pub async fn send(self, target: &ForwardTarget, request: &OutgoingRequest, kind: AttemptKind) -> Attempt {
+    pub async fn send(
+        self,
+        target: &ForwardTarget,
+        request: &OutgoingRequest,
+        kind: AttemptKind,
+    ) -> Attempt {
         let at_ms = crate::clock::now_ms();
         let started = Instant::now();
         let uri = target.join(&request.path, request.query.as_deref());
@@ -116,10 +121,12 @@ impl Slot<'_> {
         Attempt {
             at_ms,
             kind,
-            target: target.join(&request.path, request.query.as_deref()).map_or_else(
-                |_| format!("{target}{}", request.path),
-                |uri| uri.to_string(),
-            ),
+            target: target
+                .join(&request.path, request.query.as_deref())
+                .map_or_else(
+                    |_| format!("{target}{}", request.path),
+                    |uri| uri.to_string(),
+                ),
             sent_body_sha256: hookline_protocol::body_sha256_hex(&request.body),
             duration_us: started.elapsed().as_micros() as u64,
             outcome,
@@ -133,10 +140,18 @@ impl Forwarder {
             Ok(request) => request,
             Err(message) => return Outcome::Error { message },
         };
-        let authority = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+        let authority = request
+            .uri()
+            .authority()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let response = match self.client.request(request).await {
             Ok(response) => response,
-            Err(err) => return Outcome::Error { message: describe(&err, &authority) },
+            Err(err) => {
+                return Outcome::Error {
+                    message: describe(&err, &authority),
+                };
+            }
         };
         let (parts, mut body) = response.into_parts();
         let limit = self.config.response_body_limit;
@@ -145,7 +160,9 @@ impl Forwarder {
         while let Some(frame) = body.frame().await {
             let Ok(data) = frame.map(|f| f.into_data()) else {
                 return Outcome::Error {
-                    message: format!("{authority} closed the connection in the middle of its answer"),
+                    message: format!(
+                        "{authority} closed the connection in the middle of its answer"
+                    ),
                 };
             };
             let Ok(data) = data else { continue };
@@ -168,7 +185,10 @@ impl Forwarder {
 /// Plain words for a failed exchange.
 fn describe(err: &hyper_util::client::legacy::Error, authority: &str) -> String {
     if err.is_connect() {
-        return format!("cannot connect to {authority}: is the app running? ({})", root_cause(err));
+        return format!(
+            "cannot connect to {authority}: is the app running? ({})",
+            root_cause(err)
+        );
     }
     format!("request to {authority} failed: {}", root_cause(err))
 }

@@ -3,10 +3,10 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use hookline_protocol::{Delivery, Header};
 use http::header::{HOST, HeaderValue};
 use http::{Method, Request, Uri};
 use http_body_util::Full;
-use hookline_protocol::{Delivery, Header};
 
 use super::headers::{Origin, outgoing};
 use super::target::ForwardTarget;
@@ -39,7 +39,11 @@ impl OutgoingRequest {
     }
 
     /// The HTTP request for `uri` on `target`; `Err` names what cannot be sent.
-    pub(super) fn to_http(&self, uri: Uri, target: &ForwardTarget) -> Result<Request<Full<Bytes>>, String> {
+    pub(super) fn to_http(
+        &self,
+        uri: Uri,
+        target: &ForwardTarget,
+    ) -> Result<Request<Full<Bytes>>, String> {
         let method = Method::from_bytes(self.method.as_bytes())
             .map_err(|_| format!("method {:?} cannot be sent over HTTP", self.method))?;
         let public: Option<Uri> = self.public_url.parse().ok();
@@ -51,7 +55,10 @@ impl OutgoingRequest {
         let origin = Origin {
             client_ip: client_ip.as_deref(),
             proto: public.as_ref().and_then(|u| u.scheme_str()),
-            host: public.as_ref().and_then(|u| u.authority()).map(|a| a.as_str()),
+            host: public
+                .as_ref()
+                .and_then(|u| u.authority())
+                .map(|a| a.as_str()),
         };
         let (mut headers, skipped) = outgoing(&self.headers, &origin);
         if !skipped.is_empty() {

@@ -60,7 +60,9 @@ mod tests {
             first_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(5),
         };
-        let down = Outcome::Error { message: "refused".into() };
+        let down = Outcome::Error {
+            message: "refused".into(),
+        };
         let delays: Vec<_> = (1..=5).map(|n| policy.delay_after(&down, n)).collect();
         assert_eq!(
             delays,

@@ -20,9 +20,13 @@ pub struct ForwardTarget {
 /// Why a forward URL or a joined request URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
-    #[error("forward URL {0:?} is not an absolute http:// URL (example: http://127.0.0.1:3000/webhooks)")]
+    #[error(
+        "forward URL {0:?} is not an absolute http:// URL (example: http://127.0.0.1:3000/webhooks)"
+    )]
     NotHttp(String),
-    #[error("forward URL {0:?} must not carry a query string; the delivery's own query is appended")]
+    #[error(
+        "forward URL {0:?} must not carry a query string; the delivery's own query is appended"
+    )]
     HasQuery(String),
     #[error("delivery path {0:?} cannot be appended to the forward URL")]
     BadSuffix(String),
@@ -73,7 +77,9 @@ impl FromStr for ForwardTarget {
     type Err = TargetError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let uri: Uri = text.parse().map_err(|_| TargetError::NotHttp(text.to_owned()))?;
+        let uri: Uri = text
+            .parse()
+            .map_err(|_| TargetError::NotHttp(text.to_owned()))?;
         let scheme = uri.scheme().cloned().filter(|s| *s == Scheme::HTTP);
         let (Some(scheme), Some(authority)) = (scheme, uri.authority().cloned()) else {
             return Err(TargetError::NotHttp(text.to_owned()));
@@ -91,7 +97,11 @@ impl FromStr for ForwardTarget {
 
 impl fmt::Display for ForwardTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.base_path.is_empty() { "/" } else { &self.base_path };
+        let path = if self.base_path.is_empty() {
+            "/"
+        } else {
+            &self.base_path
+        };
         write!(f, "{}://{}{}", self.scheme, self.authority, path)
     }
 }
@@ -115,27 +125,62 @@ mod tests {
         let t = target("http://127.0.0.1:3000/webhooks/");
         assert_eq!(t.to_string(), "http://127.0.0.1:3000/webhooks");
         let uri = t.join("/github", Some("a=1&b=%20")).unwrap();
-        assert_eq!(uri.to_string(), "http://127.0.0.1:3000/webhooks/github?a=1&b=%20");
-        assert_eq!(t.join("", None).unwrap().to_string(), "http://127.0.0.1:3000/webhooks");
-        assert_eq!(target("http://localhost:3000").join("", None).unwrap().to_string(), "http://localhost:3000/");
+        assert_eq!(
+            uri.to_string(),
+            "http://127.0.0.1:3000/webhooks/github?a=1&b=%20"
+        );
+        assert_eq!(
+            t.join("", None).unwrap().to_string(),
+            "http://127.0.0.1:3000/webhooks"
+        );
+        assert_eq!(
+            target("http://localhost:3000")
+                .join("", None)
+                .unwrap()
+                .to_string(),
+            "http://localhost:3000/"
+        );
     }
 
     #[test]
     fn no_suffix_changes_the_origin() {
         let t = target("http://127.0.0.1:3000/hooks");
-        for suffix in ["//evil.example", "/@evil.example", "/x@evil.example:80/", "/%2F%2Fevil.example"] {
+        for suffix in [
+            "//evil.example",
+            "/@evil.example",
+            "/x@evil.example:80/",
+            "/%2F%2Fevil.example",
+        ] {
             let uri = t.join(suffix, None).unwrap();
-            assert_eq!(uri.authority().unwrap().as_str(), "127.0.0.1:3000", "{suffix}");
+            assert_eq!(
+                uri.authority().unwrap().as_str(),
+                "127.0.0.1:3000",
+                "{suffix}"
+            );
             assert_eq!(uri.scheme_str(), Some("http"));
         }
-        for suffix in ["/..", "/../admin", "/a/%2e%2E/b", "/.", "evil.example", "/a b", "/\u{0}"] {
+        for suffix in [
+            "/..",
+            "/../admin",
+            "/a/%2e%2E/b",
+            "/.",
+            "evil.example",
+            "/a b",
+            "/\u{0}",
+        ] {
             assert!(t.join(suffix, None).is_err(), "{suffix:?} accepted");
         }
     }
 
     #[test]
     fn refuses_targets_that_are_not_plain_http() {
-        for text in ["ftp://x/", "localhost:3000", "/webhooks", "http://127.0.0.1:3000/x?y=1", "https://127.0.0.1/"] {
+        for text in [
+            "ftp://x/",
+            "localhost:3000",
+            "/webhooks",
+            "http://127.0.0.1:3000/x?y=1",
+            "https://127.0.0.1/",
+        ] {
             assert!(text.parse::<ForwardTarget>().is_err(), "{text}");
         }
     }

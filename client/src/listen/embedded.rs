@@ -61,7 +61,10 @@ impl EmbeddedRelay {
             Ok(result) => result.context("embedded relay")?,
             Err(err) => anyhow::bail!("embedded relay task failed: {err}"),
         }
-        self.relay.close().await.context("flushing the embedded relay's queue")
+        self.relay
+            .close()
+            .await
+            .context("flushing the embedded relay's queue")
     }
 }
 

@@ -21,10 +21,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::connection::{self, ConnectionState, Incoming, RelayEndpoint};
-use crate::last_listen::LastListen;
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, RetryPolicy};
+use crate::last_listen::LastListen;
 use crate::store::{
-    DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, RetentionPolicy, Store, StoredDelivery, retention_task,
+    DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, RetentionPolicy, Store, StoredDelivery,
+    retention_task,
 };
 use crate::verify::Verifier;
 
@@ -102,7 +103,9 @@ impl Listening {
         let pending = pending_deliveries(&store)?;
         let shutdown = CancellationToken::new();
         let embedded = match &options.relay {
-            RelayChoice::Embedded { listen } => Some(EmbeddedRelay::start(&options.data_dir, *listen).await?),
+            RelayChoice::Embedded { listen } => {
+                Some(EmbeddedRelay::start(&options.data_dir, *listen).await?)
+            }
             RelayChoice::Remote { .. } => None,
         };
         let endpoint = match (&options.relay, &embedded) {
@@ -161,11 +164,28 @@ impl Listening {
             reporter,
             shutdown: shutdown.clone(),
         });
-        let flusher = tokio::spawn(flusher::run(store.clone(), durable_rx, outbound_tx, reporter));
+        let flusher = tokio::spawn(flusher::run(
+            store.clone(),
+            durable_rx,
+            outbound_tx,
+            reporter,
+        ));
         let control_path = crate::control::socket_path(&options.data_dir);
-        let control = tokio::spawn(crate::control::serve_control(store.clone(), control_path, shutdown.clone()));
-        let retention = tokio::spawn(retention_task(store.clone(), options.retention, shutdown.clone()));
-        let watcher = tokio::spawn(report_state_changes(state.clone(), reporter, shutdown.clone()));
+        let control = tokio::spawn(crate::control::serve_control(
+            store.clone(),
+            control_path,
+            shutdown.clone(),
+        ));
+        let retention = tokio::spawn(retention_task(
+            store.clone(),
+            options.retention,
+            shutdown.clone(),
+        ));
+        let watcher = tokio::spawn(report_state_changes(
+            state.clone(),
+            reporter,
+            shutdown.clone(),
+        ));
         let tasks = Tasks {
             connection,
             flusher,
@@ -280,18 +300,24 @@ async fn run(
 fn advice(err: &connection::Stopped) -> String {
     use hookline_protocol::GoodbyeReason::*;
     let hint = match err {
-        connection::Stopped::Refused(connection::ConnectError::Refused { reason, .. }) => match reason {
-            MissingToken | BadToken => "check --token / HOOKLINE_TOKEN",
-            ChannelForbidden => "that channel belongs to another token; check --channel",
-            VersionMismatch => "install the same hookline release as the relay",
-            _ => "",
-        },
-        connection::Stopped::Ended { reason: TakenOver, .. } => {
-            "another `hookline listen` with this token took the channel over"
+        connection::Stopped::Refused(connection::ConnectError::Refused { reason, .. }) => {
+            match reason {
+                MissingToken | BadToken => "check --token / HOOKLINE_TOKEN",
+                ChannelForbidden => "that channel belongs to another token; check --channel",
+                VersionMismatch => "install the same hookline release as the relay",
+                _ => "",
+            }
         }
+        connection::Stopped::Ended {
+            reason: TakenOver, ..
+        } => "another `hookline listen` with this token took the channel over",
         _ => "",
     };
-    if hint.is_empty() { err.to_string() } else { format!("{err} ({hint})") }
+    if hint.is_empty() {
+        err.to_string()
+    } else {
+        format!("{err} ({hint})")
+    }
 }
 
 /// Stored deliveries without a single attempt, oldest first.
@@ -343,7 +369,10 @@ async fn report_state_changes(
             ConnectionState::Reconnecting { after, error } if was_connected => {
                 was_connected = false;
                 reporter.notice(
-                    &format!("lost the relay ({error}); reconnecting in {:.1}s and on", after.as_secs_f64()),
+                    &format!(
+                        "lost the relay ({error}); reconnecting in {:.1}s and on",
+                        after.as_secs_f64()
+                    ),
                     json!({"type": "connection", "state": "reconnecting", "error": error}),
                 );
             }

@@ -48,9 +48,14 @@ impl Pipeline {
             Ok(is_new) => is_new,
             Err(err) => {
                 // Not acknowledged: the relay keeps the delivery and re-sends it.
-                self.reporter.error(format!("cannot store delivery {id}: {err}"));
+                self.reporter
+                    .error(format!("cannot store delivery {id}: {err}"));
                 if respond {
-                    self.answer(id, 503, "the hookline client cannot store deliveries right now");
+                    self.answer(
+                        id,
+                        503,
+                        "the hookline client cannot store deliveries right now",
+                    );
                 }
                 return;
             }
@@ -80,7 +85,10 @@ impl Pipeline {
         let skip = if self.reject_invalid && bad_signature {
             Some((401, format!("signature rejected: {}", verdict.describe())))
         } else if !self.wanted(&delivery) {
-            Some((202, "stored; not forwarded (event filtered out by --events)".to_owned()))
+            Some((
+                202,
+                "stored; not forwarded (event filtered out by --events)".to_owned(),
+            ))
         } else {
             None
         };
@@ -93,7 +101,11 @@ impl Pipeline {
         if respond == Some(true) {
             self.answer(id, status, &message);
         }
-        let report = if status == 401 { Report::rejected } else { Report::filtered };
+        let report = if status == 401 {
+            Report::rejected
+        } else {
+            Report::filtered
+        };
         self.reporter.report(report(&delivery, &verdict));
     }
 
@@ -106,21 +118,30 @@ impl Pipeline {
         if respond.is_some() {
             let _ = self.durable.send(id);
         }
-        let mut attempt = slot.send(&self.target, &request, AttemptKind::Forward).await;
+        let mut attempt = slot
+            .send(&self.target, &request, AttemptKind::Forward)
+            .await;
         self.record(id, &attempt);
         if respond == Some(true) {
             let _ = self.outbound.send(response_frame(id, &attempt.outcome));
         }
-        self.reporter.report(Report::forwarded(&delivery, &verdict, &attempt, 0));
+        self.reporter
+            .report(Report::forwarded(&delivery, &verdict, &attempt, 0));
         let mut retry = 1;
         while let Some(delay) = self.retry.delay_after(&attempt.outcome, retry) {
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
                 () = self.shutdown.cancelled() => return,
             }
-            attempt = self.forwarder.reserve().await.send(&self.target, &request, AttemptKind::Forward).await;
+            attempt = self
+                .forwarder
+                .reserve()
+                .await
+                .send(&self.target, &request, AttemptKind::Forward)
+                .await;
             self.record(id, &attempt);
-            self.reporter.report(Report::forwarded(&delivery, &verdict, &attempt, retry));
+            self.reporter
+                .report(Report::forwarded(&delivery, &verdict, &attempt, retry));
             retry += 1;
         }
     }
@@ -134,14 +155,20 @@ impl Pipeline {
 
     fn record(&self, id: DeliveryId, attempt: &Attempt) {
         if let Err(err) = self.store.record_attempt(id, attempt) {
-            self.reporter.error(format!("cannot record the attempt for {id}: {err}"));
+            self.reporter
+                .error(format!("cannot record the attempt for {id}: {err}"));
         }
     }
 
     /// A re-sent delivery that is already stored: answer from its last attempt
     /// rather than forwarding it twice.
     fn answer_again(&self, id: DeliveryId) {
-        let last = self.store.get(id).ok().flatten().and_then(|s| s.attempts.last().cloned());
+        let last = self
+            .store
+            .get(id)
+            .ok()
+            .flatten()
+            .and_then(|s| s.attempts.last().cloned());
         match last {
             Some(attempt) => {
                 let _ = self.outbound.send(response_frame(id, &attempt.outcome));
@@ -159,14 +186,19 @@ impl Pipeline {
 fn response_frame(id: DeliveryId, outcome: &Outcome) -> ClientMessage {
     match outcome {
         Outcome::Response {
-            status, headers, body, ..
+            status,
+            headers,
+            body,
+            ..
         } => ClientMessage::Response {
             id,
             status: *status,
             headers: headers.clone(),
             body: body.clone(),
         },
-        Outcome::Error { message } => json_response(id, 502, &format!("local app unreachable: {message}")),
+        Outcome::Error { message } => {
+            json_response(id, 502, &format!("local app unreachable: {message}"))
+        }
     }
 }
 

@@ -44,7 +44,11 @@ impl Report {
             id: delivery.id.to_string(),
             event: event_type(&delivery.body),
             method: delivery.method.clone(),
-            path: if delivery.path.is_empty() { "/".into() } else { delivery.path.clone() },
+            path: if delivery.path.is_empty() {
+                "/".into()
+            } else {
+                delivery.path.clone()
+            },
             verdict: verdict.clone(),
             action,
             status: None,
@@ -54,7 +58,12 @@ impl Report {
         }
     }
 
-    pub fn forwarded(delivery: &Delivery, verdict: &Verdict, attempt: &Attempt, retry: u32) -> Self {
+    pub fn forwarded(
+        delivery: &Delivery,
+        verdict: &Verdict,
+        attempt: &Attempt,
+        retry: u32,
+    ) -> Self {
         let mut report = Self::base(delivery, verdict, "forwarded");
         report.at_ms = attempt.at_ms;
         report.duration_us = Some(attempt.duration_us);
@@ -87,7 +96,11 @@ impl Report {
             .duration_us
             .map(|us| format!(" {:.1} ms", us as f64 / 1000.0))
             .unwrap_or_default();
-        let retry = if self.retry > 0 { format!(" (retry {})", self.retry) } else { String::new() };
+        let retry = if self.retry > 0 {
+            format!(" (retry {})", self.retry)
+        } else {
+            String::new()
+        };
         format!(
             "{}  {event:<20} {} {:<16} {}  {} {outcome}{took}{retry}",
             format_hms(self.at_ms),

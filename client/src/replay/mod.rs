@@ -74,8 +74,16 @@ impl Replayer {
     }
 
     /// Sends delivery `id` again and records the attempt.
-    pub async fn replay(&self, id: DeliveryId, options: &ReplayOptions) -> Result<Attempt, ReplayError> {
-        let target = options.to.as_ref().or(self.target.as_ref()).ok_or(ReplayError::NoTarget)?;
+    pub async fn replay(
+        &self,
+        id: DeliveryId,
+        options: &ReplayOptions,
+    ) -> Result<Attempt, ReplayError> {
+        let target = options
+            .to
+            .as_ref()
+            .or(self.target.as_ref())
+            .ok_or(ReplayError::NoTarget)?;
         let stored = self.access.get(id).await?.ok_or(ReplayError::Unknown(id))?;
         let mut request = OutgoingRequest::from_delivery(&stored.delivery);
         if let Some(body) = &options.body {
@@ -88,7 +96,12 @@ impl Replayer {
             resigned: options.resign,
             edited: options.body.is_some(),
         };
-        let attempt = self.forwarder.reserve().await.send(target, &request, kind).await;
+        let attempt = self
+            .forwarder
+            .reserve()
+            .await
+            .send(target, &request, kind)
+            .await;
         self.access.record_attempt(id, &attempt).await?;
         Ok(attempt)
     }
@@ -105,7 +118,14 @@ impl Replayer {
         {
             request.body = Bytes::from(body);
         }
-        sign(&scheme, secret, &mut request.headers, &request.body, &request.public_url, now)?;
+        sign(
+            &scheme,
+            secret,
+            &mut request.headers,
+            &request.body,
+            &request.public_url,
+            now,
+        )?;
         Ok(())
     }
 }
