@@ -6,6 +6,7 @@ mod embedded;
 mod flusher;
 mod pipeline;
 mod report;
+mod supervise;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,24 +15,19 @@ use std::time::Duration;
 
 use anyhow::Context;
 use hookline_protocol::{ChannelId, Secret};
-use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use crate::connection::{self, ConnectionState, Incoming, RelayEndpoint};
+use crate::connection::{self, ConnectionState, RelayEndpoint};
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, RetryPolicy};
 use crate::last_listen::LastListen;
-use crate::store::{
-    DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, RetentionPolicy, Store, StoredDelivery,
-    retention_task,
-};
+use crate::store::{Glob, RetentionPolicy, Store, retention_task};
 use crate::verify::Verifier;
 
 pub use embedded::EmbeddedRelay;
-pub use pipeline::Pipeline;
-pub use report::{OutputFormat, Report, Reporter};
+pub use pipeline::{Pipeline, pending_deliveries};
+pub use report::{OutputFormat, Report, Reporter, report_state_changes};
 
 /// Where the relay is.
 #[derive(Debug, Clone)]
@@ -81,7 +77,7 @@ impl ListenOptions {
 }
 
 /// Longest a graceful stop waits for forwards in flight and the last flush.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A running listener. Dropping it without [`stop`](Self::stop) cancels everything.
 #[derive(Debug)]
@@ -186,7 +182,7 @@ impl Listening {
             reporter,
             shutdown.clone(),
         ));
-        let tasks = Tasks {
+        let tasks = supervise::Tasks {
             connection,
             flusher,
             control,
@@ -194,7 +190,13 @@ impl Listening {
             watcher,
             embedded,
         };
-        let main = tokio::spawn(run(pipeline, pending, incoming_rx, tasks, shutdown.clone()));
+        let main = tokio::spawn(supervise::run(
+            pipeline,
+            pending,
+            incoming_rx,
+            tasks,
+            shutdown.clone(),
+        ));
         Ok(Self {
             public_url,
             store,
@@ -224,159 +226,5 @@ impl Listening {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown();
         self.wait().await
-    }
-}
-
-/// The tasks `run` owns and joins at the end.
-struct Tasks {
-    connection: JoinHandle<Result<(), connection::Stopped>>,
-    flusher: JoinHandle<()>,
-    control: JoinHandle<Result<(), crate::control::ControlError>>,
-    retention: JoinHandle<()>,
-    watcher: JoinHandle<()>,
-    embedded: Option<EmbeddedRelay>,
-}
-
-/// Dispatches deliveries until shutdown (or the connection stops for good),
-/// then drains in order: pipeline tasks → last flush and acks → goodbye to
-/// the relay → the embedded relay.
-async fn run(
-    pipeline: Arc<Pipeline>,
-    pending: Vec<StoredDelivery>,
-    mut incoming: mpsc::UnboundedReceiver<Incoming>,
-    mut tasks: Tasks,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let tracker = TaskTracker::new();
-    for stored in pending {
-        tracker.spawn(Arc::clone(&pipeline).resume(stored));
-    }
-    let mut fatal = None;
-    loop {
-        tokio::select! {
-            next = incoming.recv() => match next {
-                Some(delivery) => {
-                    tracker.spawn(Arc::clone(&pipeline).handle(delivery));
-                }
-                None => break,
-            },
-            result = &mut tasks.connection => {
-                fatal = Some(result);
-                break;
-            }
-            () = shutdown.cancelled() => break,
-        }
-    }
-    shutdown.cancel();
-    tracker.close();
-    drop(pipeline);
-    let drained = async {
-        tracker.wait().await;
-        let _ = (&mut tasks.flusher).await;
-        match fatal.take() {
-            Some(result) => result,
-            None => (&mut tasks.connection).await,
-        }
-    };
-    let connection = match tokio::time::timeout(DRAIN_TIMEOUT, drained).await {
-        Ok(joined) => joined.context("connection task")?,
-        Err(_) => {
-            tracing::warn!("gave up waiting for forwards in flight after {DRAIN_TIMEOUT:?}");
-            Ok(())
-        }
-    };
-    let _ = tasks.watcher.await;
-    let _ = tasks.retention.await;
-    if let Ok(Err(err)) = tasks.control.await {
-        tracing::warn!(%err, "control endpoint");
-    }
-    if let Some(relay) = tasks.embedded {
-        relay.stop().await?;
-    }
-    connection.map_err(|err| anyhow::anyhow!(advice(&err)))
-}
-
-/// The error with what to do about it.
-fn advice(err: &connection::Stopped) -> String {
-    use hookline_protocol::GoodbyeReason::*;
-    let hint = match err {
-        connection::Stopped::Refused(connection::ConnectError::Refused { reason, .. }) => {
-            match reason {
-                MissingToken | BadToken => "check --token / HOOKLINE_TOKEN",
-                ChannelForbidden => "that channel belongs to another token; check --channel",
-                VersionMismatch => "install the same hookline release as the relay",
-                _ => "",
-            }
-        }
-        connection::Stopped::Ended {
-            reason: TakenOver, ..
-        } => "another `hookline listen` with this token took the channel over",
-        _ => "",
-    };
-    if hint.is_empty() {
-        err.to_string()
-    } else {
-        format!("{err} ({hint})")
-    }
-}
-
-/// Stored deliveries without a single attempt, oldest first.
-fn pending_deliveries(store: &Store) -> anyhow::Result<Vec<StoredDelivery>> {
-    let mut query = ListQuery {
-        filter: Filter {
-            status: Some(DeliveryStatus::Pending),
-            ..Filter::default()
-        },
-        before: None,
-        limit: MAX_PAGE,
-    };
-    let mut pending = Vec::new();
-    loop {
-        let page = store.page(&query)?;
-        for summary in &page.items {
-            pending.extend(store.get(summary.id)?);
-        }
-        match page.next {
-            Some(next) => query.before = Some(next),
-            None => break,
-        }
-    }
-    pending.reverse();
-    Ok(pending)
-}
-
-/// Prints each change of connection state once, not every retry.
-async fn report_state_changes(
-    mut state: watch::Receiver<ConnectionState>,
-    reporter: Reporter,
-    shutdown: CancellationToken,
-) {
-    let mut was_connected = true;
-    loop {
-        tokio::select! {
-            changed = state.changed() => if changed.is_err() { return },
-            () = shutdown.cancelled() => return,
-        }
-        let current = state.borrow_and_update().clone();
-        match current {
-            ConnectionState::Connected { public_url } if !was_connected => {
-                was_connected = true;
-                reporter.notice(
-                    &format!("reconnected to the relay; posting to {public_url}"),
-                    json!({"type": "connection", "state": "connected", "public_url": public_url}),
-                );
-            }
-            ConnectionState::Reconnecting { after, error } if was_connected => {
-                was_connected = false;
-                reporter.notice(
-                    &format!(
-                        "lost the relay ({error}); reconnecting in {:.1}s and on",
-                        after.as_secs_f64()
-                    ),
-                    json!({"type": "connection", "state": "reconnecting", "error": error}),
-                );
-            }
-            _ => {}
-        }
     }
 }

@@ -10,7 +10,10 @@ use tokio_util::sync::CancellationToken;
 use super::report::{Report, Reporter};
 use crate::connection::Incoming;
 use crate::forward::{ForwardTarget, Forwarder, OutgoingRequest, RetryPolicy};
-use crate::store::{Attempt, AttemptKind, Glob, Outcome, Store, StoredDelivery, event_type};
+use crate::store::{
+    Attempt, AttemptKind, DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, Outcome, Store,
+    StoredDelivery, event_type,
+};
 use crate::verify::{Verdict, VerdictKind, Verifier};
 
 /// The per-delivery work, shared by every delivery's task.
@@ -211,4 +214,29 @@ fn json_response(id: DeliveryId, status: u16, message: &str) -> ClientMessage {
             .to_string()
             .into_bytes(),
     }
+}
+
+/// Stored deliveries without a single attempt, oldest first.
+pub fn pending_deliveries(store: &Store) -> anyhow::Result<Vec<StoredDelivery>> {
+    let mut query = ListQuery {
+        filter: Filter {
+            status: Some(DeliveryStatus::Pending),
+            ..Filter::default()
+        },
+        before: None,
+        limit: MAX_PAGE,
+    };
+    let mut pending = Vec::new();
+    loop {
+        let page = store.page(&query)?;
+        for summary in &page.items {
+            pending.extend(store.get(summary.id)?);
+        }
+        match page.next {
+            Some(next) => query.before = Some(next),
+            None => break,
+        }
+    }
+    pending.reverse();
+    Ok(pending)
 }

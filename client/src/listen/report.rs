@@ -5,6 +5,10 @@ use std::io::Write;
 
 use hookline_protocol::Delivery;
 use serde_json::json;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::ConnectionState;
 
 use crate::clock::format_hms;
 use crate::store::{Attempt, Outcome, event_type};
@@ -171,5 +175,41 @@ impl Reporter {
         // A closed stdout (piped into `head`) must not stop the listener.
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
+    }
+}
+
+/// Prints each change of connection state once, not every retry.
+pub async fn report_state_changes(
+    mut state: watch::Receiver<ConnectionState>,
+    reporter: Reporter,
+    shutdown: CancellationToken,
+) {
+    let mut was_connected = true;
+    loop {
+        tokio::select! {
+            changed = state.changed() => if changed.is_err() { return },
+            () = shutdown.cancelled() => return,
+        }
+        let current = state.borrow_and_update().clone();
+        match current {
+            ConnectionState::Connected { public_url } if !was_connected => {
+                was_connected = true;
+                reporter.notice(
+                    &format!("reconnected to the relay; posting to {public_url}"),
+                    json!({"type": "connection", "state": "connected", "public_url": public_url}),
+                );
+            }
+            ConnectionState::Reconnecting { after, error } if was_connected => {
+                was_connected = false;
+                reporter.notice(
+                    &format!(
+                        "lost the relay ({error}); reconnecting in {:.1}s and on",
+                        after.as_secs_f64()
+                    ),
+                    json!({"type": "connection", "state": "reconnecting", "error": error}),
+                );
+            }
+            _ => {}
+        }
     }
 }
