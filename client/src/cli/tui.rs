@@ -14,7 +14,7 @@ use super::listen::ListenArgs;
 use crate::control::StoreAccess;
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder};
 use crate::last_listen::LastListen;
-use crate::listen::OutputFormat;
+use crate::listen::{Listening, OutputFormat};
 use crate::replay::Replayer;
 use crate::tui::TuiOptions;
 use crate::tui::app::{Header, Link};
@@ -82,10 +82,27 @@ impl TuiArgs {
 pub async fn listen_with_tui(mut args: ListenArgs) -> anyhow::Result<ExitCode> {
     args.output = OutputFormat::Quiet;
     let target = args.forward.clone();
-    let scheme = args.scheme.clone();
+    let scheme = args.scheme.choice().map_err(anyhow::Error::msg)?;
     let secret = args.secrets.first().map(|s| Secret::new(s.as_str()));
     let embedded = args.relay.is_none();
     let listening = args.start().await?;
+    let options = listening_options(&listening, target, scheme, secret, embedded);
+    let shown = crate::tui::run(options, listening.shutdown_token()).await;
+    let stopped = listening.stop().await;
+    shown?;
+    stopped?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The UI over a listener running in this process: its store, its
+/// connection state, replays to its forward target.
+pub fn listening_options(
+    listening: &Listening,
+    target: ForwardTarget,
+    scheme: SchemeChoice,
+    secret: Option<Secret>,
+    embedded: bool,
+) -> TuiOptions {
     let header = Header {
         link: Link::Listening {
             state: listening.state.borrow().clone(),
@@ -98,11 +115,7 @@ pub async fn listen_with_tui(mut args: ListenArgs) -> anyhow::Result<ExitCode> {
     let dir = listening.store.dir().to_path_buf();
     let mut options = options(access, header, Some(target), scheme, secret, dir);
     options.state = Some(listening.state.clone());
-    let shown = crate::tui::run(options, listening.shutdown_token()).await;
-    let stopped = listening.stop().await;
-    shown?;
-    stopped?;
-    Ok(ExitCode::SUCCESS)
+    options
 }
 
 fn options(

@@ -80,7 +80,7 @@ fn status(filter: &mut Filter, value: &str) -> Result<(), String> {
         "pending" => DeliveryStatus::Pending,
         _ => {
             return Err(format!(
-                "status:{value}? use 2xx…5xx, ok, failed, invalid or pending"
+                "status:{value}? 2xx…5xx, ok, failed, invalid, pending"
             ));
         }
     });
@@ -96,7 +96,7 @@ fn verdict(value: &str) -> Result<VerdictKind, String> {
         "no-secret" | "none" => VerdictKind::NoSecret,
         _ => {
             return Err(format!(
-                "sig:{value}? use valid, invalid, stale, unsigned or no-secret"
+                "sig:{value}? valid, invalid, stale, unsigned, no-secret"
             ));
         }
     })

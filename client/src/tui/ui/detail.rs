@@ -109,11 +109,10 @@ fn request(stored: &StoredDelivery) -> Vec<Line<'static>> {
             Style::new().add_modifier(Modifier::BOLD),
         )]),
         Line::from(vec![dim(format!(
-            "{} · {} UTC · {} bytes · from {}",
+            "{} · {} UTC · {} bytes",
             d.id,
             format_utc(d.received_at_ms),
             d.body.len(),
-            clean(d.remote_addr.as_deref().unwrap_or("?"))
         ))]),
     ];
     lines.extend(header_lines(&d.headers));
@@ -240,8 +239,8 @@ fn signature(stored: &StoredDelivery) -> Vec<Line<'static>> {
         ]),
         Line::from(vec![dim("reason   "), Span::raw(clean(&v.describe()))]),
         Line::from(vec![
-            dim("body     "),
-            Span::raw(format!("sha256 {}", stored.delivery.body_sha256)),
+            dim("sha256   "),
+            Span::raw(clean(&stored.delivery.body_sha256)),
         ]),
     ]
 }

@@ -20,24 +20,19 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     );
     let mut first = vec![title, Span::raw(" ")];
     first.extend(link(app));
-    if let Some(url) = &app.header.public_url {
-        first.push(Span::raw("  "));
-        first.push(Span::styled(
-            clean(url),
+    first.push(Span::raw("   "));
+    first.extend(counts(app));
+    let public = app.header.public_url.as_deref().map(clean);
+    let forward = app.header.forward.clone();
+    let second = vec![
+        Span::raw(" "),
+        Span::styled(
+            public.unwrap_or_else(|| "(no public URL)".into()),
             Style::new().add_modifier(Modifier::BOLD),
-        ));
-    }
-    let mut second = vec![
-        Span::raw(" → "),
-        Span::raw(
-            app.header
-                .forward
-                .clone()
-                .unwrap_or_else(|| "(no forward target)".into()),
         ),
+        Span::raw(" → "),
+        Span::raw(forward.unwrap_or_else(|| "(no forward target: --forward)".into())),
     ];
-    second.push(Span::raw("   "));
-    second.extend(counts(app));
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
         area,

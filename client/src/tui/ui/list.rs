@@ -36,10 +36,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if app.list.rows.is_empty() {
-        frame.render_widget(
-            Line::styled(empty_text(app), Style::new().fg(Color::DarkGray)),
-            inner,
-        );
+        frame.render_widget(ratatui::widgets::Paragraph::new(empty_text(app)), inner);
         return;
     }
     let height = usize::from(inner.height.saturating_sub(1));
@@ -83,15 +80,24 @@ fn title(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
-fn empty_text(app: &App) -> String {
-    match (app.list.loading, app.filter.is_active()) {
-        (true, _) => " loading…".to_owned(),
-        (false, true) => " no delivery matches the filter (Esc clears it)".to_owned(),
-        (false, false) => match &app.header.public_url {
-            Some(url) => format!(" no deliveries yet: send a webhook to {}", clean(url)),
-            None => " no deliveries stored yet".to_owned(),
-        },
-    }
+fn empty_text(app: &App) -> Vec<Line<'static>> {
+    let text = match (
+        app.list.loading,
+        app.filter.is_active(),
+        &app.header.public_url,
+    ) {
+        (true, _, _) => vec![" loading…".to_owned()],
+        (false, true, _) => vec![" no delivery matches the filter (Esc clears it)".to_owned()],
+        (false, false, Some(url)) => vec![
+            " no deliveries yet. Send a webhook to".to_owned(),
+            format!("   {}", clean(url)),
+            " or try: hookline trigger email.opened".to_owned(),
+        ],
+        (false, false, None) => vec![" no deliveries stored yet".to_owned()],
+    };
+    text.into_iter()
+        .map(|t| Line::styled(t, Style::new().fg(Color::DarkGray)))
+        .collect()
 }
 
 fn row<'a>(app: &App, s: &'a Summary) -> Row<'a> {

@@ -1,0 +1,216 @@
+//! Screens drawn into ratatui's `TestBackend` at 80×24 and compared with
+//! the expected text: the list, each detail tab, the filter prompt, help,
+//! an empty store and a lost relay connection.
+
+mod tui_support;
+
+use std::time::Duration;
+
+use hookline::connection::ConnectionState;
+use hookline::store::Counts;
+use hookline::tui::App;
+use hookline::tui::action::Action;
+use hookline::tui::update;
+use tui_support::{app_with, load_detail, screen, stored, summaries};
+
+/// Twelve deliveries, the newest selected and loaded, counts known.
+fn twelve() -> App {
+    let (mut app, _) = app_with(summaries(12), None);
+    app.counts = Some(Counts {
+        total: 12,
+        failed: 1,
+        invalid: 1,
+    });
+    load_detail(&mut app, stored(12, "email.opened", Some(200)));
+    app
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(|l| l.trim_end().to_owned()).collect()
+}
+
+/// Rows `from..to` of the screen.
+fn rows(app: &App, from: usize, to: usize) -> Vec<String> {
+    screen(app, 80, 24)[from..to].to_vec()
+}
+
+const LIST_AND_REQUEST: &str = "
+ hookline  ● connected (embedded relay)   12 total · 1 failed · 1 invalid
+ http://127.0.0.1:8700/h/abcdefghijklmnopqrstuvwxyz → http://127.0.0.1:3000/
+ Deliveries ────────────────────────────────────────────────────────────────────
+time     event              request                              st  latency ↻
+14:30:12 email.opened       POST /webhooks                     ✓ 200    12ms
+14:30:11 email.opened       POST /webhooks                     ✓ 200    12ms
+14:30:10 email.opened       POST /webhooks                     ✓ 200    12ms
+14:30:09 email.opened       POST /webhooks                     ✓ 200    12ms
+14:30:08 email.opened       POST /webhooks                     ✓ 200    12ms
+14:30:07 email.opened       POST /webhooks                     ✓ 200    12ms
+14:30:06 email.opened       POST /webhooks                     ✓ 200    12ms
+14:30:05 email.opened       POST /webhooks                     ✓ 200    12ms
+┌ 1 Request 2 Response 3 Attempts 4 Signature ─────────────────────────────────┐
+│POST /webhooks                                                                │
+│01KQHZ4Y90000000000000000C · 2026-05-01 14:30:12 UTC · 66 bytes               │
+│content-type: application/json                                                │
+│x-webhook-signature: ab12                                                     │
+│                                                                              │
+│{                                                                             │
+│  \"event\": \"email.opened\",                                                    │
+│  \"data\": {                                                                   │
+│    \"email\": \"ada@example.com\",                                               │
+└──────────────────────────────────────────────────────────────────────────────┘
+ ↑↓ move  Tab pane  ←→ tab  r replay  / filter  f failed  ? help  q quit";
+
+#[test]
+fn list_and_request_tab() {
+    assert_eq!(
+        screen(&twelve(), 80, 24),
+        lines(LIST_AND_REQUEST.trim_start_matches('\n'))
+    );
+}
+
+#[test]
+fn response_tab() {
+    let mut app = twelve();
+    update(&mut app, Action::ShowTab(1));
+    let expected = "
+│200  2026-05-01 14:30:12 UTC · 12ms · http://127.0.0.1:3000/webhooks          │
+│content-type: application/json                                                │
+│                                                                              │
+│{                                                                             │
+│  \"ok\": true                                                                  │
+│}                                                                             │";
+    assert_eq!(rows(&app, 13, 19), lines(expected.trim_start_matches('\n')));
+}
+
+#[test]
+fn attempts_tab_lists_forward_and_replays() {
+    let mut app = twelve();
+    let mut record = stored(12, "email.opened", Some(503));
+    let mut replay = tui_support::attempt(12, 201);
+    replay.kind = hookline::store::AttemptKind::Replay {
+        resigned: true,
+        edited: false,
+    };
+    replay.at_ms += 60_000;
+    record.attempts.push(replay);
+    load_detail(&mut app, record);
+    update(&mut app, Action::ShowTab(2));
+    let expected = "
+│#1  14:30:12 forward            503    12ms http://127.0.0.1:3000/webhooks    │
+│#2  14:31:12 replay re-signed   201    12ms http://127.0.0.1:3000/webhooks    │
+│                                                                              │";
+    assert_eq!(rows(&app, 13, 16), lines(expected.trim_start_matches('\n')));
+}
+
+#[test]
+fn signature_tab_says_why_and_shows_no_secret() {
+    let mut app = twelve();
+    load_detail(&mut app, stored(12, "email.opened", Some(401)));
+    update(&mut app, Action::ShowTab(3));
+    let expected = "
+│scheme   autosend                                                             │
+│verdict  ✗ invalid                                                            │
+│reason   invalid (autosend): no signature matched any of 1 secret             │
+│sha256   65454eca0bb6e77a519172731bd9fc575bc313422098d5cf5703d70578c37027     │";
+    assert_eq!(rows(&app, 13, 17), lines(expected.trim_start_matches('\n')));
+}
+
+#[test]
+fn filter_prompt_takes_the_footer() {
+    let mut app = twelve();
+    update(&mut app, Action::OpenFilter);
+    "event:email.* status:9xx"
+        .chars()
+        .for_each(|c| drop(update(&mut app, Action::Type(c))));
+    assert_eq!(
+        rows(&app, 23, 24),
+        ["/event:email.* status:9xx█  Enter apply · Esc cancel"]
+    );
+    update(&mut app, Action::Submit);
+    assert_eq!(
+        rows(&app, 23, 24),
+        ["/event:email.* status:9xx█  status:9xx? 2xx…5xx, ok, failed, invalid, pending"]
+    );
+    (0..3).for_each(|_| drop(update(&mut app, Action::Erase)));
+    "5xx"
+        .chars()
+        .for_each(|c| drop(update(&mut app, Action::Type(c))));
+    update(&mut app, Action::Submit);
+    let title = &rows(&app, 2, 3)[0];
+    assert!(
+        title.starts_with(" Deliveries [event:email.* status:5xx] loading… ──"),
+        "{title}"
+    );
+}
+
+#[test]
+fn help_overlay_lists_the_keys() {
+    let mut app = twelve();
+    update(&mut app, Action::ToggleHelp);
+    let shown = rows(&app, 2, 21);
+    assert_eq!(
+        shown[0],
+        " Deliver┌ Keys (any key closes) ───────────────────────────────────────┐────────"
+    );
+    assert_eq!(
+        shown[5],
+        "14:30:09│ ← →  1-4   detail tab: request, response, attempts, sig      │12ms"
+    );
+    assert_eq!(
+        shown[17],
+        "│  \"even│ filter     text event:email.* status:5xx sig:invalid         │       │"
+    );
+    assert_eq!(
+        shown[18],
+        "│  \"data└──────────────────────────────────────────────────────────────┘       │"
+    );
+}
+
+#[test]
+fn empty_store_says_where_to_send() {
+    let (app, _) = app_with(vec![], None);
+    let expected = "
+ hookline  ● connected (embedded relay)   counting…
+ http://127.0.0.1:8700/h/abcdefghijklmnopqrstuvwxyz → http://127.0.0.1:3000/
+ Deliveries ────────────────────────────────────────────────────────────────────
+ no deliveries yet. Send a webhook to
+   http://127.0.0.1:8700/h/abcdefghijklmnopqrstuvwxyz
+ or try: hookline trigger email.opened";
+    assert_eq!(rows(&app, 0, 6), lines(expected.trim_start_matches('\n')));
+}
+
+#[test]
+fn a_lost_connection_counts_down_to_the_retry() {
+    let (mut app, _) = app_with(summaries(1), None);
+    let state = ConnectionState::Reconnecting {
+        after: Duration::from_secs(4),
+        error: "connection refused".into(),
+    };
+    update(&mut app, Action::Connection(state));
+    assert_eq!(
+        rows(&app, 0, 1),
+        [" hookline  ○ reconnecting in 4s: connection refused   counting…"]
+    );
+    let later = app.now_ms + 2_500;
+    update(&mut app, Action::Tick(later));
+    assert_eq!(
+        rows(&app, 0, 1),
+        [" hookline  ○ reconnecting in 2s: connection refused   counting…"]
+    );
+    update(&mut app, Action::Connection(ConnectionState::Stopped));
+    assert_eq!(rows(&app, 0, 1), [" hookline  ✗ disconnected   counting…"]);
+}
+
+#[test]
+fn resizing_keeps_the_selection_visible() {
+    let mut app = twelve();
+    for _ in 0..11 {
+        update(&mut app, Action::Down);
+    }
+    assert!(rows(&app, 4, 12).iter().any(|l| l.starts_with("14:30:01")));
+    update(&mut app, Action::Resize(60, 14));
+    let small = screen(&app, 60, 14);
+    let list: Vec<&String> = small.iter().filter(|l| l.starts_with("14:30:")).collect();
+    assert_eq!(list.len(), 3, "{small:#?}");
+    assert!(list[2].starts_with("14:30:01"), "{small:#?}");
+}
