@@ -134,7 +134,7 @@ async fn show_resolves_prefixes_and_prints_the_whole_delivery() {
         "\"n\": 1.50",
         "attempts (2)",
         "error: connection refused",
-        "     500",
+        "     HTTP 500 Internal Server Error",
         "status 500",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");

@@ -186,7 +186,11 @@ fn print_attempt(
             body,
             body_truncated,
         } => {
-            writeln!(out, "     {status}")?;
+            let reason = http::StatusCode::from_u16(*status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("");
+            writeln!(out, "     HTTP {status} {reason}")?;
             print_headers(out, headers, "     ")?;
             if !body.is_empty() {
                 let cut = if *body_truncated {
