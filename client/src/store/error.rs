@@ -56,7 +56,7 @@ pub enum StoreError {
     },
 
     #[error(
-        "{prefix:?} is not a delivery id or prefix: ids use the characters 0-9 and A-Z without I, L, O, U"
+        "{prefix:?} is not a delivery id or prefix: ids are up to 26 characters of 0-9 and A-Z (no I, L, O, U), starting with 0-7"
     )]
     InvalidPrefix { prefix: String },
 

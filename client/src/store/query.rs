@@ -17,6 +17,7 @@ pub const MAX_PAGE: usize = 1000;
 pub struct ListQuery {
     pub filter: Filter,
     pub before: Option<DeliveryId>,
+    /// Page size, clamped to `1..=MAX_PAGE`.
     pub limit: usize,
 }
 
