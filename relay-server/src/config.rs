@@ -116,6 +116,15 @@ impl RelayConfig {
         if self.idle_timeout <= self.response_timeout {
             return bad("idle timeout must be longer than the response timeout".into());
         }
+        let zero = [
+            self.idle_timeout,
+            self.header_read_timeout,
+            self.heartbeat.ping_interval,
+            self.heartbeat.handshake_timeout,
+        ];
+        if zero.contains(&Duration::ZERO) {
+            return bad("timeouts and intervals must be longer than zero".into());
+        }
         if self.heartbeat.dead_peer_after <= self.heartbeat.ping_interval {
             return bad("dead-peer timeout must be longer than the ping interval".into());
         }

@@ -34,6 +34,9 @@ use crate::{OfflineMode, Relay};
 /// What senders are told to wait before retrying when the relay cannot take a delivery.
 const RETRY_AFTER_SECS: &str = "30";
 
+/// Deliveries larger than this are written to the queue off the async threads.
+const INLINE_PUSH_BYTES: usize = 256 * 1024;
+
 pub(crate) async fn ingress(State(relay): State<Relay>, request: Request) -> Response {
     let path = request.uri().path();
     let rest = path.strip_prefix("/h/").unwrap_or_default();
@@ -140,14 +143,10 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
     let body_len = delivery.body.len() as u64;
     drop(delivery);
     let waiter = hub.wait_for(id);
-    if let Err(e) = inner
-        .queue
-        .push(&hub.id, id, &json, &inner.config.queue_limits)
-    {
+    if let Err(e) = push(&relay, &hub, id, json).await {
         hub.forget(id);
         return queue_refused(&relay, e);
     }
-    drop(json);
     inc(&inner.metrics.received);
     inner
         .metrics
@@ -171,6 +170,25 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
         },
         None => queued(&relay, id).await,
     }
+}
+
+/// Small deliveries are pushed inline (a memory write in sled); large ones on
+/// the blocking pool, so copying megabytes does not stall other requests.
+async fn push(
+    relay: &Relay,
+    hub: &ChannelHub,
+    id: DeliveryId,
+    json: Vec<u8>,
+) -> Result<u64, QueueError> {
+    let inner = &relay.inner;
+    let limits = inner.config.queue_limits;
+    if json.len() <= INLINE_PUSH_BYTES {
+        return inner.queue.push(&hub.id, id, &json, &limits);
+    }
+    let (queue, channel) = (inner.queue.clone(), hub.id.clone());
+    tokio::task::spawn_blocking(move || queue.push(&channel, id, &json, &limits))
+        .await
+        .unwrap_or_else(|e| Err(QueueError::Storage(format!("queue task failed: {e}"))))
 }
 
 /// Flushes (shared with concurrent requests), then answers 202.

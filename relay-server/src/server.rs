@@ -139,7 +139,7 @@ impl Connection {
             .with_upgrades();
         tokio::pin!(conn);
         let idle = config.idle_timeout;
-        let mut check = tokio::time::interval(idle / 4);
+        let mut check = tokio::time::interval((idle / 4).max(Duration::from_millis(10)));
         let mut closing = false;
         loop {
             tokio::select! {

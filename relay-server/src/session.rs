@@ -203,10 +203,19 @@ impl Session {
                         return end;
                     }
                 }
+                // A peer that stops reading blocks writes, not reads: bound
+                // them too, or the heartbeat check below would never run.
                 () = std::future::ready(()), if self.more && room => {
-                    if let Err(e) = self.pump(sink).await {
-                        tracing::info!("cannot send to client: {e}");
-                        return None;
+                    match tokio::time::timeout(beat.dead_peer_after, self.pump(sink)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::info!("cannot send to client: {e}");
+                            return None;
+                        }
+                        Err(_) => {
+                            tracing::warn!("client stopped reading; closing its session");
+                            return None;
+                        }
                     }
                 }
                 () = hub.wake.notified(), if room => self.more = true,
@@ -215,7 +224,8 @@ impl Session {
                         tracing::warn!(silent = ?last_seen.elapsed(), "client stopped answering; closing its session");
                         return None;
                     }
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    let sent = tokio::time::timeout(beat.dead_peer_after, sink.send(Message::Ping(Default::default()))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
                         return None;
                     }
                 }

@@ -209,7 +209,13 @@ async fn response_timeout_is_504_and_the_delivery_stays_queued() {
 #[tokio::test]
 async fn body_of_25_mib_survives_the_websocket_hop() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = TestRelay::start(dir.path(), |c| c.max_body = 26 * 1024 * 1024).await;
+    let relay = TestRelay::start(dir.path(), |c| {
+        c.max_body = 26 * 1024 * 1024;
+        // Unoptimised test builds hash and encode 25 MiB slowly.
+        c.response_timeout = Duration::from_secs(50);
+        c.idle_timeout = Duration::from_secs(120);
+    })
+    .await;
     let mut client = Client::welcome(relay.addr, TOKEN_A).await;
     let body: Bytes = (0..25 * 1024 * 1024u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
