@@ -3,6 +3,7 @@
 //! in-process on loopback.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod sender;
 

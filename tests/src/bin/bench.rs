@@ -1,0 +1,134 @@
+//! `bench`: measures the tunnel's cost side by side with direct delivery, and
+//! the relay, store and TUI at scale. Prints markdown; `--json FILE` writes
+//! the same figures as JSON. `--quick` is the CI smoke run: tiny counts,
+//! every delivery checked, timings not judged.
+//!
+//! cargo run --release -p hookline-tests --bin bench -- [--quick] [--json FILE] [--only LIST]
+
+use anyhow::Context;
+use hookline_tests::bench::report::{self, Machine, Section};
+use hookline_tests::bench::scenarios::{self, Settings, idle};
+use hookline_tests::bench::sink::Sink;
+
+const SCENARIOS: [&str; 6] = ["pairs", "ack", "idle", "store", "tui", "bodies"];
+
+#[derive(Debug, Default)]
+struct Args {
+    quick: bool,
+    json: Option<std::path::PathBuf>,
+    only: Option<Vec<String>>,
+    idle_child: Option<(String, usize)>,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
+    let mut parsed = Args::default();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => parsed.quick = true,
+            "--json" => parsed.json = Some(args.next().context("--json needs a file")?.into()),
+            "--only" => {
+                let list = args.next().context("--only needs a comma-separated list")?;
+                let names: Vec<String> = list.split(',').map(str::to_owned).collect();
+                if let Some(bad) = names.iter().find(|n| !SCENARIOS.contains(&n.as_str())) {
+                    anyhow::bail!("unknown scenario {bad:?}; known: {}", SCENARIOS.join(", "));
+                }
+                parsed.only = Some(names);
+            }
+            idle::CHILD_FLAG => {
+                let addr = args.next().context("relay address")?;
+                let n = args
+                    .next()
+                    .context("client count")?
+                    .parse()
+                    .context("client count")?;
+                parsed.idle_child = Some((addr, n));
+            }
+            "-h" | "--help" => {
+                println!(
+                    "bench [--quick] [--json FILE] [--only {}]",
+                    SCENARIOS.join(",")
+                );
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("unknown argument {other:?}; try --help"),
+        }
+    }
+    Ok(parsed)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = parse(std::env::args().skip(1))?;
+    if let Some((addr, n)) = &args.idle_child {
+        return idle::child(addr, *n).await;
+    }
+    let command = std::iter::once("bench".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let machine = Machine::detect(command);
+    let settings = Settings { quick: args.quick };
+    let wanted = |name: &str| {
+        args.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|o| o == name))
+    };
+    let sink = Sink::start()?;
+    let mut sections: Vec<Section> = Vec::new();
+    let step = |name: &str| eprintln!("bench: {name}…");
+    if wanted("pairs") {
+        step("direct vs tunnel");
+        sections.push(
+            scenarios::pairs::run(settings, &sink)
+                .await
+                .context("direct vs tunnel")?,
+        );
+    }
+    if wanted("ack") {
+        step("ack mode");
+        sections.push(
+            scenarios::ack::run(settings, &sink)
+                .await
+                .context("ack mode")?,
+        );
+    }
+    if wanted("bodies") {
+        step("body sizes");
+        sections.push(
+            scenarios::bodies::run(settings, &sink)
+                .await
+                .context("body sizes")?,
+        );
+    }
+    if wanted("store") || wanted("tui") {
+        step("store");
+        let (section, filled) = scenarios::store::run(settings).await.context("store")?;
+        if wanted("store") {
+            sections.push(section);
+        }
+        if wanted("tui") {
+            step("tui");
+            sections.push(
+                scenarios::tui::run(settings, &filled)
+                    .await
+                    .context("tui")?,
+            );
+        }
+    }
+    if wanted("idle") {
+        step("idle clients");
+        sections.push(
+            scenarios::idle::run(settings)
+                .await
+                .context("idle clients")?,
+        );
+    }
+    sink.stop();
+    print!("{}", report::markdown(&machine, &sections));
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report::to_json(&machine, &sections))?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    eprintln!("bench: every scenario delivered and stored every request");
+    Ok(())
+}
