@@ -210,8 +210,11 @@ pub async fn child(addr: &str, n: usize) -> anyhow::Result<()> {
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new())
     })
     .await;
-    shutdown.cancel();
-    while tasks.join_next().await.is_some() {}
+    // A client drains until its outbound channel closes, so that goes first.
     drop(held);
-    Ok(())
+    shutdown.cancel();
+    let drained = async { while tasks.join_next().await.is_some() {} };
+    tokio::time::timeout(Duration::from_secs(30), drained)
+        .await
+        .context("idle clients did not stop")
 }
