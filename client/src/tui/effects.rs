@@ -7,16 +7,14 @@ use std::sync::Arc;
 
 use hookline_protocol::{Delivery, DeliveryId};
 
-use super::action::{Action, Loaded};
+use super::action::{Action, Loaded, Place};
 use super::clipboard;
 use super::event::{Event, Sender};
 use super::terminal::Screen;
 use super::update::Effect;
-use super::window::ListWindow;
 use crate::control::StoreAccess;
 use crate::forward::ForwardTarget;
 use crate::replay::{ReplayOptions, Replayer};
-use crate::store::{Filter, ListQuery, MAX_PAGE, Page};
 
 /// What effects need from the outside world.
 #[derive(Debug, Clone)]
@@ -85,6 +83,22 @@ impl Runner {
                 generation,
                 result: self.tail(filter).await,
             },
+            Effect::LoadAbove {
+                generation,
+                filter,
+                start,
+            } => match self.above(filter, start).await {
+                Ok((start, page)) => Loaded::Page {
+                    generation,
+                    place: Place::Above { start },
+                    result: Ok(page),
+                },
+                Err(e) => Loaded::Page {
+                    generation,
+                    place: Place::Above { start: Some(start) },
+                    result: Err(e),
+                },
+            },
             Effect::LoadSummary(id) => Loaded::Summary {
                 id,
                 result: self.access.summary(id).await.map_err(text),
@@ -143,32 +157,6 @@ impl Runner {
             .replay(id, &options)
             .await
             .map_err(|e| e.to_string())
-    }
-
-    /// Pages to the oldest delivery, keeping the cursor of each page so the
-    /// developer can scroll back up from there.
-    async fn tail(&self, filter: Filter) -> Result<ListWindow, String> {
-        let mut above = Vec::new();
-        let mut start = None;
-        loop {
-            let query = ListQuery {
-                filter: filter.clone(),
-                before: start,
-                limit: MAX_PAGE,
-            };
-            let page: Page = self.access.page(&query).await.map_err(|e| e.to_string())?;
-            match page.next {
-                Some(next) if !page.items.is_empty() => {
-                    above.push(start);
-                    start = Some(next);
-                }
-                _ => {
-                    let mut window = ListWindow::default();
-                    window.replace(start, above, page, None);
-                    return Ok(window);
-                }
-            }
-        }
     }
 
     async fn copy_curl(&self, id: DeliveryId, screen: &mut dyn Screen) {

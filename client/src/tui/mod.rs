@@ -15,6 +15,7 @@ pub mod event;
 mod news;
 mod outcome;
 pub mod query;
+mod seek;
 pub mod terminal;
 pub mod ui;
 pub mod update;

@@ -16,7 +16,13 @@ pub enum Effect {
         query: ListQuery,
         place: Place,
     },
-    /// Walk to the oldest page (`G`), keeping only cursors on the way.
+    /// Find the chunk just newer than `start` when no cursor for it is kept.
+    LoadAbove {
+        generation: u64,
+        filter: Filter,
+        start: DeliveryId,
+    },
+    /// Find the oldest page (`G`).
     LoadTail {
         generation: u64,
         filter: Filter,
@@ -132,14 +138,22 @@ pub(super) fn page_around(app: &mut App) -> Vec<Effect> {
     }
     if app.list.wants_above() {
         app.list.loading = true;
-        let start = app.list.above.pop().flatten();
+        let generation = app.generation;
+        let Some(start) = app.list.above.pop() else {
+            let start = app.list.start.unwrap_or(DeliveryId::from_parts(0, 0));
+            return vec![Effect::LoadAbove {
+                generation,
+                filter,
+                start,
+            }];
+        };
         let query = ListQuery {
             filter,
             before: start,
             limit: MAX_PAGE,
         };
         return vec![Effect::LoadPage {
-            generation: app.generation,
+            generation,
             query,
             place: Place::Above { start },
         }];

@@ -23,6 +23,8 @@ pub struct ListWindow {
     pub start: Option<DeliveryId>,
     pub above: Vec<Option<DeliveryId>>,
     /// Cursor of the page below the window; `None` once the oldest row is held.
+    /// (`start` may be set with `above` empty: the window was found by time,
+    /// see `seek.rs`, and the chunk above is found the same way.)
     pub next: Option<DeliveryId>,
     pub selected: usize,
     /// Index of the first row drawn.
@@ -179,6 +181,6 @@ impl ListWindow {
 
     /// The selection is close enough to the top to fetch the chunk above.
     pub fn wants_above(&self) -> bool {
-        !self.loading && !self.above.is_empty() && self.selected < PAGE / 2
+        !self.loading && self.start.is_some() && self.selected < PAGE / 2
     }
 }
