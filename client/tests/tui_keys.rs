@@ -342,6 +342,7 @@ fn arrivals_appear_at_the_top_and_keep_the_selection() {
         Some(id(2)),
         "still on the row the developer chose"
     );
+    assert_eq!(app.list.offset, 0, "the new row is in view at the top");
     assert_eq!(
         update(&mut app, Action::Tick(tui_support::T0 + 70_000)),
         [Effect::LoadCounts],

@@ -96,8 +96,8 @@ fn attempts_tab_lists_forward_and_replays() {
     load_detail(&mut app, record);
     update(&mut app, Action::ShowTab(2));
     let expected = "
-│#1  14:30:12 forward            503    12ms http://127.0.0.1:3000/webhooks    │
-│#2  14:31:12 replay re-signed   201    12ms http://127.0.0.1:3000/webhooks    │
+│#1  14:30:12 forward                503    12ms http://127.0.0.1:3000/webhooks│
+│#2  14:31:12 replay resigned        201    12ms http://127.0.0.1:3000/webhooks│
 │                                                                              │";
     assert_eq!(rows(&app, 13, 16), lines(expected.trim_start_matches('\n')));
 }

@@ -23,7 +23,7 @@ pub fn osc52(text: &[u8]) -> Vec<u8> {
     format!("\x1b]52;c;{}\x07", STANDARD.encode(text)).into_bytes()
 }
 
-/// Copies `text` and says where it went, e.g. `copied body (12 bytes): clipboard and /…/tui-clipboard.txt`.
+/// Copies `text` and says where it went, e.g. `body copied (OSC 52), also in /…/tui-clipboard.txt`.
 pub fn copy(
     screen: &mut dyn Screen,
     what: &str,
@@ -33,12 +33,12 @@ pub fn copy(
     let path = copy_path(dir);
     write_private(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     let sent = text.len() <= MAX_OSC52_BYTES && screen.raw(&osc52(text)).unwrap_or(false);
-    let place = if sent { "clipboard (OSC 52) and " } else { "" };
-    Ok(format!(
-        "copied {what} ({} bytes) to {place}{}",
-        text.len(),
-        path.display()
-    ))
+    let place = if sent {
+        "copied (OSC 52), also in"
+    } else {
+        "saved to"
+    };
+    Ok(format!("{what} {place} {}", path.display()))
 }
 
 /// Bodies can hold customer data: the file is readable by its owner only.
@@ -65,7 +65,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut screen = ratatui::Terminal::new(ratatui::backend::TestBackend::new(10, 2)).unwrap();
         let said = copy(&mut screen, "body", b"{\"a\":1}", dir.path()).unwrap();
-        assert!(said.starts_with("copied body (7 bytes) to "), "{said}");
+        assert!(said.starts_with("body saved to "), "{said}");
         assert_eq!(std::fs::read(copy_path(dir.path())).unwrap(), b"{\"a\":1}");
     }
 }

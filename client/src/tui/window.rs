@@ -132,7 +132,10 @@ impl ListWindow {
         self.rows.insert(at, summary);
         if at <= self.selected && self.rows.len() > 1 {
             self.selected += 1;
-            self.offset += 1;
+            // At the top the new row shows; scrolled down, the view stays put.
+            if self.offset > 0 {
+                self.offset += 1;
+            }
         }
         if self.rows.len() > MAX_ROWS {
             self.rows.pop();

@@ -182,8 +182,8 @@ fn attempts(stored: &StoredDelivery) -> Vec<Line<'static>> {
                 AttemptKind::Forward => "forward".to_owned(),
                 AttemptKind::Replay { resigned, edited } => format!(
                     "replay{}{}",
-                    if resigned { " re-signed" } else { "" },
-                    if edited { " edited" } else { "" }
+                    if resigned { " resigned" } else { "" },
+                    if edited { "+edited" } else { "" }
                 ),
             };
             let result = match &a.outcome {
@@ -198,7 +198,7 @@ fn attempts(stored: &StoredDelivery) -> Vec<Line<'static>> {
             let time = format_utc(a.at_ms);
             Line::from(vec![
                 Span::raw(format!(
-                    "#{:<2} {} {:<18} ",
+                    "#{:<2} {} {:<22} ",
                     i + 1,
                     time.get(11..).unwrap_or(&time),
                     kind
