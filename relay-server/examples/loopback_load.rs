@@ -2,6 +2,10 @@
 //! answers and acknowledges every delivery; prints deliveries per second.
 //!
 //! `cargo run --release -p hookline-relay --example loopback_load -- [DELIVERIES] [SENDERS] [BODY_BYTES]`
+//!
+//! With `HOOKLINE_LOAD_ADDR=127.0.0.1:PORT` it drives a relay already running
+//! in another process (started with the token `load-test-token-0001`), so the
+//! relay's own CPU time per delivery can be read from that process.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -34,16 +38,14 @@ async fn main() -> anyhow::Result<()> {
     };
     let (total, senders, body_bytes) = (arg(1, 100_000), arg(2, 64), arg(3, 512));
     let dir = tempfile::tempdir()?;
-    let mut tokens = TokenSet::new();
-    tokens.add(Secret::new(TOKEN), vec![]);
-    let relay = Relay::open(RelayConfig::new(tokens, dir.path().to_owned()))?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn({
-        let (relay, shutdown) = (relay.clone(), shutdown.clone());
-        async move { relay.serve(listener, None, shutdown).await }
-    });
+    let (addr, local) = match std::env::var("HOOKLINE_LOAD_ADDR") {
+        Ok(addr) => (addr.parse().context("HOOKLINE_LOAD_ADDR")?, None),
+        Err(_) => {
+            let (addr, relay, server) = start_relay(dir.path(), shutdown.clone()).await?;
+            (addr, Some((relay, server)))
+        }
+    };
     let client = tokio::spawn(client(connect(addr).await?, total));
     let body = Bytes::from(vec![b'x'; body_bytes]);
     let path = format!(
@@ -73,9 +75,30 @@ async fn main() -> anyhow::Result<()> {
         total as f64 / elapsed.as_secs_f64()
     );
     shutdown.cancel();
-    server.await??;
-    relay.close().await?;
+    if let Some((relay, server)) = local {
+        server.await??;
+        relay.close().await?;
+    }
     Ok(())
+}
+
+type Server = tokio::task::JoinHandle<Result<(), hookline_relay::RelayError>>;
+
+/// A relay in this process on 127.0.0.1:0.
+async fn start_relay(
+    dir: &std::path::Path,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(SocketAddr, Relay, Server)> {
+    let mut tokens = TokenSet::new();
+    tokens.add(Secret::new(TOKEN), vec![]);
+    let relay = Relay::open(RelayConfig::new(tokens, dir.to_owned()))?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn({
+        let relay = relay.clone();
+        async move { relay.serve(listener, None, shutdown).await }
+    });
+    Ok((addr, relay, server))
 }
 
 /// One keep-alive connection sending `count` POSTs, each waiting for the local app's answer.

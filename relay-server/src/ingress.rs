@@ -111,10 +111,11 @@ async fn read_delivery(
         .map(|(name, value)| Header::new(name.as_str(), value.as_bytes()))
         .collect();
     let body = Vec::from(body);
+    let received_at_ms = now_ms();
     Ok(Delivery {
-        id: DeliveryId::generate(),
+        id: crate::ids::delivery_id(received_at_ms),
         channel: hub.id.clone(),
-        received_at_ms: now_ms(),
+        received_at_ms,
         method: parts.method.as_str().to_owned(),
         path: suffix,
         query: parts.uri.query().map(str::to_owned),

@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod handshake;
 mod hub;
+mod ids;
 mod ingress;
 mod io;
 mod metrics;
