@@ -14,6 +14,7 @@ pub mod effects;
 pub mod event;
 mod news;
 mod outcome;
+mod prompt;
 pub mod query;
 mod seek;
 pub mod terminal;

@@ -5,6 +5,7 @@ use hookline_protocol::DeliveryId;
 
 use super::action::{Action, Place};
 use super::app::{App, Focus, Prompt, Tab};
+use super::prompt;
 use super::window::PAGE;
 use crate::store::{Filter, ListQuery, MAX_PAGE};
 
@@ -60,7 +61,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::ShowTab(i) => show_tab(app, Tab::ALL.get(i).copied().unwrap_or(app.tab)),
         Action::Replay { resign } => replay(app, resign),
         Action::EditBody => edit(app),
-        Action::OpenFilter => open_filter(app),
+        Action::OpenFilter => prompt::open_filter(app),
         Action::ToggleFailed => {
             app.filter.failed_only = !app.filter.failed_only;
             reload(app)
@@ -78,17 +79,17 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.help = !app.help;
             vec![]
         }
-        Action::Back => back(app),
+        Action::Back => prompt::back(app),
         Action::Quit => {
             app.quit = true;
             vec![]
         }
-        Action::Type(c) => edit_prompt(app, |input| input.push(c)),
-        Action::Erase => edit_prompt(app, |input| {
+        Action::Type(c) => prompt::edit_prompt(app, |input| input.push(c)),
+        Action::Erase => prompt::edit_prompt(app, |input| {
             input.pop();
         }),
-        Action::Submit => submit_filter(app),
-        Action::Confirm(yes) => confirm_delete(app, yes),
+        Action::Submit => prompt::submit_filter(app),
+        Action::Confirm(yes) => prompt::confirm_delete(app, yes),
         Action::Resize(w, h) => {
             app.size = (w, h);
             app.list.scroll_into_view(app.list_height());
@@ -276,66 +277,4 @@ fn edit(app: &mut App) -> Vec<Effect> {
             vec![]
         }
     }
-}
-
-fn open_filter(app: &mut App) -> Vec<Effect> {
-    app.prompt = Some(Prompt::Filter {
-        input: app.filter.text.clone(),
-        error: None,
-    });
-    vec![]
-}
-
-fn edit_prompt(app: &mut App, change: impl FnOnce(&mut String)) -> Vec<Effect> {
-    if let Some(Prompt::Filter { input, error }) = &mut app.prompt {
-        change(input);
-        *error = None;
-    }
-    vec![]
-}
-
-fn submit_filter(app: &mut App) -> Vec<Effect> {
-    let Some(Prompt::Filter { input, error }) = &mut app.prompt else {
-        return vec![];
-    };
-    match app.filter.set_text(input) {
-        Ok(()) => {
-            app.prompt = None;
-            app.list.selected = 0;
-            reload(app)
-        }
-        Err(message) => {
-            *error = Some(message);
-            vec![]
-        }
-    }
-}
-
-fn back(app: &mut App) -> Vec<Effect> {
-    if app.help || app.prompt.is_some() {
-        app.help = false;
-        app.prompt = None;
-        return vec![];
-    }
-    if app.focus == Focus::Detail {
-        app.focus = Focus::List;
-        return vec![];
-    }
-    if app.filter.is_active() {
-        app.filter = Default::default();
-        return reload(app);
-    }
-    vec![]
-}
-
-fn confirm_delete(app: &mut App, yes: bool) -> Vec<Effect> {
-    let Some(Prompt::ConfirmDelete { id }) = app.prompt.take() else {
-        return vec![];
-    };
-    if yes {
-        app.say(format!("deleting {id}…"));
-        return vec![Effect::Delete(id)];
-    }
-    app.say("kept");
-    vec![]
 }

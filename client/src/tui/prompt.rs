@@ -1,0 +1,67 @@
+//! The keys that answer a question in the footer: the `/` filter prompt,
+//! the delete confirmation, and Esc backing out of whatever is open.
+
+use super::app::{App, Focus, Prompt};
+use super::update::{Effect, reload};
+
+pub(super) fn open_filter(app: &mut App) -> Vec<Effect> {
+    app.prompt = Some(Prompt::Filter {
+        input: app.filter.text.clone(),
+        error: None,
+    });
+    vec![]
+}
+
+pub(super) fn edit_prompt(app: &mut App, change: impl FnOnce(&mut String)) -> Vec<Effect> {
+    if let Some(Prompt::Filter { input, error }) = &mut app.prompt {
+        change(input);
+        *error = None;
+    }
+    vec![]
+}
+
+pub(super) fn submit_filter(app: &mut App) -> Vec<Effect> {
+    let Some(Prompt::Filter { input, error }) = &mut app.prompt else {
+        return vec![];
+    };
+    match app.filter.set_text(input) {
+        Ok(()) => {
+            app.prompt = None;
+            app.list.selected = 0;
+            reload(app)
+        }
+        Err(message) => {
+            *error = Some(message);
+            vec![]
+        }
+    }
+}
+
+pub(super) fn back(app: &mut App) -> Vec<Effect> {
+    if app.help || app.prompt.is_some() {
+        app.help = false;
+        app.prompt = None;
+        return vec![];
+    }
+    if app.focus == Focus::Detail {
+        app.focus = Focus::List;
+        return vec![];
+    }
+    if app.filter.is_active() {
+        app.filter = Default::default();
+        return reload(app);
+    }
+    vec![]
+}
+
+pub(super) fn confirm_delete(app: &mut App, yes: bool) -> Vec<Effect> {
+    let Some(Prompt::ConfirmDelete { id }) = app.prompt.take() else {
+        return vec![];
+    };
+    if yes {
+        app.say(format!("deleting {id}…"));
+        return vec![Effect::Delete(id)];
+    }
+    app.say("kept");
+    vec![]
+}
