@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::routing::{any, get};
-use hookline_protocol::ChannelId;
+use hookline_protocol::{ChannelId, DeliveryId};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -71,6 +71,10 @@ impl Relay {
             .clone()
             .run(inner.queue.clone(), inner.shutdown.clone());
         inner.tasks.spawn_on(flusher, &runtime);
+        // One pass before any client connects, so nothing past its age is
+        // delivered after a long downtime; then the periodic task.
+        let expired = inner.queue.expire(age_cutoff(&inner))?;
+        record_expired(&inner, expired);
         inner.tasks.spawn_on(expire_loop(inner.clone()), &runtime);
         Ok(Relay { inner })
     }
@@ -120,24 +124,30 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 /// Drops deliveries older than the configured age, counting and logging each.
+fn age_cutoff(inner: &Inner) -> u64 {
+    now_ms().saturating_sub(inner.config.queue_limits.max_age.as_millis() as u64)
+}
+
+fn record_expired(inner: &Inner, expired: Vec<(ChannelId, DeliveryId)>) {
+    let max_age = inner.config.queue_limits.max_age;
+    for (channel, id) in expired {
+        inner.metrics.dropped(DropReason::Age);
+        tracing::warn!(%channel, delivery = %id, ?max_age, "dropped an unacknowledged delivery by age");
+    }
+}
+
 async fn expire_loop(inner: Arc<Inner>) {
     let max_age = inner.config.queue_limits.max_age;
     let every = (max_age / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
-    let mut tick = tokio::time::interval(every);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             () = inner.shutdown.cancelled() => break,
         }
-        let cutoff = now_ms().saturating_sub(max_age.as_millis() as u64);
-        let queue = inner.queue.clone();
+        let (queue, cutoff) = (inner.queue.clone(), age_cutoff(&inner));
         match tokio::task::spawn_blocking(move || queue.expire(cutoff)).await {
-            Ok(Ok(expired)) => {
-                for (channel, id) in expired {
-                    inner.metrics.dropped(DropReason::Age);
-                    tracing::warn!(%channel, delivery = %id, ?max_age, "dropped an unacknowledged delivery by age");
-                }
-            }
+            Ok(Ok(expired)) => record_expired(&inner, expired),
             Ok(Err(e)) => tracing::error!("age expiry failed: {e}"),
             Err(e) => tracing::error!("age expiry task failed: {e}"),
         }

@@ -230,3 +230,43 @@ async fn body_of_25_mib_survives_the_websocket_hop() {
     assert_eq!(sender.await.unwrap().status, 200);
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_second_relay_on_the_same_data_dir_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(dir.path(), |_| {}).await;
+    let second = hookline_relay::Relay::open(hookline_relay::RelayConfig::new(
+        tokens(),
+        dir.path().to_owned(),
+    ));
+    let err = second
+        .expect_err("the queue is locked by the first relay")
+        .to_string();
+    assert!(err.contains("another hookline-relay"), "{err}");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn deliveries_past_their_age_are_dropped_counted_and_not_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(dir.path(), |_| {}).await;
+    let reply = post(relay.addr, &format!("/h/{}", channel(TOKEN_A)), "stale").await;
+    assert_eq!(reply.status, 202);
+    relay.stop().await;
+    // Reopened with a max age every queued delivery is already past.
+    let limits = QueueLimits {
+        max_age: Duration::from_millis(1),
+        ..QueueLimits::default()
+    };
+    let relay = TestRelay::start(dir.path(), |c| c.queue_limits = limits).await;
+    assert_eq!(metric(relay.addr, "queued").await, 0);
+    let text = send(relay.addr, "GET", "/metrics", &[], Bytes::new())
+        .await
+        .body;
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.contains("hookline_relay_dropped_total{reason=\"age\"} 1\n"),
+        "{text}"
+    );
+    relay.stop().await;
+}
