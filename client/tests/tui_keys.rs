@@ -366,3 +366,60 @@ fn help_takes_any_key_and_q_or_ctrl_c_quit() {
     press(&mut app, KeyCode::Char('q'));
     assert!(app.quit);
 }
+
+/// What the store answers for a page of `all` (newest first).
+fn serve(all: &[Summary], before: Option<hookline_protocol::DeliveryId>, limit: usize) -> Page {
+    let below: Vec<Summary> = all
+        .iter()
+        .filter(|s| before.is_none_or(|b| s.id < b))
+        .cloned()
+        .collect();
+    let next = (below.len() > limit).then(|| below[limit - 1].id);
+    Page {
+        items: below.into_iter().take(limit).collect(),
+        next,
+    }
+}
+
+#[test]
+fn paging_back_up_refetches_dropped_chunks_without_gaps() {
+    let all = summaries(3 * MAX_ROWS as u64);
+    let (mut app, _) = app_with(serve(&all, None, PAGE).items, Some(all[PAGE - 1].id));
+    let mut run = |app: &mut App, code: KeyCode| {
+        let mut pending = press(app, code);
+        while let Some(effect) = pending.pop() {
+            if let Effect::LoadPage {
+                generation,
+                query,
+                place,
+            } = effect
+            {
+                let page = serve(&all, query.before, query.limit);
+                pending.extend(update(
+                    app,
+                    Action::Loaded(Loaded::Page {
+                        generation,
+                        place,
+                        result: Ok(page),
+                    }),
+                ));
+            }
+        }
+    };
+    for _ in 0..400 {
+        run(&mut app, KeyCode::PageDown);
+    }
+    assert!(!app.list.above.is_empty());
+    for _ in 0..400 {
+        run(&mut app, KeyCode::PageUp);
+    }
+    assert_eq!(
+        app.list.selected_id(),
+        Some(all[0].id),
+        "back at the newest"
+    );
+    assert!(app.list.at_head());
+    let ids: Vec<_> = app.list.rows.iter().map(|s| s.id).collect();
+    let expected: Vec<_> = all[..ids.len()].iter().map(|s| s.id).collect();
+    assert_eq!(ids, expected, "contiguous, newest first");
+}

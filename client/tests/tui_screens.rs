@@ -214,3 +214,21 @@ fn resizing_keeps_the_selection_visible() {
     assert_eq!(list.len(), 3, "{small:#?}");
     assert!(list[2].starts_with("14:30:01"), "{small:#?}");
 }
+
+#[test]
+fn escape_sequences_from_senders_are_drawn_inert() {
+    let mut record = stored(1, "evil\u{1b}[2J", Some(200));
+    record.delivery.path = "/x\u{1b}]52;c;aGk=\u{7}".into();
+    let (mut app, _) = app_with(vec![hookline::store::Summary::of(&record)], None);
+    load_detail(&mut app, record);
+    let shown = screen(&app, 80, 24).join("\n");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "{shown}"
+    );
+    assert!(shown.contains("POST /x�]52;c;aGk=�"), "{shown}");
+    assert!(
+        shown.contains("|{\"event\":\"evil.[|"),
+        "a body with raw control bytes is a hex dump: {shown}"
+    );
+}
