@@ -4,7 +4,7 @@
 //!
 //! Follow a delivery through the files: `server` (accept loop) → `ingress`
 //! (read, record) → `queue` (durable) → `hub` (wake the session, wait for the
-//! answer) → `session` (WebSocket out, acks in) → `respond` (back to the sender).
+//! answer) → `session` (handshake) → `subscription` (WebSocket out, acks in) → `respond` (back to the sender).
 
 #![forbid(unsafe_code)]
 
@@ -24,12 +24,14 @@ mod relay;
 mod respond;
 mod server;
 mod session;
+mod subscription;
 mod tls;
 mod tokens;
 
 pub use config::{Heartbeat, OfflineMode, QueueLimits, RelayConfig};
 pub use error::RelayError;
 pub use relay::Relay;
-pub use session::MAX_IN_FLIGHT;
+pub use session::CLIENT_MESSAGE_LIMIT;
+pub use subscription::MAX_IN_FLIGHT;
 pub use tls::load_tls;
 pub use tokens::{TokenFileError, TokenSet, new_token};

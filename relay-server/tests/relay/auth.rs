@@ -112,3 +112,26 @@ async fn configured_public_url_is_used() {
     );
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn oversized_frame_before_hello_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(dir.path(), |_| {}).await;
+    let url = format!("ws://{}/connect", relay.addr);
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true)
+        .await
+        .unwrap();
+    let mut client = Client { ws };
+    let huge = "x".repeat(hookline_relay::CLIENT_MESSAGE_LIMIT + 1);
+    use futures_util::SinkExt;
+    // The relay may close while the frame is still being written.
+    let _ = client
+        .ws
+        .send(tokio_tungstenite::tungstenite::Message::text(huge))
+        .await;
+    assert!(
+        client.try_recv().await.is_none(),
+        "no welcome for an oversized frame"
+    );
+    relay.stop().await;
+}

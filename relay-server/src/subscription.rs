@@ -1,0 +1,231 @@
+//! A subscribed session's loop: queued and new deliveries out, `stored` and
+//! `response` in, heartbeats, takeover and shutdown.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ws::Message;
+use futures_util::{SinkExt, StreamExt};
+use hookline_protocol::{ClientMessage, DeliveryId, GoodbyeReason};
+use tokio_util::sync::CancellationToken;
+
+use crate::Relay;
+use crate::hub::{ChannelHub, ClientResponse};
+use crate::metrics::inc;
+use crate::session::{Sink, Stream, stopped};
+
+/// Most deliveries sent to one session and not yet acknowledged; the rest
+/// wait in the queue, so a slow client costs bounded memory.
+pub const MAX_IN_FLIGHT: usize = 1024;
+
+/// Most queue entries read and written per wake-up, one socket flush each.
+const READ_BATCH: usize = 128;
+
+pub(crate) struct Subscription {
+    pub(crate) relay: Relay,
+    pub(crate) hub: Arc<ChannelHub>,
+    /// Seq of the last delivery sent; the next read starts after it.
+    pub(crate) cursor: Option<u64>,
+    /// Sent, not yet stored by the client: id → seq.
+    pub(crate) inflight: HashMap<DeliveryId, u64>,
+    /// The queue may hold entries past the cursor.
+    pub(crate) more: bool,
+}
+
+/// What ended a session: a goodbye to send, or `None` when the peer is gone.
+pub(crate) type End = Option<(GoodbyeReason, String)>;
+
+impl Subscription {
+    pub(crate) async fn serve(
+        &mut self,
+        sink: &mut Sink,
+        stream: &mut Stream,
+        taken_over: &CancellationToken,
+        listener: Option<&CancellationToken>,
+    ) -> End {
+        let beat = self.relay.inner.config.heartbeat;
+        let mut ping = tokio::time::interval(beat.ping_interval);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_seen = Instant::now();
+        let shutdown = self.relay.inner.shutdown.clone();
+        let hub = self.hub.clone();
+        loop {
+            let room = self.inflight.len() < MAX_IN_FLIGHT;
+            tokio::select! {
+                biased;
+                () = stopped(&shutdown, listener) => return Some((GoodbyeReason::ShuttingDown, "the relay is shutting down; reconnect later".into())),
+                () = taken_over.cancelled() => return Some((GoodbyeReason::TakenOver, "another connection with this token took the channel over".into())),
+                message = stream.next() => {
+                    let Some(Ok(message)) = message else { return None };
+                    last_seen = Instant::now();
+                    if let Some(end) = self.on_message(message) {
+                        return end;
+                    }
+                }
+                // A peer that stops reading blocks writes, not reads: bound
+                // them too, or the heartbeat check below would never run.
+                () = std::future::ready(()), if self.more && room => {
+                    match tokio::time::timeout(beat.dead_peer_after, self.pump(sink)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::info!("cannot send to client: {e}");
+                            return None;
+                        }
+                        Err(_) => {
+                            tracing::warn!("client stopped reading; closing its session");
+                            return None;
+                        }
+                    }
+                }
+                () = hub.wake.notified(), if room => self.more = true,
+                _ = ping.tick() => {
+                    if last_seen.elapsed() > beat.dead_peer_after {
+                        tracing::warn!(silent = ?last_seen.elapsed(), "client stopped answering; closing its session");
+                        return None;
+                    }
+                    let sent = tokio::time::timeout(beat.dead_peer_after, sink.send(Message::Ping(Default::default()))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the next batch after the cursor, one socket flush for all of it.
+    async fn pump(&mut self, sink: &mut Sink) -> Result<(), String> {
+        let inner = &self.relay.inner;
+        let want = READ_BATCH.min(MAX_IN_FLIGHT.saturating_sub(self.inflight.len()));
+        let entries = inner
+            .queue
+            .read_after(&self.hub.id, self.cursor, want)
+            .map_err(|e| e.to_string())?;
+        self.more = entries.len() == want;
+        for entry in &entries {
+            self.cursor = Some(entry.seq);
+            self.inflight.insert(entry.id, entry.seq);
+            let frame = delivery_frame(&entry.json, self.hub.is_waiting(entry.id))?;
+            sink.feed(Message::Text(frame.into()))
+                .await
+                .map_err(|e| e.to_string())?;
+            inc(&inner.metrics.delivered);
+        }
+        if !entries.is_empty() {
+            sink.flush().await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Handles one frame from the client; `Some` ends the session.
+    fn on_message(&mut self, message: Message) -> Option<End> {
+        let bytes = match &message {
+            Message::Text(text) => text.as_bytes(),
+            Message::Binary(bytes) => bytes,
+            Message::Close(_) => return Some(None),
+            Message::Ping(_) | Message::Pong(_) => return None,
+        };
+        match ClientMessage::decode(bytes) {
+            Ok(ClientMessage::Stored { id }) => self.on_stored(id),
+            Ok(ClientMessage::Response {
+                id,
+                status,
+                headers,
+                body,
+            }) => {
+                if !self.hub.answer(
+                    id,
+                    ClientResponse {
+                        status,
+                        headers,
+                        body,
+                    },
+                ) {
+                    tracing::debug!(delivery = %id, "response nobody on this channel waits for: ignored");
+                }
+            }
+            Ok(ClientMessage::Goodbye { reason, message }) => {
+                tracing::info!(?reason, "client said goodbye: {message}");
+                return Some(None);
+            }
+            Ok(ClientMessage::Hello { .. }) => {
+                return Some(Some((
+                    GoodbyeReason::ProtocolError,
+                    "hello sent twice".into(),
+                )));
+            }
+            Err(e) => {
+                return Some(Some((
+                    GoodbyeReason::ProtocolError,
+                    format!("unreadable frame: {e}"),
+                )));
+            }
+        }
+        None
+    }
+
+    fn on_stored(&mut self, id: DeliveryId) {
+        let Some(seq) = self.inflight.remove(&id) else {
+            tracing::warn!(delivery = %id, "stored ack for a delivery this session was not sent: ignored");
+            return;
+        };
+        let inner = &self.relay.inner;
+        match inner.queue.remove(&self.hub.id, seq, id) {
+            Ok(true) => inc(&inner.metrics.acknowledged),
+            Ok(false) => tracing::debug!(delivery = %id, "acknowledged twice"),
+            Err(e) => {
+                tracing::error!(delivery = %id, "cannot remove an acknowledged delivery: {e}")
+            }
+        }
+        tracing::debug!(delivery = %id, "stored by client");
+    }
+}
+
+/// A `delivery` frame around JSON that is already a serialized `Delivery`,
+/// so a body is encoded once, at ingress, however often it is sent.
+pub(crate) fn delivery_frame(json: &[u8], respond: bool) -> Result<String, String> {
+    let head: &[u8] = if respond {
+        br#"{"type":"delivery","respond":true,"delivery":"#
+    } else {
+        br#"{"type":"delivery","respond":false,"delivery":"#
+    };
+    let mut frame = Vec::with_capacity(head.len() + json.len() + 1);
+    frame.extend_from_slice(head);
+    frame.extend_from_slice(json);
+    frame.push(b'}');
+    String::from_utf8(frame).map_err(|_| "queued delivery is not UTF-8 JSON".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use hookline_protocol::{ChannelId, Delivery, Header, RelayMessage};
+
+    use super::*;
+
+    #[test]
+    fn frame_decodes_as_a_delivery_message() {
+        let delivery = Delivery {
+            id: DeliveryId::generate(),
+            channel: ChannelId::derive(&"frame-test-token".into(), "default"),
+            received_at_ms: 1,
+            method: "POST".into(),
+            path: "/x".into(),
+            query: Some("a=1".into()),
+            headers: vec![Header::new("x-sig", vec![0xff, 0x00])],
+            body: vec![0, 1, 2, 255],
+            body_sha256: String::new(),
+            remote_addr: None,
+            public_url: "http://h/h/c/x?a=1".into(),
+        };
+        let json = serde_json::to_vec(&delivery).unwrap();
+        let frame = delivery_frame(&json, true).unwrap();
+        let decoded = RelayMessage::decode(frame.as_bytes()).unwrap();
+        assert_eq!(
+            decoded,
+            RelayMessage::Delivery {
+                delivery: Box::new(delivery),
+                respond: true
+            }
+        );
+    }
+}
