@@ -155,4 +155,32 @@ async fn responsive_with_100k_deliveries() {
             <= hookline::tui::window::MAX_ROWS + hookline::tui::window::PAGE
     );
     assert!(worst < BUDGET, "slowest step took {worst:?}");
+    scan_without_a_match_does_not_block_keys(&mut session, &mut terminal).await;
+}
+
+/// A filter nothing matches makes the store scan all 100,000 summaries;
+/// meanwhile keys are still handled at once.
+async fn scan_without_a_match_does_not_block_keys(
+    session: &mut Session,
+    terminal: &mut Terminal<TestBackend>,
+) {
+    press(session, terminal, KeyCode::Esc, |_| true).await;
+    press(session, terminal, KeyCode::Char('/'), |_| true).await;
+    for c in "no-such-thing".chars() {
+        press(session, terminal, KeyCode::Char(c), |_| true).await;
+    }
+    let started = Instant::now();
+    press(session, terminal, KeyCode::Enter, |a| a.list.loading).await;
+    let key = press(session, terminal, KeyCode::Char('?'), |a| a.help).await;
+    println!(
+        "{:<28} {key:?} (while the scan runs: {})",
+        "? during a full scan",
+        session.app().list.loading
+    );
+    assert!(key < BUDGET, "a key waited {key:?} behind the scan");
+    while session.app().list.loading {
+        session.step(terminal).await.expect("draw");
+    }
+    println!("{:<28} {:?}", "full scan, no match", started.elapsed());
+    assert!(session.app().list.rows.is_empty());
 }
