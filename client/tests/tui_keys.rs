@@ -363,6 +363,11 @@ fn help_takes_any_key_and_q_or_ctrl_c_quit() {
         KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
     );
     assert_eq!(ctrl_c, Some(Action::Quit));
+    let ctrl_l = for_key(
+        &app,
+        KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL),
+    );
+    assert_eq!(update(&mut app, ctrl_l.expect("ctrl-l")), [Effect::Repaint]);
     press(&mut app, KeyCode::Char('q'));
     assert!(app.quit);
 }

@@ -147,7 +147,7 @@ fn filter_prompt_takes_the_footer() {
 fn help_overlay_lists_the_keys() {
     let mut app = twelve();
     update(&mut app, Action::ToggleHelp);
-    let shown = rows(&app, 2, 21);
+    let shown = rows(&app, 2, 22);
     assert_eq!(
         shown[0],
         " Deliver┌ Keys (any key closes) ───────────────────────────────────────┐────────"
@@ -157,12 +157,16 @@ fn help_overlay_lists_the_keys() {
         "14:30:09│ ← →  1-4   detail tab: request, response, attempts, sig      │12ms"
     );
     assert_eq!(
-        shown[17],
-        "│  \"even│ filter     text event:email.* status:5xx sig:invalid         │       │"
+        shown[15],
+        "│       │ Ctrl-L     paint the screen again                            │       │"
     );
     assert_eq!(
         shown[18],
-        "│  \"data└──────────────────────────────────────────────────────────────┘       │"
+        "│  \"data│ filter     text event:email.* status:5xx sig:invalid         │       │"
+    );
+    assert_eq!(
+        shown[19],
+        "│    \"em└──────────────────────────────────────────────────────────────┘       │"
     );
 }
 

@@ -34,6 +34,8 @@ pub enum Action {
     /// Esc: closes help, a prompt, or clears the filter.
     Back,
     Quit,
+    /// Ctrl-L: paint the whole screen again (after stray output, e.g. a log line).
+    Repaint,
     /// A character typed into the filter prompt.
     Type(char),
     Erase,
@@ -108,8 +110,10 @@ pub fn for_key(app: &App, key: KeyEvent) -> Option<Action> {
         return None;
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl && matches!(key.code, KeyCode::Char('c')) {
-        return Some(Action::Quit);
+    match key.code {
+        KeyCode::Char('c') if ctrl => return Some(Action::Quit),
+        KeyCode::Char('l') if ctrl => return Some(Action::Repaint),
+        _ => {}
     }
     match &app.prompt {
         Some(Prompt::Filter { .. }) => return prompt_key(key),

@@ -36,6 +36,9 @@ impl Runner {
                 self.send(Loaded::Edited { id, result });
             }
             Effect::CopyCurl(id) => self.copy_curl(id, screen).await,
+            // A terminal that cannot clear fails the draw that follows,
+            // which ends the loop with that error.
+            Effect::Repaint => drop(screen.repaint()),
             Effect::CopyBody(id) => {
                 let result = match self.access.get(id).await {
                     Ok(Some(stored)) => {
@@ -59,14 +62,15 @@ impl Runner {
     fn spawn(&self, effect: Effect) {
         let this = self.clone();
         tokio::spawn(async move {
-            let loaded = this.background(effect).await;
-            this.send(loaded);
+            if let Some(loaded) = this.background(effect).await {
+                this.send(loaded);
+            }
         });
     }
 
-    async fn background(&self, effect: Effect) -> Loaded {
+    async fn background(&self, effect: Effect) -> Option<Loaded> {
         let text = |e: crate::store::StoreError| e.to_string();
-        match effect {
+        Some(match effect {
             Effect::LoadPage {
                 generation,
                 query,
@@ -128,14 +132,11 @@ impl Runner {
                     result: flushed.map_err(text),
                 }
             }
-            Effect::Edit { id, .. } => Loaded::Edited {
-                id,
-                result: Err("the editor needs the screen".into()),
-            },
-            Effect::CopyCurl(_) | Effect::CopyBody(_) => {
-                Loaded::Copied(Err("copying needs the screen".into()))
+            // Handled in `run`, where the screen is.
+            Effect::Edit { .. } | Effect::CopyCurl(_) | Effect::CopyBody(_) | Effect::Repaint => {
+                return None;
             }
-        }
+        })
     }
 
     async fn replay(

@@ -23,6 +23,10 @@ pub trait Screen {
     fn resume(&mut self) -> io::Result<()>;
     /// Sends `sequence` straight to the terminal (OSC 52); false when there is none.
     fn raw(&mut self, sequence: &[u8]) -> io::Result<bool>;
+    /// Forgets what is on screen, so the next draw repaints every cell.
+    fn repaint(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The process's terminal, with the thread that reads its keys.
@@ -77,6 +81,10 @@ impl Screen for Tty {
         self.terminal.clear()?;
         self.input = InputReader::start(self.events.clone());
         Ok(())
+    }
+
+    fn repaint(&mut self) -> io::Result<()> {
+        self.terminal.clear()
     }
 
     fn raw(&mut self, sequence: &[u8]) -> io::Result<bool> {

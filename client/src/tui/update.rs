@@ -44,6 +44,8 @@ pub enum Effect {
     Delete(DeliveryId),
     CopyCurl(DeliveryId),
     CopyBody(DeliveryId),
+    /// Clear the terminal so the next draw paints every cell.
+    Repaint,
 }
 
 /// Applies `action` and says what the runner must do.
@@ -84,6 +86,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.quit = true;
             vec![]
         }
+        Action::Repaint => vec![Effect::Repaint],
         Action::Type(c) => prompt::edit_prompt(app, |input| input.push(c)),
         Action::Erase => prompt::edit_prompt(app, |input| {
             input.pop();

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::tui::app::App;
 
-const KEYS: [(&str, &str); 17] = [
+const KEYS: [(&str, &str); 18] = [
     ("↑ ↓  j k", "move (scroll the detail when it has focus)"),
     ("PgUp PgDn", "a screenful up / down"),
     ("g  G", "newest / oldest delivery"),
@@ -23,6 +23,7 @@ const KEYS: [(&str, &str); 17] = [
     ("y", "copy the request body"),
     ("d", "delete (asks first)"),
     ("?", "this help"),
+    ("Ctrl-L", "paint the screen again"),
     ("q  Ctrl-C", "quit"),
     ("", ""),
     ("filter", "text event:email.* status:5xx sig:invalid"),

@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     detail::draw(frame, detail, app);
     footer::draw(frame, bottom, app);
     if app.help {
-        help::draw(frame, centered(area, 64, 19), app);
+        help::draw(frame, centered(area, 64, 20), app);
     }
 }
 
