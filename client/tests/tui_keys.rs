@@ -390,7 +390,7 @@ fn serve(all: &[Summary], before: Option<hookline_protocol::DeliveryId>, limit: 
 fn paging_back_up_refetches_dropped_chunks_without_gaps() {
     let all = summaries(3 * MAX_ROWS as u64);
     let (mut app, _) = app_with(serve(&all, None, PAGE).items, Some(all[PAGE - 1].id));
-    let mut run = |app: &mut App, code: KeyCode| {
+    let run = |app: &mut App, code: KeyCode| {
         let mut pending = press(app, code);
         while let Some(effect) = pending.pop() {
             if let Effect::LoadPage {
