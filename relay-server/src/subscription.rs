@@ -95,6 +95,9 @@ impl Subscription {
 
     /// Sends the next batch after the cursor, one socket flush for all of it.
     async fn pump(&mut self, sink: &mut Sink) -> Result<(), String> {
+        // Let the requests that are running right now reach the queue first:
+        // under load this turns one socket write per delivery into one per batch.
+        tokio::task::yield_now().await;
         let inner = &self.relay.inner;
         let want = READ_BATCH.min(MAX_IN_FLIGHT.saturating_sub(self.inflight.len()));
         let entries = inner
