@@ -67,7 +67,10 @@ impl TuiArgs {
         };
         let header = Header {
             link,
-            public_url: last.map(|l| l.public_url),
+            // Without a running listener the last public URL answers nobody.
+            public_url: last
+                .filter(|_| access.listener_pid().is_some())
+                .map(|l| l.public_url),
             ..Header::default()
         };
         let secret = self.secrets.first().map(|s| Secret::new(s.as_str()));

@@ -203,7 +203,8 @@ pub async fn run(options: TuiOptions, stop: CancellationToken) -> anyhow::Result
         }
         let _ = sender.send(Event::Quit);
     });
-    let mut tty = terminal::Tty::enter(session.sender())?;
+    let mut tty = terminal::Tty::enter(session.sender())
+        .map_err(|e| anyhow::anyhow!("the TUI needs an interactive terminal: {e}"))?;
     tty.draw(session.app())?;
     while session.step(&mut tty).await? {}
     drop(tty);
