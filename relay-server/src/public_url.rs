@@ -14,6 +14,9 @@ pub(crate) struct ConnInfo {
     pub tls: bool,
     /// The `serve` call's shutdown token, so its sessions end with it.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The connection's slot under `max_connections`; a WebSocket session
+    /// keeps it after the upgrade, so sessions count against the limit too.
+    pub slot: std::sync::Arc<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// First comma-separated element of header `name`, trimmed.

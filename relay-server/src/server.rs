@@ -66,7 +66,7 @@ impl Relay {
                 router: router.clone(),
                 peer,
                 shutdown: shutdown.clone(),
-                _permit: permit,
+                slot: Arc::new(permit),
             };
             connections.spawn(conn.run(stream, acceptor.clone()));
         }
@@ -83,7 +83,7 @@ struct Connection {
     router: Router,
     peer: SocketAddr,
     shutdown: CancellationToken,
-    _permit: OwnedSemaphorePermit,
+    slot: Arc<OwnedSemaphorePermit>,
 }
 
 impl Connection {
@@ -114,6 +114,7 @@ impl Connection {
             peer: self.peer,
             tls,
             shutdown: self.shutdown.clone(),
+            slot: self.slot.clone(),
         };
         let router = self.router.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {

@@ -44,11 +44,16 @@ pub(crate) async fn upgrade(
 ) -> Response {
     let conn = conn.map(|Extension(c)| c);
     let base = base_url(&relay.inner.config, &headers, conn.as_ref());
-    let serve_shutdown = conn.map(|c| c.shutdown);
+    let (serve_shutdown, slot) = conn.map(|c| (c.shutdown, c.slot)).unzip();
     let tasks = relay.inner.tasks.clone();
     ws.max_message_size(CLIENT_MESSAGE_LIMIT)
         .max_frame_size(CLIENT_MESSAGE_LIMIT)
-        .on_upgrade(move |socket| tasks.track_future(run(relay, socket, base, serve_shutdown)))
+        .on_upgrade(move |socket| {
+            tasks.track_future(async move {
+                run(relay, socket, base, serve_shutdown).await;
+                drop(slot);
+            })
+        })
 }
 
 /// Ends when either the relay or the listener that accepted the socket stops.

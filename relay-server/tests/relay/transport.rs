@@ -145,3 +145,29 @@ async fn connections_past_the_limit_wait_for_a_free_slot() {
     assert!(String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 200"));
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn websocket_sessions_count_against_the_connection_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(dir.path(), |c| c.max_connections = 1).await;
+    let client = Client::welcome(relay.addr, TOKEN_A).await;
+    let mut waiting = TcpStream::connect(relay.addr).await.unwrap();
+    waiting
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = Vec::new();
+    let early =
+        tokio::time::timeout(Duration::from_millis(300), waiting.read_to_end(&mut reply)).await;
+    assert!(
+        early.is_err(),
+        "served past the limit while a session held the slot"
+    );
+    drop(client);
+    tokio::time::timeout(WAIT, waiting.read_to_end(&mut reply))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 200"));
+    relay.stop().await;
+}
