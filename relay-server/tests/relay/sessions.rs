@@ -119,22 +119,75 @@ fn masked_text(payload: &[u8]) -> Vec<u8> {
     frame
 }
 
-#[tokio::test]
-async fn dead_client_is_detected_and_closed() {
-    let dir = tempfile::tempdir().unwrap();
-    let beat = Heartbeat {
-        ping_interval: Duration::from_millis(100),
-        dead_peer_after: Duration::from_millis(400),
-        ..Heartbeat::default()
-    };
-    let relay = TestRelay::start(dir.path(), |c| c.heartbeat = beat).await;
-    let mut tcp = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+/// A WebSocket client by hand: upgrade and hello written, nothing read, and
+/// no pong ever sent, as a peer that vanished or stopped reading would.
+async fn raw_session(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let upgrade = "GET /connect HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     tcp.write_all(upgrade.as_bytes()).await.unwrap();
     tcp.write_all(&masked_text(hello(TOKEN_A, None).encode().as_bytes()))
         .await
         .unwrap();
+    tcp
+}
+
+fn short_heartbeat() -> Heartbeat {
+    Heartbeat {
+        ping_interval: Duration::from_millis(100),
+        dead_peer_after: Duration::from_millis(400),
+        ..Heartbeat::default()
+    }
+}
+
+#[tokio::test]
+async fn client_that_stops_reading_is_closed_and_its_channel_goes_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(dir.path(), |c| {
+        c.heartbeat = short_heartbeat();
+        c.response_timeout = Duration::from_secs(8);
+        c.idle_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let path = format!("/h/{}", channel(TOKEN_A));
+    for _ in 0..6 {
+        assert_eq!(
+            post(relay.addr, &path, vec![b'q'; 4 << 20]).await.status,
+            202
+        );
+    }
+    let mut tcp = raw_session(relay.addr).await;
+    // Read up to the welcome (the session is attached by then), then stop reading:
+    // ~32 MiB of deliveries cannot fit in the socket buffers.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("\"type\":\"welcome\"") {
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed before the welcome");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // While the stuck session lives, this sender would wait for an answer
+    // until the response timeout (504); once the relay gives up on the
+    // session the channel is offline and the sender gets 202 at once.
+    let started = Instant::now();
+    let reply = post(relay.addr, &path, "after").await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn dead_client_is_detected_and_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(dir.path(), |c| c.heartbeat = short_heartbeat()).await;
+    let mut tcp = raw_session(relay.addr).await;
     let started = Instant::now();
     // Read everything (101, welcome, pings) and never answer a ping.
     let mut seen = Vec::new();
