@@ -84,6 +84,8 @@ impl Relay {
         Router::new()
             .route("/connect", get(crate::session::upgrade))
             .route("/h/{channel}", any(crate::ingress::ingress))
+            // A catch-all needs one character, so the bare trailing slash has its own route.
+            .route("/h/{channel}/", any(crate::ingress::ingress))
             .route("/h/{channel}/{*rest}", any(crate::ingress::ingress))
             .route("/healthz", get(ops::healthz))
             .route("/metrics", get(ops::metrics))
@@ -153,4 +155,57 @@ async fn expire_loop(inner: Arc<Inner>) {
         }
     }
     tracing::debug!("age expiry stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use hookline_protocol::{DEFAULT_CHANNEL_NAME, Secret};
+    use http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::TokenSet;
+
+    async fn call(relay: &Relay, method: &str, uri: &str) -> http::StatusCode {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::from("x"))
+            .unwrap();
+        relay.router().oneshot(request).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn router_serves_every_ingress_path_shape_without_a_listener() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tokens = TokenSet::new();
+        tokens.add(Secret::new("router-test-token"), vec![]);
+        let relay = Relay::open(RelayConfig::new(tokens, dir.path().to_owned())).unwrap();
+        let channel = ChannelId::derive(&Secret::new("router-test-token"), DEFAULT_CHANNEL_NAME);
+        assert_eq!(call(&relay, "GET", "/healthz").await, 200);
+        for path in ["", "/", "/a/b/c", "/x?y=1"] {
+            assert_eq!(
+                call(&relay, "POST", &format!("/h/{channel}{path}")).await,
+                202,
+                "{path:?}"
+            );
+        }
+        assert_eq!(call(&relay, "DELETE", &format!("/h/{channel}")).await, 202);
+        assert_eq!(call(&relay, "POST", "/h/").await, 404);
+        relay.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn open_refuses_no_tokens_and_bad_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let err =
+            Relay::open(RelayConfig::new(TokenSet::new(), dir.path().to_owned())).unwrap_err();
+        assert!(err.to_string().contains("new-token"), "{err}");
+        let mut tokens = TokenSet::new();
+        tokens.add(Secret::new("limits-test-token"), vec![]);
+        let mut config = RelayConfig::new(tokens, dir.path().to_owned());
+        config.max_body = hookline_protocol::limits::MAX_BODY_BYTES_CEILING + 1;
+        assert!(matches!(Relay::open(config), Err(RelayError::Config(_))));
+    }
 }
