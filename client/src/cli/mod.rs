@@ -67,7 +67,7 @@ pub enum Command {
 /// exit code: errors print as one `error: …` line (with their causes) and exit 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::logging::init(cli.verbose);
+    crate::logging::init(cli.verbose, cli.tui_log_file().as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -88,6 +88,17 @@ pub fn main() -> ExitCode {
 }
 
 impl Cli {
+    /// Where logs go while a terminal UI owns the screen: `tui.log` in the data dir.
+    fn tui_log_file(&self) -> Option<PathBuf> {
+        let store = match &self.command {
+            Command::Tui(args) => &args.store,
+            Command::Listen(args) if args.tui => &args.store,
+            _ => return None,
+        };
+        let dir = crate::data_dir::prepare(store.data_dir.as_deref()).ok()?;
+        Some(dir.join("tui.log"))
+    }
+
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Listen(args) => args.run().await,

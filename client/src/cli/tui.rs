@@ -29,12 +29,7 @@ pub struct TuiArgs {
     #[arg(long, env = "HOOKLINE_FORWARD", value_name = "URL")]
     pub forward: Option<ForwardTarget>,
     /// Signing secret for `R` (replay re-signed).
-    #[arg(
-        long = "secret",
-        env = "WEBHOOK_SECRET",
-        hide_env_values = true,
-        value_delimiter = ','
-    )]
+    #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub secrets: Vec<String>,
     /// Scheme for re-signing [default: the listener's, or detected from the headers].
     #[arg(long)]
