@@ -15,7 +15,7 @@ use super::list::{FilterArgs, finish, for_each_summary, open_store};
 use crate::control::{MAX_LINE_BYTES, StoreAccess};
 use crate::store::StoredDelivery;
 
-mod curl;
+pub mod curl;
 mod har;
 
 /// What `export` writes.

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hookline_protocol::{Delivery, DeliveryId};
+use hookline_protocol::DeliveryId;
 
 use super::action::{Action, Loaded, Place};
 use super::clipboard;
@@ -15,6 +15,7 @@ use super::update::Effect;
 use crate::control::StoreAccess;
 use crate::forward::ForwardTarget;
 use crate::replay::{ReplayOptions, Replayer};
+use crate::store::StoredDelivery;
 
 /// What effects need from the outside world.
 #[derive(Debug, Clone)]
@@ -162,7 +163,7 @@ impl Runner {
 
     async fn copy_curl(&self, id: DeliveryId, screen: &mut dyn Screen) {
         let result = match (self.access.get(id).await, &self.target) {
-            (Ok(Some(stored)), Some(target)) => Ok(curl(&stored.delivery, target)),
+            (Ok(Some(stored)), Some(target)) => curl(&stored, target),
             (Ok(Some(_)), None) => {
                 Err("no forward target to point curl at: start with --forward URL".to_owned())
             }
@@ -176,6 +177,10 @@ impl Runner {
     }
 }
 
-fn curl(delivery: &Delivery, target: &ForwardTarget) -> String {
-    super::curl::command(delivery, target)
+/// The export's curl command for one delivery, aimed at the forward target.
+fn curl(stored: &StoredDelivery, target: &ForwardTarget) -> Result<String, String> {
+    let mut out = Vec::new();
+    crate::cli::export::curl::command(&mut out, stored, Some(&target.to_string()))
+        .map_err(|e| e.to_string())?;
+    String::from_utf8(out).map_err(|e| e.to_string())
 }

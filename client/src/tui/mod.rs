@@ -8,7 +8,6 @@ pub mod action;
 pub mod app;
 pub mod body;
 pub mod clipboard;
-pub mod curl;
 mod editor;
 pub mod effects;
 pub mod event;

@@ -34,7 +34,7 @@ const SKIPPED: [&str; 10] = [
 /// original request did not have them.
 const CURL_DEFAULTS: [&str; 4] = ["User-Agent", "Accept", "Content-Type", "Expect"];
 
-pub(super) fn begin(out: &mut dyn Write, count: usize) -> anyhow::Result<()> {
+pub(crate) fn begin(out: &mut dyn Write, count: usize) -> anyhow::Result<()> {
     writeln!(out, "#!/bin/sh")?;
     writeln!(
         out,
@@ -48,7 +48,9 @@ pub(super) fn begin(out: &mut dyn Write, count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn command(
+/// Writes one delivery as a commented curl command (after [`begin`]'s
+/// preamble in a script, or alone for a clipboard).
+pub fn command(
     out: &mut dyn Write,
     stored: &StoredDelivery,
     to: Option<&str>,
