@@ -12,6 +12,7 @@ pub mod clock;
 pub mod control;
 pub mod connection;
 pub mod data_dir;
+pub mod editor;
 pub mod forward;
 pub mod last_listen;
 pub mod listen;

@@ -199,22 +199,11 @@ async fn edit_body(replayer: &Replayer, id: DeliveryId) -> anyhow::Result<Vec<u8
         .context("delivery vanished from the store")?;
     let path = std::env::temp_dir().join(format!("hookline-body-{id}-{}.json", std::process::id()));
     let file = EditFile::create(path, &stored.delivery.body)?;
-    let editor = ["VISUAL", "EDITOR"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|value| !value.trim().is_empty())
-        .unwrap_or_else(|| "vi".into());
-    // Through the shell, so an EDITOR with arguments ("code --wait") works.
-    let status = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("sh")
-        .arg(file.path())
-        .status()
+    let status = crate::editor::edit(file.path())
         .await
-        .with_context(|| format!("cannot run the editor {editor:?}"))?;
+        .map_err(anyhow::Error::msg)?;
     if !status.success() {
-        bail!("the editor {editor:?} exited with {status}; nothing was sent");
+        bail!("the editor exited with {status}; nothing was sent");
     }
     std::fs::read(file.path()).context("cannot read the edited body back")
 }

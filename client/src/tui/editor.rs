@@ -2,8 +2,6 @@
 //! (else `vi`) runs on the real terminal while the UI is suspended, and the
 //! edited bytes come back.
 
-use std::path::Path;
-
 use hookline_protocol::DeliveryId;
 
 use super::clipboard::write_private;
@@ -29,7 +27,7 @@ impl Runner {
         screen
             .suspend()
             .map_err(|e| format!("cannot hand the terminal over: {e}"))?;
-        let status = run_editor(&path).await;
+        let status = crate::editor::edit(&path).await;
         let resumed = screen.resume();
         let edited = std::fs::read(&path);
         let _ = std::fs::remove_file(&path);
@@ -41,18 +39,4 @@ impl Runner {
         let edited = edited.map_err(|e| format!("{}: {e}", path.display()))?;
         Ok((edited != body).then_some(edited))
     }
-}
-
-async fn run_editor(path: &Path) -> Result<std::process::ExitStatus, String> {
-    let command = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".to_owned());
-    let mut words = command.split_whitespace();
-    let program = words.next().unwrap_or("vi");
-    tokio::process::Command::new(program)
-        .args(words)
-        .arg(path)
-        .status()
-        .await
-        .map_err(|e| format!("cannot run {program:?} (set $EDITOR): {e}"))
 }
