@@ -18,6 +18,7 @@ struct Args {
     json: Option<std::path::PathBuf>,
     only: Option<Vec<String>>,
     idle_child: Option<(String, usize)>,
+    idle_relay: Option<usize>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
@@ -43,6 +44,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
                     .context("client count")?;
                 parsed.idle_child = Some((addr, n));
             }
+            idle::RELAY_FLAG => {
+                let n = args
+                    .next()
+                    .context("client count")?
+                    .parse()
+                    .context("client count")?;
+                parsed.idle_relay = Some(n);
+            }
             "-h" | "--help" => {
                 println!(
                     "bench [--quick] [--json FILE] [--only {}]",
@@ -61,6 +70,9 @@ async fn main() -> anyhow::Result<()> {
     let args = parse(std::env::args().skip(1))?;
     if let Some((addr, n)) = &args.idle_child {
         return idle::child(addr, *n).await;
+    }
+    if let Some(n) = args.idle_relay {
+        return idle::relay(n).await;
     }
     let command = std::iter::once("bench".to_owned())
         .chain(std::env::args().skip(1))
