@@ -120,7 +120,8 @@ async fn read_delivery(
         path: suffix,
         query: parts.uri.query().map(str::to_owned),
         headers,
-        body_sha256: body_sha256_hex(&body),
+        // Filled in by `encode`, off the async threads for large bodies.
+        body_sha256: String::new(),
         body,
         remote_addr: remote_addr(config, &parts.headers, conn),
         public_url,
@@ -131,18 +132,14 @@ async fn read_delivery(
 async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Delivery) -> Response {
     let inner = &relay.inner;
     let id = delivery.id;
-    let json = match serde_json::to_vec(&delivery) {
+    let body_len = delivery.body.len() as u64;
+    let json = match encode(delivery).await {
         Ok(json) => json,
         Err(e) => {
-            return json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "encode_failed",
-                format!("cannot encode delivery: {e}"),
-            );
+            let message = format!("cannot encode delivery: {e}");
+            return json_error(StatusCode::INTERNAL_SERVER_ERROR, "encode_failed", message);
         }
     };
-    let body_len = delivery.body.len() as u64;
-    drop(delivery);
     let waiter = hub.wait_for(id);
     if let Err(e) = push(&relay, &hub, id, json).await {
         hub.forget(id);
@@ -171,6 +168,23 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
         },
         None => queued(&relay, id).await,
     }
+}
+
+/// Hashes the body and serialises the delivery: microseconds for a typical
+/// webhook, tens of milliseconds for a 25 MiB one, which then runs on the
+/// blocking pool instead of holding up one of the async threads.
+async fn encode(delivery: Delivery) -> Result<Vec<u8>, String> {
+    if delivery.body.len() <= INLINE_PUSH_BYTES / 2 {
+        return hash_and_serialize(delivery);
+    }
+    tokio::task::spawn_blocking(move || hash_and_serialize(delivery))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+fn hash_and_serialize(mut delivery: Delivery) -> Result<Vec<u8>, String> {
+    delivery.body_sha256 = body_sha256_hex(&delivery.body);
+    serde_json::to_vec(&delivery).map_err(|e| e.to_string())
 }
 
 /// Small deliveries are pushed inline (a memory write in sled); large ones on
