@@ -1,6 +1,7 @@
 //! End-to-end tests of the relay over real sockets: one test binary, grouped by concern.
 
 mod auth;
+mod binary;
 mod delivery;
 mod sessions;
 mod support;
