@@ -16,7 +16,9 @@ pub(crate) struct ConnInfo {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The connection's slot under `max_connections`; a WebSocket session
     /// keeps it after the upgrade, so sessions count against the limit too.
-    pub slot: std::sync::Arc<tokio::sync::OwnedSemaphorePermit>,
+    pub _slot: std::sync::Arc<tokio::sync::OwnedSemaphorePermit>,
+    /// When bytes last moved on the socket: a session's progress signal.
+    pub activity: crate::io::Activity,
 }
 
 /// First comma-separated element of header `name`, trimmed.

@@ -114,7 +114,8 @@ impl Connection {
             peer: self.peer,
             tls,
             shutdown: self.shutdown.clone(),
-            slot: self.slot.clone(),
+            _slot: self.slot.clone(),
+            activity: activity.clone(),
         };
         let router = self.router.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {

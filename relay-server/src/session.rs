@@ -44,16 +44,11 @@ pub(crate) async fn upgrade(
 ) -> Response {
     let conn = conn.map(|Extension(c)| c);
     let base = base_url(&relay.inner.config, &headers, conn.as_ref());
-    let (serve_shutdown, slot) = conn.map(|c| (c.shutdown, c.slot)).unzip();
     let tasks = relay.inner.tasks.clone();
+    // `conn` moves into the session: its connection slot is held until the end.
     ws.max_message_size(CLIENT_MESSAGE_LIMIT)
         .max_frame_size(CLIENT_MESSAGE_LIMIT)
-        .on_upgrade(move |socket| {
-            tasks.track_future(async move {
-                run(relay, socket, base, serve_shutdown).await;
-                drop(slot);
-            })
-        })
+        .on_upgrade(move |socket| tasks.track_future(run(relay, socket, base, conn)))
 }
 
 /// Ends when either the relay or the listener that accepted the socket stops.
@@ -64,12 +59,8 @@ pub(crate) async fn stopped(relay: &CancellationToken, listener: Option<&Cancell
     }
 }
 
-async fn run(
-    relay: Relay,
-    socket: WebSocket,
-    base: String,
-    serve_shutdown: Option<CancellationToken>,
-) {
+async fn run(relay: Relay, socket: WebSocket, base: String, conn: Option<ConnInfo>) {
+    let serve_shutdown = conn.as_ref().map(|c| c.shutdown.clone());
     let (mut sink, mut stream) = socket.split();
     let timeout = relay.inner.config.heartbeat.handshake_timeout;
     let hello = match tokio::time::timeout(timeout, next_data(&mut stream)).await {
@@ -108,6 +99,7 @@ async fn run(
                     cursor: None,
                     inflight: HashMap::new(),
                     more: true,
+                    activity: conn.as_ref().map(|c| c.activity.clone()),
                 };
                 let listener = serve_shutdown.as_ref();
                 session

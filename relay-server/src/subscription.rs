@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
 use futures_util::{SinkExt, StreamExt};
@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Relay;
 use crate::hub::{ChannelHub, ClientResponse};
+use crate::io::Activity;
 use crate::metrics::inc;
+use crate::queue::Queued;
 use crate::session::{Sink, Stream, stopped};
 
 /// Most deliveries sent to one session and not yet acknowledged; the rest
@@ -21,6 +23,9 @@ pub const MAX_IN_FLIGHT: usize = 1024;
 
 /// Most queue entries read and written per wake-up, one socket flush each.
 const READ_BATCH: usize = 128;
+
+/// The slowest client link the write timeout allows for (64 KiB/s).
+const SLOW_LINK_BYTES_PER_SEC: usize = 64 * 1024;
 
 pub(crate) struct Subscription {
     pub(crate) relay: Relay,
@@ -31,6 +36,8 @@ pub(crate) struct Subscription {
     pub(crate) inflight: HashMap<DeliveryId, u64>,
     /// The queue may hold entries past the cursor.
     pub(crate) more: bool,
+    /// The socket's last-bytes-moved clock, when served by `Relay::serve`.
+    pub(crate) activity: Option<Activity>,
 }
 
 /// What ended a session: a goodbye to send, or `None` when the peer is gone.
@@ -66,13 +73,27 @@ impl Subscription {
                 // A peer that stops reading blocks writes, not reads: bound
                 // them too, or the heartbeat check below would never run.
                 () = std::future::ready(()), if self.more && room => {
-                    match tokio::time::timeout(beat.dead_peer_after, self.pump(sink)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => {
+                    // Let requests running right now reach the queue first: under
+                    // load this makes one socket write per batch, not per delivery.
+                    tokio::task::yield_now().await;
+                    let batch = match self.read_batch() {
+                        Ok(batch) => batch,
+                        Err(e) => {
+                            tracing::error!("cannot read the channel queue: {e}");
+                            return None;
+                        }
+                    };
+                    let budget = write_budget(beat.dead_peer_after, &batch);
+                    let activity = self.activity.clone();
+                    let send = self.send_batch(sink, batch);
+                    match until_stalled(send, activity.as_ref(), beat.dead_peer_after, budget).await {
+                        // Written means read: the peer is alive even if it had nothing to say.
+                        Some(Ok(())) => last_seen = Instant::now(),
+                        Some(Err(e)) => {
                             tracing::info!("cannot send to client: {e}");
                             return None;
                         }
-                        Err(_) => {
+                        None => {
                             tracing::warn!("client stopped reading; closing its session");
                             return None;
                         }
@@ -93,18 +114,24 @@ impl Subscription {
         }
     }
 
-    /// Sends the next batch after the cursor, one socket flush for all of it.
-    async fn pump(&mut self, sink: &mut Sink) -> Result<(), String> {
-        // Let the requests that are running right now reach the queue first:
-        // under load this turns one socket write per delivery into one per batch.
-        tokio::task::yield_now().await;
-        let inner = &self.relay.inner;
+    /// The next entries after the cursor, as many as the in-flight cap allows.
+    fn read_batch(&mut self) -> Result<Vec<Queued>, String> {
         let want = READ_BATCH.min(MAX_IN_FLIGHT.saturating_sub(self.inflight.len()));
-        let entries = inner
+        let entries = self
+            .relay
+            .inner
             .queue
-            .read_after(&self.hub.id, self.cursor, want)
-            .map_err(|e| e.to_string())?;
+            .read_after(&self.hub.id, self.cursor, want);
+        let entries = entries.map_err(|e| e.to_string())?;
         self.more = entries.len() == want;
+        Ok(entries)
+    }
+
+    /// Writes a batch with one socket flush. Entries count as in flight (and
+    /// the cursor moves) before the write, so a failed write re-sends them
+    /// only on the next session, never twice on this one.
+    async fn send_batch(&mut self, sink: &mut Sink, entries: Vec<Queued>) -> Result<(), String> {
+        let inner = &self.relay.inner;
         for entry in &entries {
             self.cursor = Some(entry.seq);
             self.inflight.insert(entry.id, entry.seq);
@@ -182,6 +209,38 @@ impl Subscription {
         }
         tracing::debug!(delivery = %id, "stored by client");
     }
+}
+
+/// Runs `send` until it finishes, or until no byte has moved on the socket
+/// for `stall` (a peer that stopped reading). Without a socket clock (a
+/// router driven directly) the whole write gets `budget`.
+async fn until_stalled<F: Future>(
+    send: F,
+    activity: Option<&Activity>,
+    stall: Duration,
+    budget: Duration,
+) -> Option<F::Output> {
+    let Some(activity) = activity else {
+        return tokio::time::timeout(budget, send).await.ok();
+    };
+    tokio::pin!(send);
+    let mut check = tokio::time::interval((stall / 4).max(Duration::from_millis(10)));
+    loop {
+        tokio::select! {
+            out = &mut send => return Some(out),
+            _ = check.tick() => if activity.idle() > stall {
+                return None;
+            },
+        }
+    }
+}
+
+/// How long a batch may take to write: the dead-peer time plus the batch at
+/// a slow link's pace, so a 25 MiB delivery to a client on a poor uplink is
+/// not mistaken for a dead peer.
+fn write_budget(dead_peer_after: Duration, batch: &[Queued]) -> Duration {
+    let bytes: usize = batch.iter().map(|e| e.json.len()).sum();
+    dead_peer_after + Duration::from_secs((bytes / SLOW_LINK_BYTES_PER_SEC) as u64)
 }
 
 /// A `delivery` frame around JSON that is already a serialized `Delivery`,
