@@ -30,6 +30,11 @@ use crate::subscription::Subscription;
 pub const CLIENT_MESSAGE_LIMIT: usize =
     MAX_RESPONSE_BODY_BYTES.div_ceil(3) * 4 + 2 * MAX_HEADER_BYTES * 2 + 64 * 1024;
 
+/// tungstenite's read buffer per socket. Its 128 KiB default is zero-filled
+/// on reads and kept per idle client; what clients send is mostly
+/// 60-byte acks, and larger frames still grow the buffer as they arrive.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+
 /// How long a goodbye may take to write before the socket is dropped anyway.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -48,6 +53,7 @@ pub(crate) async fn upgrade(
     // `conn` moves into the session: its connection slot is held until the end.
     ws.max_message_size(CLIENT_MESSAGE_LIMIT)
         .max_frame_size(CLIENT_MESSAGE_LIMIT)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| tasks.track_future(run(relay, socket, base, conn)))
 }
 

@@ -270,3 +270,23 @@ async fn deliveries_past_their_age_are_dropped_counted_and_not_delivered() {
     );
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn response_body_at_the_protocol_limit_passes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(dir.path(), |_| {}).await;
+    let mut client = Client::welcome(relay.addr, TOKEN_A).await;
+    let sender = tokio::spawn(post(
+        relay.addr,
+        &format!("/h/{}", channel(TOKEN_A)),
+        "big answer",
+    ));
+    let (delivery, _) = client.delivery().await;
+    let body = vec![b'r'; hookline_protocol::limits::MAX_RESPONSE_BODY_BYTES];
+    let headers = vec![Header::new("x-pad", "p".repeat(32 * 1024))];
+    client.respond(delivery.id, 200, headers, &body).await;
+    let reply = sender.await.unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body.len(), body.len());
+    relay.stop().await;
+}
