@@ -7,7 +7,7 @@
 
 use anyhow::Context;
 use hookline_tests::bench::report::{self, Machine, Section};
-use hookline_tests::bench::scenarios::{self, Settings, idle};
+use hookline_tests::bench::scenarios::{self, Settings, idle, idle_child};
 use hookline_tests::bench::sink::Sink;
 
 const SCENARIOS: [&str; 6] = ["pairs", "ack", "idle", "store", "tui", "bodies"];
@@ -35,7 +35,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
                 }
                 parsed.only = Some(names);
             }
-            idle::CHILD_FLAG => {
+            idle_child::CHILD_FLAG => {
                 let addr = args.next().context("relay address")?;
                 let n = args
                     .next()
@@ -69,7 +69,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
 async fn main() -> anyhow::Result<()> {
     let args = parse(std::env::args().skip(1))?;
     if let Some((addr, n)) = &args.idle_child {
-        return idle::child(addr, *n).await;
+        return idle_child::child(addr, *n).await;
     }
     if let Some(n) = args.idle_relay {
         return idle::relay(n).await;

@@ -4,6 +4,7 @@
 pub mod ack;
 pub mod bodies;
 pub mod idle;
+pub mod idle_child;
 pub mod pairs;
 pub mod store;
 pub mod tui;
