@@ -9,10 +9,13 @@
 //!   is never a lie.
 //! - **Client online (passthrough):** no fsync on the request path. The
 //!   delivery goes to the client at once; the client acknowledges `stored`
-//!   only after its own flush. sled writes its log every 200 ms, so a relay
-//!   crash loses at most the last ~200 ms of passthrough deliveries that the
-//!   client had not yet stored, and those senders saw the local app's answer
-//!   (or a 504, after which they retry).
+//!   only after its own flush. The queue keeps a delivery in memory for its
+//!   first 50 ms (most are acknowledged by then and never touch the disk),
+//!   then writes it to sled, whose log reaches the disk every 200 ms. A relay
+//!   crash therefore loses at most the last ~250 ms of passthrough deliveries
+//!   that the client had not yet stored; a sender still waiting sees its
+//!   connection fail and retries, one that got the local app's answer was
+//!   served by a client that had the delivery.
 
 use std::time::Duration;
 
@@ -34,8 +37,8 @@ use crate::{OfflineMode, Relay};
 /// What senders are told to wait before retrying when the relay cannot take a delivery.
 const RETRY_AFTER_SECS: &str = "30";
 
-/// Deliveries larger than this are written to the queue off the async threads.
-const INLINE_PUSH_BYTES: usize = 256 * 1024;
+/// Bodies larger than this are hashed and serialised off the async threads.
+const LARGE_BODY_BYTES: usize = 128 * 1024;
 
 pub(crate) async fn ingress(State(relay): State<Relay>, request: Request) -> Response {
     let path = request.uri().path();
@@ -141,7 +144,7 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
         }
     };
     let waiter = hub.wait_for(id);
-    if let Err(e) = push(&relay, &hub, id, json).await {
+    if let Err(e) = push(&relay, &hub, id, json) {
         hub.forget(id);
         return queue_refused(&relay, e);
     }
@@ -174,7 +177,7 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
 /// webhook, tens of milliseconds for a 25 MiB one, which then runs on the
 /// blocking pool instead of holding up one of the async threads.
 async fn encode(delivery: Delivery) -> Result<Vec<u8>, String> {
-    if delivery.body.len() <= INLINE_PUSH_BYTES / 2 {
+    if delivery.body.len() <= LARGE_BODY_BYTES {
         return hash_and_serialize(delivery);
     }
     tokio::task::spawn_blocking(move || hash_and_serialize(delivery))
@@ -187,23 +190,15 @@ fn hash_and_serialize(mut delivery: Delivery) -> Result<Vec<u8>, String> {
     serde_json::to_vec(&delivery).map_err(|e| e.to_string())
 }
 
-/// Small deliveries are pushed inline (a memory write in sled); large ones on
-/// the blocking pool, so copying megabytes does not stall other requests.
-async fn push(
-    relay: &Relay,
-    hub: &ChannelHub,
-    id: DeliveryId,
-    json: Vec<u8>,
-) -> Result<u64, QueueError> {
+/// A push is a memory write (the queue stages it; see `queue::sled_queue`).
+fn push(relay: &Relay, hub: &ChannelHub, id: DeliveryId, json: Vec<u8>) -> Result<u64, QueueError> {
     let inner = &relay.inner;
-    let limits = inner.config.queue_limits;
-    if json.len() <= INLINE_PUSH_BYTES {
-        return inner.queue.push(&hub.id, id, &json, &limits);
-    }
-    let (queue, channel) = (inner.queue.clone(), hub.id.clone());
-    tokio::task::spawn_blocking(move || queue.push(&channel, id, &json, &limits))
-        .await
-        .unwrap_or_else(|e| Err(QueueError::Storage(format!("queue task failed: {e}"))))
+    inner.queue.push(
+        &hub.id,
+        id,
+        bytes::Bytes::from(json),
+        &inner.config.queue_limits,
+    )
 }
 
 /// Flushes (shared with concurrent requests), then answers 202.

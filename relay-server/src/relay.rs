@@ -18,6 +18,9 @@ use crate::metrics::{DropReason, Metrics};
 use crate::queue::{ChannelQueue, SledQueue};
 use crate::{RelayConfig, RelayError, ops};
 
+/// How often the queue's upkeep runs.
+const MAINTAIN_EVERY: Duration = Duration::from_millis(25);
+
 /// How long `close` waits for sessions to say goodbye before flushing anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
@@ -76,6 +79,7 @@ impl Relay {
         let expired = inner.queue.expire(age_cutoff(&inner))?;
         record_expired(&inner, expired);
         inner.tasks.spawn_on(expire_loop(inner.clone()), &runtime);
+        inner.tasks.spawn_on(maintain_loop(inner.clone()), &runtime);
         Ok(Relay { inner })
     }
 
@@ -136,6 +140,26 @@ fn record_expired(inner: &Inner, expired: Vec<(ChannelId, DeliveryId)>) {
         inner.metrics.dropped(DropReason::Age);
         tracing::warn!(%channel, delivery = %id, ?max_age, "dropped an unacknowledged delivery by age");
     }
+}
+
+/// Queue upkeep: the sled queue moves deliveries unacknowledged after 50 ms
+/// from memory to its log here.
+async fn maintain_loop(inner: Arc<Inner>) {
+    let mut tick = tokio::time::interval(MAINTAIN_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = inner.shutdown.cancelled() => break,
+        }
+        let queue = inner.queue.clone();
+        match tokio::task::spawn_blocking(move || queue.maintain()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("queue upkeep failed: {e}"),
+            Err(e) => tracing::error!("queue upkeep task failed: {e}"),
+        }
+    }
+    tracing::debug!("queue upkeep stopped");
 }
 
 async fn expire_loop(inner: Arc<Inner>) {

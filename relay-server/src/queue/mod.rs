@@ -44,7 +44,8 @@ pub enum QueueError {
 }
 
 /// A channel queue. Methods are synchronous and quick (no fsync) except
-/// [`flush`](ChannelQueue::flush), which callers run off the async threads.
+/// [`flush`](ChannelQueue::flush) and [`maintain`](ChannelQueue::maintain),
+/// which callers run off the async threads.
 ///
 /// Pushes to one channel are serialised so that sequence numbers become
 /// visible in order: a reader following a channel with `read_after` never
@@ -55,7 +56,7 @@ pub trait ChannelQueue: Send + Sync + std::fmt::Debug + 'static {
         &self,
         channel: &ChannelId,
         id: DeliveryId,
-        json: &[u8],
+        json: Bytes,
         limits: &QueueLimits,
     ) -> Result<u64, QueueError>;
 
@@ -77,6 +78,10 @@ pub trait ChannelQueue: Send + Sync + std::fmt::Debug + 'static {
 
     /// All channels together.
     fn totals(&self) -> QueueStats;
+
+    /// Periodic upkeep, called every few tens of milliseconds (the sled queue
+    /// writes its staged deliveries here). Blocking.
+    fn maintain(&self) -> Result<(), QueueError>;
 
     /// Makes every earlier push and remove durable. Blocking.
     fn flush(&self) -> Result<(), QueueError>;

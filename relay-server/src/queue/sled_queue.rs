@@ -2,10 +2,19 @@
 //!
 //! Key: channel id (24 bytes) ‖ seq (8, big-endian) ‖ delivery id (16), so a
 //! prefix scan reads one channel in arrival order. Value: the delivery JSON.
+//!
+//! Write-behind: a push lands in a per-channel staging map first and is
+//! written to sled by [`ChannelQueue::maintain`] once it is `SPILL_AFTER`
+//! old, or by [`ChannelQueue::flush`] at once. A connected client usually
+//! acknowledges within a few milliseconds, so most passthrough deliveries
+//! never cost a sled insert, a sled remove and a log write. Every staged seq
+//! of a channel is above every seq of that channel in sled (spills take the
+//! oldest first), so reads are sled then staging, in order.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hookline_protocol::{ChannelId, DeliveryId};
@@ -20,10 +29,30 @@ const KEY_LEN: usize = CHANNEL_LEN + 8 + 16;
 /// window of passthrough deliveries (see `ingress`), so it is kept short.
 const FLUSH_EVERY_MS: u64 = 200;
 
+/// How long a delivery stays in memory only. It widens the crash window
+/// of a passthrough delivery from sled's flush interval by this much.
+const SPILL_AFTER: Duration = Duration::from_millis(50);
+
+#[derive(Debug)]
+struct Staged {
+    id: DeliveryId,
+    at: Instant,
+    json: Bytes,
+}
+
 #[derive(Debug, Default)]
 struct ChannelState {
     next_seq: u64,
     stats: QueueStats,
+    /// Pushed, not yet in sled, by seq.
+    staged: BTreeMap<u64, Staged>,
+}
+
+impl ChannelState {
+    fn forget(&mut self, bytes: usize) {
+        self.stats.count = self.stats.count.saturating_sub(1);
+        self.stats.bytes = self.stats.bytes.saturating_sub(bytes as u64);
+    }
 }
 
 /// The relay's queue in `<data_dir>/queue`.
@@ -122,7 +151,7 @@ impl ChannelQueue for SledQueue {
         &self,
         channel: &ChannelId,
         id: DeliveryId,
-        json: &[u8],
+        json: Bytes,
         limits: &QueueLimits,
     ) -> Result<u64, QueueError> {
         let state = self.channel(channel);
@@ -143,9 +172,8 @@ impl ChannelQueue for SledQueue {
             });
         }
         let seq = state.next_seq;
-        self.db
-            .insert(key(channel, seq, id), json)
-            .map_err(storage)?;
+        let at = Instant::now();
+        state.staged.insert(seq, Staged { id, at, json });
         state.next_seq += 1;
         state.stats.count += 1;
         state.stats.bytes += incoming;
@@ -164,6 +192,9 @@ impl ChannelQueue for SledQueue {
             None => key(channel, 0, DeliveryId::from_bytes([0; 16])),
         };
         let end = key(channel, u64::MAX, DeliveryId::from_bytes([0xFF; 16]));
+        let state = self.channel(channel);
+        // Held across both reads, so a spill cannot move an entry between them.
+        let state = lock(&state);
         let mut out = Vec::new();
         for item in self.db.range(start..=end).take(max) {
             let (k, v) = item.map_err(storage)?;
@@ -176,17 +207,32 @@ impl ChannelQueue for SledQueue {
                 json: Bytes::from_owner(v),
             });
         }
+        let from = after.map_or(0, |seq| seq + 1);
+        let room = max.saturating_sub(out.len());
+        for (&seq, staged) in state.staged.range(from..).take(room) {
+            let json = staged.json.clone();
+            out.push(Queued {
+                seq,
+                id: staged.id,
+                json,
+            });
+        }
         Ok(out)
     }
 
     fn remove(&self, channel: &ChannelId, seq: u64, id: DeliveryId) -> Result<bool, QueueError> {
         let state = self.channel(channel);
         let mut state = lock(&state);
+        if state.staged.get(&seq).is_some_and(|s| s.id == id) {
+            if let Some(staged) = state.staged.remove(&seq) {
+                state.forget(staged.json.len());
+            }
+            return Ok(true);
+        }
         let Some(old) = self.db.remove(key(channel, seq, id)).map_err(storage)? else {
             return Ok(false);
         };
-        state.stats.count = state.stats.count.saturating_sub(1);
-        state.stats.bytes = state.stats.bytes.saturating_sub(old.len() as u64);
+        state.forget(old.len());
         Ok(true)
     }
 
@@ -204,10 +250,17 @@ impl ChannelQueue for SledQueue {
                     break;
                 }
                 if let Some(old) = self.db.remove(&k).map_err(storage)? {
-                    state.stats.count = state.stats.count.saturating_sub(1);
-                    state.stats.bytes = state.stats.bytes.saturating_sub(old.len() as u64);
+                    state.forget(old.len());
                     expired.push((channel.clone(), id));
                 }
+            }
+            while let Some(entry) = state.staged.first_entry() {
+                if entry.get().id.unix_ms() >= cutoff_ms {
+                    break;
+                }
+                let staged = entry.remove();
+                state.forget(staged.json.len());
+                expired.push((channel.clone(), staged.id));
             }
         }
         Ok(expired)
@@ -233,109 +286,42 @@ impl ChannelQueue for SledQueue {
             })
     }
 
+    fn maintain(&self) -> Result<(), QueueError> {
+        self.spill(SPILL_AFTER)
+    }
+
     fn flush(&self) -> Result<(), QueueError> {
+        self.spill(Duration::ZERO)?;
         self.db.flush().map(drop).map_err(storage)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use hookline_protocol::Secret;
-
-    use super::*;
-
-    fn limits(count: u64, bytes: u64) -> QueueLimits {
-        QueueLimits {
-            max_count: count,
-            max_bytes: bytes,
-            max_age: Duration::from_secs(60),
-        }
-    }
-
-    fn chan(name: &str) -> ChannelId {
-        ChannelId::derive(&Secret::new("unit-test-token"), name)
-    }
-
-    #[test]
-    fn reads_in_order_and_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (chan("a"), chan("b"));
-        {
-            let q = SledQueue::open(dir.path()).unwrap();
-            for i in 0..5u8 {
-                q.push(&a, DeliveryId::generate(), &[i], &limits(100, 1000))
-                    .unwrap();
+impl SledQueue {
+    /// Writes every staged delivery at least `age` old to sled, oldest first.
+    fn spill(&self, age: Duration) -> Result<(), QueueError> {
+        for (channel, state) in self.all_channels() {
+            let mut state = lock(&state);
+            let due = state
+                .staged
+                .iter()
+                .take_while(|(_, s)| s.at.elapsed() >= age)
+                .count();
+            if due == 0 {
+                continue;
             }
-            q.push(&b, DeliveryId::generate(), b"other", &limits(100, 1000))
-                .unwrap();
-            q.flush().unwrap();
+            let mut batch = sled::Batch::default();
+            for (&seq, staged) in state.staged.iter().take(due) {
+                batch.insert(&key(&channel, seq, staged.id)[..], staged.json.as_ref());
+            }
+            self.db.apply_batch(batch).map_err(storage)?;
+            for _ in 0..due {
+                state.staged.pop_first();
+            }
         }
-        let q = SledQueue::open(dir.path()).unwrap();
-        assert_eq!(q.stats(&a), QueueStats { count: 5, bytes: 5 });
-        let all = q.read_after(&a, None, 100).unwrap();
-        assert_eq!(
-            all.iter().map(|e| e.json[0]).collect::<Vec<_>>(),
-            [0, 1, 2, 3, 4]
-        );
-        let rest = q.read_after(&a, Some(all[2].seq), 100).unwrap();
-        assert_eq!(rest.len(), 2);
-        let seq = q
-            .push(&a, DeliveryId::generate(), b"x", &limits(100, 1000))
-            .unwrap();
-        assert!(seq > all[4].seq, "seq continues after a reopen");
-    }
-
-    #[test]
-    fn bounds_by_count_and_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let q = SledQueue::open(dir.path()).unwrap();
-        let a = chan("a");
-        q.push(&a, DeliveryId::generate(), b"12345", &limits(2, 8))
-            .unwrap();
-        let full = q.push(&a, DeliveryId::generate(), b"6789", &limits(2, 8));
-        assert!(
-            matches!(full, Err(QueueError::FullBytes { .. })),
-            "{full:?}"
-        );
-        q.push(&a, DeliveryId::generate(), b"6", &limits(2, 8))
-            .unwrap();
-        let full = q.push(&a, DeliveryId::generate(), b"7", &limits(2, 8));
-        assert!(
-            matches!(full, Err(QueueError::FullCount { .. })),
-            "{full:?}"
-        );
-    }
-
-    #[test]
-    fn remove_only_hits_its_own_channel() {
-        let dir = tempfile::tempdir().unwrap();
-        let q = SledQueue::open(dir.path()).unwrap();
-        let (a, b) = (chan("a"), chan("b"));
-        let id = DeliveryId::generate();
-        let seq = q.push(&a, id, b"x", &limits(10, 100)).unwrap();
-        assert!(!q.remove(&b, seq, id).unwrap());
-        assert!(q.remove(&a, seq, id).unwrap());
-        assert!(!q.remove(&a, seq, id).unwrap());
-        assert_eq!(q.totals(), QueueStats::default());
-    }
-
-    #[test]
-    fn expires_old_entries_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let q = SledQueue::open(dir.path()).unwrap();
-        let a = chan("a");
-        let old = DeliveryId::from_parts(1_000, 1);
-        q.push(&a, old, b"old", &limits(10, 100)).unwrap();
-        q.push(
-            &a,
-            DeliveryId::from_parts(5_000, 1),
-            b"new",
-            &limits(10, 100),
-        )
-        .unwrap();
-        assert_eq!(q.expire(2_000).unwrap(), vec![(a.clone(), old)]);
-        assert_eq!(q.stats(&a).count, 1);
+        Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "sled_queue_tests.rs"]
+mod tests;
