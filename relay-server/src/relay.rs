@@ -48,11 +48,21 @@ impl Relay {
     /// the age-expiry task. Must run inside a Tokio runtime.
     pub fn open(config: RelayConfig) -> Result<Relay, RelayError> {
         config.validate()?;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| RelayError::NoRuntime)?;
         let queue = SledQueue::open(&config.data_dir).map_err(|source| RelayError::OpenQueue {
             path: config.data_dir.clone(),
             source,
         })?;
+        Self::with_queue(config, Arc::new(queue))
+    }
+
+    /// Like [`open`](Self::open) with another queue implementation (a shared
+    /// one, for several relays behind a load balancer); `data_dir` is unused.
+    pub fn with_queue(
+        config: RelayConfig,
+        queue: Arc<dyn ChannelQueue>,
+    ) -> Result<Relay, RelayError> {
+        config.validate()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| RelayError::NoRuntime)?;
         let mut hubs = HashMap::new();
         for (owner, entry) in config.tokens.entries() {
             for (_, id) in &entry.channels {
@@ -61,7 +71,7 @@ impl Relay {
         }
         let inner = Arc::new(Inner {
             config,
-            queue: Arc::new(queue),
+            queue,
             hubs,
             metrics: Metrics::default(),
             commit: GroupCommit::new(),
