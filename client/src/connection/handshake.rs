@@ -59,9 +59,12 @@ impl ConnectError {
     }
 }
 
-/// Every frame is one JSON message; a body at the relay's largest limit must fit.
+/// Every frame is one JSON message; a body at the relay's largest limit must
+/// fit. The read buffer grows on demand, so it starts small rather than at
+/// tungstenite's 128 KiB.
 pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
         .max_message_size(Some(limits::MAX_MESSAGE_BYTES))
         .max_frame_size(Some(limits::MAX_MESSAGE_BYTES))
 }

@@ -145,6 +145,12 @@ impl Reporter {
         Self { format }
     }
 
+    /// Whether reports are printed at all; building one is not free, so the
+    /// pipeline asks first.
+    pub fn wants_reports(&self) -> bool {
+        self.format != OutputFormat::Quiet
+    }
+
     pub fn report(&self, report: Report) {
         match self.format {
             OutputFormat::Text => self.line(&report.text()),

@@ -70,9 +70,9 @@ struct Inner {
     attempts: sled::Tree,
     summaries: sled::Tree,
     meta: sled::Tree,
-    /// Serialises write transactions: they all touch the counts key, and
-    /// waiting on a mutex is cheaper than sled retrying conflicts.
-    write_lock: Mutex<()>,
+    /// The running counts; holding the lock is what serialises writers, so
+    /// each write's check-then-insert and count update happen as one step.
+    counts: Mutex<summary::Counts>,
     events: broadcast::Sender<StoreEvent>,
     dir: PathBuf,
 }

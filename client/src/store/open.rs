@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
+use super::summary::Counts;
+use super::write::COUNTS_KEY;
 use super::{EVENT_BUFFER, Inner, SCHEMA_VERSION, Store, StoreError, db_path, pid_path};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -26,6 +28,7 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
         tree("meta")?,
     );
     check_schema(dir, &meta)?;
+    let counts = load_counts(&meta)?;
     write_pid(dir);
     let (events, _) = broadcast::channel(EVENT_BUFFER);
     let inner = Inner {
@@ -34,13 +37,20 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
         attempts,
         summaries,
         meta,
-        write_lock: Mutex::new(()),
+        counts: Mutex::new(counts),
         events,
         dir: dir.to_path_buf(),
     };
     Ok(Store {
         inner: Arc::new(inner),
     })
+}
+
+fn load_counts(meta: &sled::Tree) -> Result<Counts, StoreError> {
+    match meta.get(COUNTS_KEY)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(StoreError::decode("count")),
+        None => Ok(Counts::default()),
+    }
 }
 
 /// sled may panic on some damaged files instead of returning an error; a

@@ -6,7 +6,7 @@ use hookline_protocol::{Delivery, DeliveryId};
 use super::model::{Attempt, StoredDelivery, Summary};
 use super::query::{ListQuery, MAX_PAGE, Page};
 use super::summary::Counts;
-use super::write::{COUNTS_KEY, Record};
+use super::write::Record;
 use super::{Store, StoreError};
 
 /// Length of an id's text form (the protocol's `ID_LEN`, not exported).
@@ -104,10 +104,7 @@ impl Store {
 
     /// Totals kept up to date by every write; reading them costs one lookup.
     pub fn counts(&self) -> Result<Counts, StoreError> {
-        match self.inner.meta.get(COUNTS_KEY)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(StoreError::decode("count")),
-            None => Ok(Counts::default()),
-        }
+        Ok(*self.inner.counts.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 

@@ -1,22 +1,29 @@
-//! Every change to the store, each one sled transaction over the record,
-//! its summary, its attempts and the counts, so a crash never leaves them
-//! disagreeing.
+//! Every change to the store. Writes are plain single-key sled inserts (a
+//! multi-tree transaction made each write seal its own IO buffer and cost
+//! several times more), ordered so a crash between two of them never leaves
+//! a record that lists wrongly:
+//!
+//! - the summary is the commit marker: a delivery exists once its summary
+//!   does. Its record is written first; a record without a summary is
+//!   invisible and is simply written again when the relay re-sends it.
+//! - an attempt is written before the summary that counts it.
+//! - a delete removes the summary first.
+//!
+//! The counts live in memory under the write lock and are saved with every
+//! write; a crash in the middle of one write can leave them off by that write.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hookline_protocol::{Delivery, DeliveryId};
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use super::model::{Attempt, StoredDelivery, Summary};
-use super::summary::Counts;
 use super::{Store, StoreError, StoreEvent};
 use crate::verify::Verdict;
 
 pub(super) const COUNTS_KEY: &[u8] = b"counts";
 
-/// How many deliveries one prune transaction removes; keeps each short.
+/// How many deliveries one prune pass collects before deleting them.
 const PRUNE_BATCH: usize = 256;
 
 /// What the `deliveries` tree holds: the request and its verdict. Attempts
@@ -27,27 +34,6 @@ pub(super) struct Record<T> {
     pub verdict: Verdict,
 }
 
-type Tx = ConflictableTransactionError<StoreError>;
-
-fn abort(e: StoreError) -> Tx {
-    ConflictableTransactionError::Abort(e)
-}
-
-fn to_json<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, Tx> {
-    serde_json::to_vec(value).map_err(|e| abort(StoreError::decode(what)(e)))
-}
-
-fn from_json<T: for<'de> Deserialize<'de>>(what: &'static str, bytes: &[u8]) -> Result<T, Tx> {
-    serde_json::from_slice(bytes).map_err(|e| abort(StoreError::decode(what)(e)))
-}
-
-fn unwrap_tx<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
-    result.map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Sled(e),
-    })
-}
-
 pub(super) fn attempt_key(id: DeliveryId, seq: u32) -> [u8; 20] {
     let mut key = [0u8; 20];
     key[..16].copy_from_slice(&id.to_bytes());
@@ -55,23 +41,8 @@ pub(super) fn attempt_key(id: DeliveryId, seq: u32) -> [u8; 20] {
     key
 }
 
-fn update_counts(
-    meta: &TransactionalTree,
-    old: Option<&Summary>,
-    new: Option<&Summary>,
-) -> Result<(), Tx> {
-    let mut counts: Counts = match meta.get(COUNTS_KEY)? {
-        Some(bytes) => from_json("count", &bytes)?,
-        None => Counts::default(),
-    };
-    if let Some(old) = old {
-        counts.apply(old, false);
-    }
-    if let Some(new) = new {
-        counts.apply(new, true);
-    }
-    meta.insert(COUNTS_KEY, to_json("count", &counts)?)?;
-    Ok(())
+fn to_json<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(StoreError::decode(what))
 }
 
 impl Store {
@@ -104,32 +75,23 @@ impl Store {
         let mut summary = Summary::new(delivery, verdict);
         attempts.iter().for_each(|a| summary.apply_attempt(a));
         let summary_bytes = serde_json::to_vec(&summary).map_err(StoreError::decode("summary"))?;
-        let _guard = inner.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let trees = (
-            &inner.deliveries,
-            &inner.summaries,
-            &inner.attempts,
-            &inner.meta,
-        );
-        let inserted = unwrap_tx(trees.transaction(|(d, s, a, m)| {
-            if d.get(key)?.is_some() {
-                return Ok(false);
-            }
-            d.insert(&key, record.as_slice())?;
-            s.insert(&key, summary_bytes.as_slice())?;
-            for (seq, attempt) in attempts.iter().enumerate() {
-                a.insert(
-                    &attempt_key(delivery.id, seq as u32),
-                    to_json("attempt", attempt)?,
-                )?;
-            }
-            update_counts(m, None, Some(&summary))?;
-            Ok(true)
-        }))?;
-        if inserted {
-            self.emit(StoreEvent::Inserted(delivery.id));
+        let mut counts = inner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.summaries.contains_key(key)? {
+            return Ok(false);
         }
-        Ok(inserted)
+        inner.deliveries.insert(key, record)?;
+        for (seq, attempt) in attempts.iter().enumerate() {
+            let bytes = to_json("attempt", attempt)?;
+            inner
+                .attempts
+                .insert(attempt_key(delivery.id, seq as u32), bytes)?;
+        }
+        inner.summaries.insert(key, summary_bytes)?;
+        counts.apply(&summary, true);
+        inner.meta.insert(COUNTS_KEY, to_json("count", &*counts)?)?;
+        drop(counts);
+        self.emit(StoreEvent::Inserted(delivery.id));
+        Ok(true)
     }
 
     /// Appends an attempt (a forward, a retry or a replay) to a stored
@@ -138,20 +100,21 @@ impl Store {
         let inner = &self.inner;
         let key = id.to_bytes();
         let attempt_bytes = serde_json::to_vec(attempt).map_err(StoreError::decode("attempt"))?;
-        let _guard = inner.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let trees = (&inner.summaries, &inner.attempts, &inner.meta);
-        unwrap_tx(trees.transaction(|(s, a, m)| {
-            let old: Summary = match s.get(key)? {
-                Some(bytes) => from_json("summary", &bytes)?,
-                None => return Err(abort(StoreError::NotFound(id))),
-            };
-            let mut new = old.clone();
-            new.apply_attempt(attempt);
-            a.insert(&attempt_key(id, old.attempts), attempt_bytes.as_slice())?;
-            s.insert(&key, to_json("summary", &new)?)?;
-            update_counts(m, Some(&old), Some(&new))?;
-            Ok(())
-        }))?;
+        let mut counts = inner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let old: Summary = match inner.summaries.get(key)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(StoreError::decode("summary"))?,
+            None => return Err(StoreError::NotFound(id)),
+        };
+        let mut new = old.clone();
+        new.apply_attempt(attempt);
+        inner
+            .attempts
+            .insert(attempt_key(id, old.attempts), attempt_bytes)?;
+        inner.summaries.insert(key, to_json("summary", &new)?)?;
+        counts.apply(&old, false);
+        counts.apply(&new, true);
+        inner.meta.insert(COUNTS_KEY, to_json("count", &*counts)?)?;
+        drop(counts);
         self.emit(StoreEvent::Attempted(id));
         Ok(())
     }
@@ -168,27 +131,18 @@ impl Store {
     fn delete_quiet(&self, id: DeliveryId) -> Result<bool, StoreError> {
         let inner = &self.inner;
         let key = id.to_bytes();
-        let _guard = inner.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let trees = (
-            &inner.deliveries,
-            &inner.summaries,
-            &inner.attempts,
-            &inner.meta,
-        );
-        unwrap_tx(trees.transaction(|(d, s, a, m)| {
-            let old: Summary = match s.remove(&key)? {
-                Some(bytes) => from_json("summary", &bytes)?,
-                None => return Ok(false),
-            };
-            d.remove(&key)?;
-            // Attempts are numbered 0..attempts, so no range scan is needed
-            // (sled transactions cannot scan).
-            for seq in 0..old.attempts {
-                a.remove(&attempt_key(id, seq))?;
-            }
-            update_counts(m, Some(&old), None)?;
-            Ok(true)
-        }))
+        let mut counts = inner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let old: Summary = match inner.summaries.remove(key)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(StoreError::decode("summary"))?,
+            None => return Ok(false),
+        };
+        inner.deliveries.remove(key)?;
+        for entry in inner.attempts.scan_prefix(key).keys() {
+            inner.attempts.remove(entry?)?;
+        }
+        counts.apply(&old, false);
+        inner.meta.insert(COUNTS_KEY, to_json("count", &*counts)?)?;
+        Ok(true)
     }
 
     /// Deletes deliveries received more than `older_than` ago, and the oldest
