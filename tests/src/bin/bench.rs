@@ -3,7 +3,7 @@
 //! the same figures as JSON. `--quick` is the CI smoke run: tiny counts,
 //! every delivery checked, timings not judged.
 //!
-//! cargo run --release -p hookline-tests --bin bench -- [--quick] [--json FILE] [--only LIST]
+//! cargo run --release -p hookline-tests --bin bench -- [--quick] [--json FILE] [--only LIST] [--conns LIST]
 
 use anyhow::Context;
 use hookline_tests::bench::report::{self, Machine, Section};
@@ -17,6 +17,7 @@ struct Args {
     quick: bool,
     json: Option<std::path::PathBuf>,
     only: Option<Vec<String>>,
+    conns: Option<Vec<usize>>,
     idle_child: Option<(String, usize)>,
     idle_relay: Option<usize>,
 }
@@ -34,6 +35,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
                     anyhow::bail!("unknown scenario {bad:?}; known: {}", SCENARIOS.join(", "));
                 }
                 parsed.only = Some(names);
+            }
+            "--conns" => {
+                let list = args.next().context("--conns needs a comma-separated list")?;
+                let conns = list
+                    .split(',')
+                    .map(|n| n.parse::<usize>().context("--conns takes numbers like 1,16,64"))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                parsed.conns = Some(conns);
             }
             idle_child::CHILD_FLAG => {
                 let addr = args.next().context("relay address")?;
@@ -54,7 +63,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "bench [--quick] [--json FILE] [--only {}]",
+                    "bench [--quick] [--json FILE] [--only {}] [--conns 1,16,64]",
                     SCENARIOS.join(",")
                 );
                 std::process::exit(0);
@@ -79,7 +88,10 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .join(" ");
     let machine = Machine::detect(command);
-    let settings = Settings { quick: args.quick };
+    let settings = Settings {
+        quick: args.quick,
+        conns: args.conns.clone(),
+    };
     let wanted = |name: &str| {
         args.only
             .as_ref()
@@ -91,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
     if wanted("pairs") {
         step("direct vs tunnel");
         sections.push(
-            scenarios::pairs::run(settings, &sink)
+            scenarios::pairs::run(settings.clone(), &sink)
                 .await
                 .context("direct vs tunnel")?,
         );
@@ -99,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
     if wanted("ack") {
         step("ack mode");
         sections.push(
-            scenarios::ack::run(settings, &sink)
+            scenarios::ack::run(settings.clone(), &sink)
                 .await
                 .context("ack mode")?,
         );
@@ -107,21 +119,21 @@ async fn main() -> anyhow::Result<()> {
     if wanted("bodies") {
         step("body sizes");
         sections.push(
-            scenarios::bodies::run(settings, &sink)
+            scenarios::bodies::run(settings.clone(), &sink)
                 .await
                 .context("body sizes")?,
         );
     }
     if wanted("store") || wanted("tui") {
         step("store");
-        let (section, filled) = scenarios::store::run(settings).await.context("store")?;
+        let (section, filled) = scenarios::store::run(settings.clone()).await.context("store")?;
         if wanted("store") {
             sections.push(section);
         }
         if wanted("tui") {
             step("tui");
             sections.push(
-                scenarios::tui::run(settings, &filled)
+                scenarios::tui::run(settings.clone(), &filled)
                     .await
                     .context("tui")?,
             );
@@ -130,7 +142,7 @@ async fn main() -> anyhow::Result<()> {
     if wanted("idle") {
         step("idle clients");
         sections.push(
-            scenarios::idle::run(settings)
+            scenarios::idle::run(settings.clone())
                 .await
                 .context("idle clients")?,
         );

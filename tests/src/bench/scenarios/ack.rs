@@ -92,7 +92,7 @@ pub async fn run(settings: Settings, sink: &Sink) -> anyhow::Result<Section> {
         ],
     );
     let runs = settings.runs().min(3);
-    for &connections in settings.concurrencies() {
+    for connections in settings.concurrencies() {
         let mut all = Vec::with_capacity(runs);
         for _ in 0..runs {
             all.push(once(sink, &payload, settings.load(connections)).await?);

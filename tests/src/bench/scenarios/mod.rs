@@ -18,23 +18,29 @@ use super::loadgen::Load;
 pub const SETTLE: Duration = Duration::from_secs(120);
 
 /// Sizes of the run: full measurement or the CI smoke test.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub quick: bool,
+    /// Concurrencies for the direct-vs-tunnel pairs, instead of the defaults.
+    pub conns: Option<Vec<usize>>,
 }
 
 impl Settings {
     /// Runs per figure; the figure is their median.
-    pub fn runs(self) -> usize {
+    pub fn runs(&self) -> usize {
         if self.quick { 1 } else { 5 }
     }
 
-    pub fn concurrencies(self) -> &'static [usize] {
-        if self.quick { &[1, 4] } else { &[1, 16, 64] }
+    pub fn concurrencies(&self) -> Vec<usize> {
+        match (&self.conns, self.quick) {
+            (Some(conns), _) => conns.clone(),
+            (None, true) => vec![1, 4],
+            (None, false) => vec![1, 16, 64],
+        }
     }
 
     /// A timed load of `connections` connections.
-    pub fn load(self, connections: usize) -> Load {
+    pub fn load(&self, connections: usize) -> Load {
         if self.quick {
             Load {
                 connections,

@@ -122,7 +122,7 @@ pub async fn run(settings: Settings, sink: &Sink) -> anyhow::Result<Section> {
             "added p99",
         ],
     );
-    for &connections in settings.concurrencies() {
+    for connections in settings.concurrencies() {
         let pairs = alternate(sink, &payload, settings.load(connections), settings.runs()).await?;
         let a_rate = median(pairs.iter().map(|(a, _)| a.rate));
         let b_rate = median(pairs.iter().map(|(_, b)| b.rate));

@@ -29,12 +29,12 @@ pub struct Filled {
     pub count: usize,
 }
 
-pub fn size(settings: Settings) -> usize {
+pub fn size(settings: &Settings) -> usize {
     if settings.quick { 2_000 } else { 100_000 }
 }
 
 pub async fn run(settings: Settings) -> anyhow::Result<(Section, Filled)> {
-    let count = size(settings);
+    let count = size(&settings);
     let dir = tempfile::tempdir().context("temp dir")?;
     let store = Store::open(dir.path()).context("store open")?;
     let payload = payload::signed(payload::STANDARD_SIZE)?;
