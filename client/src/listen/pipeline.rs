@@ -124,12 +124,15 @@ impl Pipeline {
         let mut attempt = slot
             .send(&self.target, &request, AttemptKind::Forward)
             .await;
-        self.record(id, &attempt);
+        // The sender is waiting; recording the attempt can come after.
         if respond == Some(true) {
             let _ = self.outbound.send(response_frame(id, &attempt.outcome));
         }
-        self.reporter
-            .report(Report::forwarded(&delivery, &verdict, &attempt, 0));
+        self.record(id, &attempt);
+        if self.reporter.wants_reports() {
+            self.reporter
+                .report(Report::forwarded(&delivery, &verdict, &attempt, 0));
+        }
         let mut retry = 1;
         while let Some(delay) = self.retry.delay_after(&attempt.outcome, retry) {
             tokio::select! {
@@ -143,8 +146,10 @@ impl Pipeline {
                 .send(&self.target, &request, AttemptKind::Forward)
                 .await;
             self.record(id, &attempt);
-            self.reporter
-                .report(Report::forwarded(&delivery, &verdict, &attempt, retry));
+            if self.reporter.wants_reports() {
+                self.reporter
+                    .report(Report::forwarded(&delivery, &verdict, &attempt, retry));
+            }
             retry += 1;
         }
     }

@@ -93,6 +93,7 @@ impl Store {
     /// this; the pipeline acknowledges to the relay after a flush and batches
     /// many inserts per flush.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        self.inner.save_counts()?;
         self.inner.db.flush_async().await?;
         Ok(())
     }
@@ -105,6 +106,29 @@ impl Store {
     fn emit(&self, event: StoreEvent) {
         // No subscribers is the normal case for commands; nothing to do.
         let _ = self.inner.events.send(event);
+    }
+}
+
+impl Inner {
+    fn save_counts(&self) -> Result<(), StoreError> {
+        let counts = *self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let bytes = serde_json::to_vec(&counts).map_err(StoreError::decode("count"))?;
+        self.meta.insert(write::COUNTS_KEY, bytes)?;
+        Ok(())
+    }
+}
+
+impl Drop for Inner {
+    /// Commands that open the store directly never call `flush`, so the
+    /// counts are saved and flushed here; then the pid file goes.
+    fn drop(&mut self) {
+        let saved = self
+            .save_counts()
+            .and_then(|()| Ok(self.db.flush().map(drop)?));
+        if let Err(err) = saved {
+            tracing::warn!(%err, "could not save the store's counts on close");
+        }
+        open::release_pid(&self.dir);
     }
 }
 

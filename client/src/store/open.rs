@@ -142,10 +142,9 @@ fn read_pid(dir: &Path) -> Option<u32> {
         .ok()
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if read_pid(&self.dir) == Some(std::process::id()) {
-            let _ = std::fs::remove_file(pid_path(&self.dir));
-        }
+/// Removes the pid file if this process wrote it.
+pub(super) fn release_pid(dir: &Path) {
+    if read_pid(dir) == Some(std::process::id()) {
+        let _ = std::fs::remove_file(pid_path(dir));
     }
 }

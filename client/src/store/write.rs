@@ -9,8 +9,9 @@
 //! - an attempt is written before the summary that counts it.
 //! - a delete removes the summary first.
 //!
-//! The counts live in memory under the write lock and are saved with every
-//! write; a crash in the middle of one write can leave them off by that write.
+//! The counts live in memory under the write lock and are saved with each
+//! flush (and when the store closes), so after a crash they agree with what
+//! the last flush made durable.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -88,7 +89,6 @@ impl Store {
         }
         inner.summaries.insert(key, summary_bytes)?;
         counts.apply(&summary, true);
-        inner.meta.insert(COUNTS_KEY, to_json("count", &*counts)?)?;
         drop(counts);
         self.emit(StoreEvent::Inserted(delivery.id));
         Ok(true)
@@ -113,7 +113,6 @@ impl Store {
         inner.summaries.insert(key, to_json("summary", &new)?)?;
         counts.apply(&old, false);
         counts.apply(&new, true);
-        inner.meta.insert(COUNTS_KEY, to_json("count", &*counts)?)?;
         drop(counts);
         self.emit(StoreEvent::Attempted(id));
         Ok(())
@@ -141,7 +140,6 @@ impl Store {
             inner.attempts.remove(entry?)?;
         }
         counts.apply(&old, false);
-        inner.meta.insert(COUNTS_KEY, to_json("count", &*counts)?)?;
         Ok(true)
     }
 
