@@ -9,8 +9,8 @@
 
 pub mod cli;
 pub mod clock;
-pub mod control;
 pub mod connection;
+pub mod control;
 pub mod data_dir;
 pub mod editor;
 pub mod forward;

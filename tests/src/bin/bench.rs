@@ -37,10 +37,15 @@ fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
                 parsed.only = Some(names);
             }
             "--conns" => {
-                let list = args.next().context("--conns needs a comma-separated list")?;
+                let list = args
+                    .next()
+                    .context("--conns needs a comma-separated list")?;
                 let conns = list
                     .split(',')
-                    .map(|n| n.parse::<usize>().context("--conns takes numbers like 1,16,64"))
+                    .map(|n| {
+                        n.parse::<usize>()
+                            .context("--conns takes numbers like 1,16,64")
+                    })
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 parsed.conns = Some(conns);
             }
@@ -126,7 +131,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("store") || wanted("tui") {
         step("store");
-        let (section, filled) = scenarios::store::run(settings.clone()).await.context("store")?;
+        let (section, filled) = scenarios::store::run(settings.clone())
+            .await
+            .context("store")?;
         if wanted("store") {
             sections.push(section);
         }
