@@ -59,6 +59,20 @@ impl Delivery {
         header_values(&self.headers, name)
     }
 
+    /// The path suffix and query as the sender wrote them, `/` when empty:
+    /// what a request line shows.
+    pub fn path_and_query(&self) -> String {
+        let path = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
+        match &self.query {
+            Some(query) => format!("{path}?{query}"),
+            None => path.to_owned(),
+        }
+    }
+
     /// The first value of header `name` as text.
     pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         header_values(&self.headers, name)

@@ -25,10 +25,7 @@ pub struct Received {
 impl Received {
     /// The first value of `name`, as text.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        crate::header_in(&self.headers, name)
     }
 }
 

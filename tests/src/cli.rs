@@ -25,3 +25,12 @@ pub async fn run(bin: &str, data_dir: &Path, args: &[&str], env: &[(&str, &str)]
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// Fails the test with the command's stderr unless it exited 0.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "hookline failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

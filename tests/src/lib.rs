@@ -12,6 +12,14 @@ pub use sender::{Sent, send};
 
 use std::time::Duration;
 
+/// The first value of header `name` (any case) in a list, as text.
+pub fn header_in(headers: &[(String, Vec<u8>)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+}
+
 /// How long any single wait in a test may take before it fails.
 pub const WAIT: Duration = Duration::from_secs(20);
 

@@ -3,7 +3,7 @@
 
 use hookline::verify::{Scheme, SchemeChoice, Verdict, Verifier, sign};
 use hookline_protocol::{Header, Secret};
-use hookline_tests::cli::{run, stdout};
+use hookline_tests::cli::{assert_success, run, stdout};
 use hookline_tests::{LocalApp, Received, Reply, attempts_until, listen, newest, send};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookline-under-test");
@@ -64,11 +64,7 @@ async fn a_plain_replay_is_byte_identical_and_recorded() {
         &[],
     )
     .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let again = app.next().await;
     assert_eq!(again.body, first.body);
     assert_eq!(again.uri, first.uri);
@@ -153,11 +149,7 @@ async fn edit_sends_what_the_editor_saved() {
         ],
     )
     .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(
         &app.next().await.body[..],
         br#"{"event":"contact.updated","plan":"pro"}"#
@@ -197,11 +189,7 @@ async fn bulk_replay_of_1000_records_1000_attempts() {
         &[],
     )
     .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(
         stdout(&out).contains("sent 1000, 2xx 1000, failed 0"),
         "{}",

@@ -84,13 +84,7 @@ impl ShowArgs {
 
 fn print_all(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()> {
     let d = &stored.delivery;
-    let query = d
-        .query
-        .as_deref()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
-    let path = if d.path.is_empty() { "/" } else { &d.path };
-    writeln!(out, "{} {}{}", d.method, path, query)?;
+    writeln!(out, "{} {}", d.method, d.path_and_query())?;
     writeln!(out, "id         {}", d.id)?;
     writeln!(
         out,

@@ -93,16 +93,7 @@ fn header_lines(headers: &[Header]) -> impl Iterator<Item = Line<'static>> + '_ 
 
 fn request(stored: &StoredDelivery) -> Vec<Line<'static>> {
     let d = &stored.delivery;
-    let query = d
-        .query
-        .as_deref()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
-    let target = clean(&format!(
-        "{} {}{query}",
-        d.method,
-        if d.path.is_empty() { "/" } else { &d.path }
-    ));
+    let target = clean(&format!("{} {}", d.method, d.path_and_query()));
     let mut lines = vec![
         Line::from(vec![Span::styled(
             target,
