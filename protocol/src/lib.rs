@@ -10,6 +10,7 @@
 
 mod channel;
 mod delivery;
+mod duration;
 pub mod encoding;
 mod id;
 pub mod limits;
@@ -18,6 +19,7 @@ mod secret;
 
 pub use channel::{ChannelId, DEFAULT_CHANNEL_NAME};
 pub use delivery::{Delivery, Header, body_sha256_hex, header_values};
+pub use duration::parse_duration;
 pub use id::DeliveryId;
 pub use message::{ClientMessage, GoodbyeReason, ProtocolError, RelayMessage, check_version};
 pub use secret::Secret;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use hookline_protocol::limits;
+use hookline_protocol::{limits, parse_duration};
 
 /// The public half of hookline: accepts webhooks at per-channel URLs and
 /// streams them to the developer's `hookline` client over a WebSocket.
@@ -111,50 +111,11 @@ pub struct ServeArgs {
     pub dead_peer_after: Duration,
 }
 
-/// Parses `500ms`, `9s`, `2m`, `1h`, `7d`; a bare number means seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 500ms, 9s, 2m, 1h or 7d"))?;
-    let millis = match unit.trim() {
-        "ms" => Some(value),
-        "" | "s" => value.checked_mul(1_000),
-        "m" => value.checked_mul(60_000),
-        "h" => value.checked_mul(3_600_000),
-        "d" => value.checked_mul(86_400_000),
-        other => {
-            return Err(format!(
-                "unknown duration unit {other:?} in {text:?}: use ms, s, m, h or d"
-            ));
-        }
-    };
-    millis
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("duration {text:?} is too large"))
-}
-
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
 
     use super::*;
-
-    #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("9s"), Ok(Duration::from_secs(9)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
-        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
-        for bad in ["", "s", "9x", "-1s", "1.5s", "99999999999999999999d"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
-        }
-    }
 
     #[test]
     fn every_flag_is_documented_and_tokens_stay_hidden() {

@@ -107,7 +107,7 @@ impl VerifyArgs {
                 return Ok(ExitCode::from(EXIT_USAGE));
             }
         };
-        let now = self.now.unwrap_or_else(system_now);
+        let now = self.now.unwrap_or_else(crate::clock::now_unix);
         let url = self.url.as_deref().unwrap_or("");
         let verdict = verifier.verify(&input.headers, &input.body, url, now);
         Ok(report(&verdict))
@@ -197,13 +197,6 @@ fn read_bounded(reader: impl Read) -> std::io::Result<Vec<u8>> {
         )));
     }
     Ok(body)
-}
-
-fn system_now() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -1,50 +1,8 @@
 //! Times as people type and read them: durations like `2h30m`, UTC dates,
 //! with no date library (all hookline needs is UTC and whole units).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Unix milliseconds now.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// `90s`, `15m`, `2h30m`, `7d`, `1w`: a number and a unit, repeated.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let err = || {
-        format!(
-            "{text:?} is not a duration: use a number and a unit (s, m, h, d, w), e.g. 30m or 7d"
-        )
-    };
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            _ => return Err(err()),
-        };
-        let n: u64 = digits.parse().map_err(|_| err())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|s| total.checked_add(s))
-            .ok_or_else(err)?;
-        digits.clear();
-    }
-    if !digits.is_empty() || total == 0 && text.trim().is_empty() {
-        return Err(err());
-    }
-    Ok(Duration::from_secs(total))
-}
+pub use crate::clock::now_ms;
+pub use hookline_protocol::parse_duration;
 
 /// `--since`: a duration back from `now_ms`, or a UTC time `YYYY-MM-DD`,
 /// `YYYY-MM-DDTHH:MM[:SS][Z]` (a space may replace `T`).
@@ -134,15 +92,6 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("2h30m"), Ok(Duration::from_secs(9000)));
-        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
-        for bad in ["", "5", "h", "3x", "99999999999999999999w"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn utc_round_trip() {

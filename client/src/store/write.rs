@@ -13,7 +13,7 @@
 //! flush (and when the store closes), so after a crash they agree with what
 //! the last flush made durable.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use hookline_protocol::{Delivery, DeliveryId};
 use serde::{Deserialize, Serialize};
@@ -150,10 +150,7 @@ impl Store {
         older_than: Option<Duration>,
         keep: Option<usize>,
     ) -> Result<usize, StoreError> {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = crate::clock::now_ms();
         let cutoff_ms = older_than.map(|age| now_ms.saturating_sub(age.as_millis() as u64));
         let total = self.counts()?.total as usize;
         let mut excess = keep.map_or(0, |k| total.saturating_sub(k));
