@@ -148,7 +148,7 @@ impl ListenArgs {
         };
         let listening = Listening::start(options)
             .await
-            .with_context(|| format!("cannot listen (store in {})", data_dir.display()))?;
+            .context("hookline listen could not start")?;
         let text = format!(
             "hookline is listening\n  \
              public URL  {}\n  \

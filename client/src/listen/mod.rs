@@ -133,7 +133,7 @@ impl Listening {
             }
             if state.changed().await.is_err() || connection.is_finished() {
                 let result = connection.await.context("connection task")?;
-                result.context("could not start listening")?;
+                result.map_err(|err| anyhow::anyhow!(supervise::advice(&err)))?;
                 anyhow::bail!("the relay connection stopped before it was established");
             }
         };

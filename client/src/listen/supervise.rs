@@ -83,7 +83,7 @@ pub(super) async fn run(
 }
 
 /// The error with what to do about it.
-fn advice(err: &connection::Stopped) -> String {
+pub(super) fn advice(err: &connection::Stopped) -> String {
     use hookline_protocol::GoodbyeReason::*;
     let hint = match err {
         connection::Stopped::Refused(connection::ConnectError::Refused { reason, .. }) => {
