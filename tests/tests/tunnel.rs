@@ -139,7 +139,7 @@ async fn invalid_signatures_are_flagged_and_forwarded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reject_invalid_answers_401_and_does_not_forward() {
     let app = LocalApp::start().await;
-    let (listening, _dir) = listen(&app.url("/"), |o| {
+    let (listening, dir) = listen(&app.url("/"), |o| {
         o.verifier = Verifier::new(
             SchemeChoice::Fixed(Scheme::Autosend),
             vec![Secret::new(SECRET)],
@@ -157,9 +157,15 @@ async fn reject_invalid_answers_401_and_does_not_forward() {
     .await;
     assert_eq!(bad.status, 401);
     assert!(
-        String::from_utf8_lossy(&bad.body).contains("signature"),
-        "{:?}",
         bad.body
+            .starts_with(br#"{"error":"signature rejected","id":""#),
+        "no verdict details for the sender: {:?}",
+        bad.body
+    );
+    let unsigned = send("POST", &listening.public_url, &[], body.clone()).await;
+    assert_eq!(
+        unsigned.status, 401,
+        "a missing signature is no way around the check"
     );
     let good_sig = autosend_signature(SECRET, &body);
     let good = send(
@@ -172,4 +178,20 @@ async fn reject_invalid_answers_401_and_does_not_forward() {
     assert_eq!(good.status, 200);
     assert_eq!(app.count(), 1, "only the valid delivery reached the app");
     within("stop", listening.stop()).await.unwrap();
+
+    // A restart without --reject-invalid does not forward what was rejected.
+    let target = app.url("/").parse().unwrap();
+    let options = hookline::listen::ListenOptions::new(target, dir.path().to_path_buf());
+    let again = within("restart", hookline::listen::Listening::start(options))
+        .await
+        .unwrap();
+    // A new delivery's round trip gives any resumed forward time to land.
+    let fresh = send("POST", &again.public_url, &[], "{}").await;
+    assert_eq!(fresh.status, 200);
+    assert_eq!(
+        app.count(),
+        2,
+        "rejected deliveries stay stored, not forwarded"
+    );
+    within("stop", again.stop()).await.unwrap();
 }

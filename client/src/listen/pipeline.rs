@@ -2,6 +2,7 @@
 //! answer the sender, with the relay told once the store has it on disk.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use hookline_protocol::{ClientMessage, Delivery, DeliveryId, Header};
 use tokio::sync::mpsc;
@@ -10,11 +11,11 @@ use tokio_util::sync::CancellationToken;
 use super::report::{Report, Reporter};
 use crate::connection::Incoming;
 use crate::forward::{ForwardTarget, Forwarder, OutgoingRequest, RetryPolicy};
-use crate::store::{
-    Attempt, AttemptKind, DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, Outcome, Store,
-    StoredDelivery, event_type,
-};
+use crate::store::{Attempt, AttemptKind, Glob, Outcome, Store, StoredDelivery, event_type};
 use crate::verify::{Verdict, VerdictKind, Verifier};
+
+/// Tries at storing a delivery before giving up on it (the relay keeps it).
+const STORE_TRIES: usize = 5;
 
 /// The per-delivery work, shared by every delivery's task.
 #[derive(Debug)]
@@ -47,21 +48,17 @@ impl Pipeline {
             &delivery.public_url,
             crate::clock::now_unix(),
         );
-        let is_new = match self.store.insert(&delivery, &verdict) {
-            Ok(is_new) => is_new,
-            Err(err) => {
-                // Not acknowledged: the relay keeps the delivery and re-sends it.
-                self.reporter
-                    .error(format!("cannot store delivery {id}: {err}"));
-                if respond {
-                    self.answer(
-                        id,
-                        503,
-                        "the hookline client cannot store deliveries right now",
-                    );
-                }
-                return;
+        let skip = self.skip_reason(&delivery, &verdict);
+        let Some(is_new) = self.store_new(&delivery, &verdict, skip.is_none()).await else {
+            // Not acknowledged: the relay keeps the delivery and re-sends it.
+            if respond {
+                self.answer(
+                    id,
+                    503,
+                    "the hookline client cannot store deliveries right now",
+                );
             }
+            return;
         };
         if !is_new {
             let _ = self.durable.send(id);
@@ -70,52 +67,89 @@ impl Pipeline {
             }
             return;
         }
-        self.dispatch(delivery, verdict, Some(respond)).await;
-    }
-
-    /// Forwards a stored delivery that never got an attempt: the process
-    /// stopped after storing it (and telling the relay) but before forwarding.
-    pub async fn resume(self: Arc<Self>, stored: StoredDelivery) {
-        self.dispatch(stored.delivery, stored.verdict, None).await;
-    }
-
-    /// Rejects, filters or forwards a stored delivery. `respond` is `None` for
-    /// a resumed delivery: the relay already has its acknowledgement and no
-    /// sender waits.
-    async fn dispatch(&self, delivery: Delivery, verdict: Verdict, respond: Option<bool>) {
-        let id = delivery.id;
-        let bad_signature = matches!(verdict.kind(), VerdictKind::Invalid | VerdictKind::Stale);
-        let skip = if self.reject_invalid && bad_signature {
-            Some((401, format!("signature rejected: {}", verdict.describe())))
-        } else if !self.wanted(&delivery) {
-            Some((
-                202,
-                "stored; not forwarded (event filtered out by --events)".to_owned(),
-            ))
-        } else {
-            None
-        };
         let Some((status, message)) = skip else {
-            return self.forward(delivery, verdict, respond).await;
+            return self.forward(delivery, verdict, Some(respond)).await;
         };
-        if respond.is_some() {
-            let _ = self.durable.send(id);
+        let _ = self.durable.send(id);
+        if respond {
+            self.answer(id, status, message);
         }
-        if respond == Some(true) {
-            self.answer(id, status, &message);
+        if self.reporter.wants_reports() {
+            let report = if status == 401 {
+                Report::rejected
+            } else {
+                Report::filtered
+            };
+            self.reporter.report(report(&delivery, &verdict));
         }
-        let report = if status == 401 {
-            Report::rejected
-        } else {
-            Report::filtered
-        };
-        self.reporter.report(report(&delivery, &verdict));
+    }
+
+    /// Forwards a delivery stored to be forwarded that never got an attempt:
+    /// the process stopped after storing it (and telling the relay) but
+    /// before forwarding.
+    pub async fn resume(self: Arc<Self>, stored: StoredDelivery) {
+        self.forward(stored.delivery, stored.verdict, None).await;
+    }
+
+    /// Why a delivery is stored but not forwarded, as the status and message
+    /// the sender gets. The sender learns nothing about the secrets: the
+    /// verdict's details stay in the local report.
+    fn skip_reason(&self, delivery: &Delivery, verdict: &Verdict) -> Option<(u16, &'static str)> {
+        let unverified = matches!(
+            verdict.kind(),
+            VerdictKind::Invalid | VerdictKind::Stale | VerdictKind::Unsigned
+        );
+        if self.reject_invalid && unverified {
+            return Some((401, "signature rejected"));
+        }
+        if !self.wanted(delivery) {
+            return Some((
+                202,
+                "stored; not forwarded (event filtered out by --events)",
+            ));
+        }
+        None
+    }
+
+    /// Stores a new delivery, trying again for a while when the store fails
+    /// (a full disk may clear up); `None` when it kept failing.
+    async fn store_new(
+        &self,
+        delivery: &Delivery,
+        verdict: &Verdict,
+        to_forward: bool,
+    ) -> Option<bool> {
+        let mut delay = Duration::from_millis(100);
+        for _ in 0..STORE_TRIES {
+            let stored = if to_forward {
+                self.store.insert_to_forward(delivery, verdict)
+            } else {
+                self.store.insert(delivery, verdict)
+            };
+            match stored {
+                Ok(is_new) => return Some(is_new),
+                Err(err) => self
+                    .reporter
+                    .error(format!("cannot store delivery {}: {err}", delivery.id)),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.shutdown.cancelled() => return None,
+            }
+            delay *= 2;
+        }
+        None
     }
 
     async fn forward(&self, delivery: Delivery, verdict: Verdict, respond: Option<bool>) {
         let id = delivery.id;
         let request = OutgoingRequest::from_delivery(&delivery);
-        let slot = self.forwarder.reserve().await;
+        // After a stop is asked for, nothing new goes out: unacknowledged
+        // deliveries come back from the relay, acknowledged ones are resumed.
+        let slot = tokio::select! {
+            slot = self.forwarder.reserve() => slot,
+            () = self.shutdown.cancelled() => return,
+        };
         // Acknowledged once a forward slot is had: the relay's cap on
         // unacknowledged deliveries then also bounds the forwards waiting here.
         if respond.is_some() {
@@ -221,27 +255,11 @@ fn json_response(id: DeliveryId, status: u16, message: &str) -> ClientMessage {
     }
 }
 
-/// Stored deliveries without a single attempt, oldest first.
+/// Deliveries stored to be forwarded that never got an attempt, oldest first.
 pub fn pending_deliveries(store: &Store) -> anyhow::Result<Vec<StoredDelivery>> {
-    let mut query = ListQuery {
-        filter: Filter {
-            status: Some(DeliveryStatus::Pending),
-            ..Filter::default()
-        },
-        before: None,
-        limit: MAX_PAGE,
-    };
     let mut pending = Vec::new();
-    loop {
-        let page = store.page(&query)?;
-        for summary in &page.items {
-            pending.extend(store.get(summary.id)?);
-        }
-        match page.next {
-            Some(next) => query.before = Some(next),
-            None => break,
-        }
+    for id in store.awaiting_forward()? {
+        pending.extend(store.get(id)?);
     }
-    pending.reverse();
     Ok(pending)
 }

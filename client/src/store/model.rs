@@ -88,6 +88,11 @@ pub struct Summary {
     pub last_duration_us: Option<u64>,
     pub attempts: u32,
     pub replays: u32,
+    /// Stored to be forwarded and not attempted yet: what a restarted
+    /// listener picks up. Deliveries kept back on purpose (rejected
+    /// signature, filtered event) are never marked.
+    #[serde(default)]
+    pub awaiting_forward: bool,
 }
 
 /// The delivery's state for `--status` filters.

@@ -102,6 +102,21 @@ impl Store {
         Ok(Page { items, next: None })
     }
 
+    /// Deliveries stored to be forwarded that never got an attempt, oldest
+    /// first: the listener stopped between storing and forwarding them.
+    pub fn awaiting_forward(&self) -> Result<Vec<DeliveryId>, StoreError> {
+        let mut ids = Vec::new();
+        for entry in self.inner.summaries.iter() {
+            let (_, bytes) = entry?;
+            let summary: Summary =
+                serde_json::from_slice(&bytes).map_err(StoreError::decode("summary"))?;
+            if summary.awaiting_forward {
+                ids.push(summary.id);
+            }
+        }
+        Ok(ids)
+    }
+
     /// Totals kept up to date by every write; reading them costs one lookup.
     pub fn counts(&self) -> Result<Counts, StoreError> {
         Ok(*self.inner.counts.lock().unwrap_or_else(|p| p.into_inner()))

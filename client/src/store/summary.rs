@@ -77,6 +77,7 @@ impl Summary {
             last_status: None,
             last_error: false,
             last_duration_us: None,
+            awaiting_forward: false,
             attempts: 0,
             replays: 0,
         }
@@ -97,6 +98,7 @@ impl Summary {
         self.last_error = self.last_status.is_none();
         self.last_duration_us = Some(attempt.duration_us);
         self.attempts = self.attempts.saturating_add(1);
+        self.awaiting_forward = false;
         if matches!(attempt.kind, AttemptKind::Replay { .. }) {
             self.replays = self.replays.saturating_add(1);
         }

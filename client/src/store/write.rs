@@ -51,13 +51,23 @@ impl Store {
     /// already stored: the relay re-sends what was not acknowledged, so
     /// duplicates are normal. Durable only after [`Store::flush`].
     pub fn insert(&self, delivery: &Delivery, verdict: &Verdict) -> Result<bool, StoreError> {
-        self.insert_with_attempts(delivery, verdict, &[])
+        self.insert_with_attempts(delivery, verdict, &[], false)
+    }
+
+    /// Like [`insert`](Self::insert), marking the delivery as one to forward,
+    /// so a listener that stops before the first attempt resumes it.
+    pub fn insert_to_forward(
+        &self,
+        delivery: &Delivery,
+        verdict: &Verdict,
+    ) -> Result<bool, StoreError> {
+        self.insert_with_attempts(delivery, verdict, &[], true)
     }
 
     /// Stores a whole record, attempts included (what `import` needs).
     /// Returns false when the id is already stored.
     pub fn insert_stored(&self, stored: &StoredDelivery) -> Result<bool, StoreError> {
-        self.insert_with_attempts(&stored.delivery, &stored.verdict, &stored.attempts)
+        self.insert_with_attempts(&stored.delivery, &stored.verdict, &stored.attempts, false)
     }
 
     fn insert_with_attempts(
@@ -65,6 +75,7 @@ impl Store {
         delivery: &Delivery,
         verdict: &Verdict,
         attempts: &[Attempt],
+        awaiting_forward: bool,
     ) -> Result<bool, StoreError> {
         let inner = &self.inner;
         let key = delivery.id.to_bytes();
@@ -74,6 +85,7 @@ impl Store {
         })
         .map_err(StoreError::decode("delivery"))?;
         let mut summary = Summary::new(delivery, verdict);
+        summary.awaiting_forward = awaiting_forward;
         attempts.iter().for_each(|a| summary.apply_attempt(a));
         let summary_bytes = serde_json::to_vec(&summary).map_err(StoreError::decode("summary"))?;
         let mut counts = inner.counts.lock().unwrap_or_else(|p| p.into_inner());
