@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
+use super::model::Summary;
 use super::summary::Counts;
-use super::write::COUNTS_KEY;
+use super::write::{CLEAN_KEY, COUNTS_KEY};
 use super::{EVENT_BUFFER, Inner, SCHEMA_VERSION, Store, StoreError, db_path, pid_path};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -28,7 +29,7 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
         tree("meta")?,
     );
     check_schema(dir, &meta)?;
-    let counts = load_counts(&meta)?;
+    let counts = load_counts(&meta, &summaries)?;
     write_pid(dir);
     let (events, _) = broadcast::channel(EVENT_BUFFER);
     let inner = Inner {
@@ -46,11 +47,33 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
     })
 }
 
-fn load_counts(meta: &sled::Tree) -> Result<Counts, StoreError> {
-    match meta.get(COUNTS_KEY)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(StoreError::decode("count")),
-        None => Ok(Counts::default()),
+/// The counts saved at the last clean close; after a crash (or with none
+/// saved) they are counted again from the summaries, since writes made
+/// durable after the last save would otherwise go uncounted for good.
+fn load_counts(meta: &sled::Tree, summaries: &sled::Tree) -> Result<Counts, StoreError> {
+    let saved = match meta.get(COUNTS_KEY)? {
+        Some(bytes) if meta.get(CLEAN_KEY)?.as_deref() == Some(b"1") => {
+            Some(serde_json::from_slice(&bytes).map_err(StoreError::decode("count"))?)
+        }
+        _ => None,
+    };
+    let counts = match saved {
+        Some(counts) => counts,
+        None => recount(summaries)?,
+    };
+    meta.insert(CLEAN_KEY, b"0")?;
+    Ok(counts)
+}
+
+fn recount(summaries: &sled::Tree) -> Result<Counts, StoreError> {
+    let mut counts = Counts::default();
+    for entry in summaries.iter() {
+        let (_, bytes) = entry?;
+        let summary: Summary =
+            serde_json::from_slice(&bytes).map_err(StoreError::decode("summary"))?;
+        counts.apply(&summary, true);
     }
+    Ok(counts)
 }
 
 /// sled may panic on some damaged files instead of returning an error; a

@@ -10,8 +10,8 @@
 //! - a delete removes the summary first.
 //!
 //! The counts live in memory under the write lock and are saved with each
-//! flush (and when the store closes), so after a crash they agree with what
-//! the last flush made durable.
+//! flush and on close; a store that was not closed cleanly has them counted
+//! again from the summaries when it opens.
 
 use std::time::Duration;
 
@@ -23,6 +23,10 @@ use super::{Store, StoreError, StoreEvent};
 use crate::verify::Verdict;
 
 pub(super) const COUNTS_KEY: &[u8] = b"counts";
+
+/// `1` while the store is closed cleanly, `0` while open: a `0` found at
+/// open means the last process died and the saved counts may be stale.
+pub(super) const CLEAN_KEY: &[u8] = b"clean";
 
 /// How many deliveries one prune pass collects before deleting them.
 const PRUNE_BATCH: usize = 256;
