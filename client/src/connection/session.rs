@@ -1,10 +1,10 @@
 //! One connected session: frames in, acknowledgements out, until the socket
 //! drops, the relay says goodbye, or the client has nothing left to say.
 
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hookline_protocol::{ClientMessage, Delivery, GoodbyeReason, RelayMessage, limits};
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -32,70 +32,96 @@ pub enum SessionEnd {
     },
 }
 
-/// Runs the session on one task: reading and writing share the socket through
-/// `select!`, so there is no lock and no second task to tear down.
+/// Runs the session: a reader and a writer on the two halves of the socket,
+/// polled together on this task, so a long write (a batch of answers) never
+/// stops the reading that the relay needs to make room on its side.
 ///
 /// After `shutdown`, new deliveries are left with the relay (it re-sends them
 /// next time) while acknowledgements keep flowing until every sender of
 /// `outbound` is gone.
 pub async fn run(
-    mut socket: Socket,
+    socket: Socket,
     incoming: &mpsc::UnboundedSender<Incoming>,
     outbound: &mut mpsc::UnboundedReceiver<ClientMessage>,
     shutdown: &CancellationToken,
 ) -> SessionEnd {
-    let mut deadline = Instant::now() + limits::DEAD_PEER_AFTER;
+    let (mut sink, mut stream) = socket.split();
+    tokio::select! {
+        end = read(&mut stream, incoming, shutdown) => end,
+        end = write(&mut sink, outbound) => end,
+    }
+}
+
+/// Hands deliveries to the pipeline until the relay goes quiet, closes or says goodbye.
+async fn read(
+    stream: &mut SplitStream<Socket>,
+    incoming: &mpsc::UnboundedSender<Incoming>,
+    shutdown: &CancellationToken,
+) -> SessionEnd {
     loop {
-        tokio::select! {
-            message = outbound.recv() => {
-                let Some(message) = message else {
-                    let bye = ClientMessage::Goodbye {
-                        reason: GoodbyeReason::ShuttingDown,
-                        message: "hookline listen is stopping".into(),
-                    };
-                    let _ = socket.send(Message::text(bye.encode())).await;
-                    let _ = socket.close(None).await;
-                    return SessionEnd::Drained;
-                };
-                if let Err(err) = send_batch(&mut socket, message, outbound).await {
-                    return SessionEnd::Lost(format!("sending to the relay failed: {err}"));
+        let frame = match tokio::time::timeout(limits::DEAD_PEER_AFTER, stream.next()).await {
+            Err(_) => {
+                return SessionEnd::Lost(format!(
+                    "no sign of life from the relay for {:?}",
+                    limits::DEAD_PEER_AFTER
+                ));
+            }
+            Ok(frame) => frame,
+        };
+        let bytes = match frame {
+            None | Some(Ok(Message::Close(_))) => {
+                return SessionEnd::Lost("the relay closed the connection".into());
+            }
+            Some(Err(err)) => return SessionEnd::Lost(format!("connection error: {err}")),
+            Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
+            Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
+            Some(Ok(_)) => continue,
+        };
+        match RelayMessage::decode(&bytes) {
+            Ok(RelayMessage::Delivery { delivery, respond }) => {
+                if !shutdown.is_cancelled() {
+                    let _ = incoming.send(Incoming {
+                        delivery: *delivery,
+                        respond,
+                    });
                 }
             }
-            frame = socket.next() => {
-                deadline = Instant::now() + limits::DEAD_PEER_AFTER;
-                let bytes = match frame {
-                    None => return SessionEnd::Lost("the relay closed the connection".into()),
-                    Some(Err(err)) => return SessionEnd::Lost(format!("connection error: {err}")),
-                    Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
-                    Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
-                    Some(Ok(Message::Close(_))) => return SessionEnd::Lost("the relay closed the connection".into()),
-                    Some(Ok(_)) => continue,
+            Ok(RelayMessage::Goodbye { reason, message }) => {
+                return match reason {
+                    GoodbyeReason::ShuttingDown => {
+                        SessionEnd::Lost(format!("relay is restarting: {message}"))
+                    }
+                    reason => SessionEnd::Ended { reason, message },
                 };
-                match RelayMessage::decode(&bytes) {
-                    Ok(RelayMessage::Delivery { delivery, respond }) => {
-                        if !shutdown.is_cancelled() {
-                            let _ = incoming.send(Incoming { delivery: *delivery, respond });
-                        }
-                    }
-                    Ok(RelayMessage::Goodbye { reason, message }) => {
-                        return match reason {
-                            GoodbyeReason::ShuttingDown => SessionEnd::Lost(format!("relay is restarting: {message}")),
-                            reason => SessionEnd::Ended { reason, message },
-                        };
-                    }
-                    Ok(RelayMessage::Welcome { .. }) => {
-                        tracing::warn!("relay sent a second welcome; ignored");
-                    }
-                    Err(err) => {
-                        tracing::warn!(%err, "relay sent a frame this client cannot read; ignored");
-                    }
-                }
             }
-            () = sleep_until(deadline) => {
-                return SessionEnd::Lost(format!("no sign of life from the relay for {:?}", limits::DEAD_PEER_AFTER));
+            Ok(RelayMessage::Welcome { .. }) => {
+                tracing::warn!("relay sent a second welcome; ignored");
+            }
+            Err(err) => {
+                tracing::warn!(%err, "relay sent a frame this client cannot read; ignored");
             }
         }
     }
+}
+
+/// Sends acknowledgements and answers until every sender of `outbound` is
+/// gone, then says goodbye.
+async fn write(
+    sink: &mut SplitSink<Socket, Message>,
+    outbound: &mut mpsc::UnboundedReceiver<ClientMessage>,
+) -> SessionEnd {
+    while let Some(first) = outbound.recv().await {
+        if let Err(err) = send_batch(sink, first, outbound).await {
+            return SessionEnd::Lost(format!("sending to the relay failed: {err}"));
+        }
+    }
+    let bye = ClientMessage::Goodbye {
+        reason: GoodbyeReason::ShuttingDown,
+        message: "hookline listen is stopping".into(),
+    };
+    let _ = sink.send(Message::text(bye.encode())).await;
+    let _ = sink.close().await;
+    SessionEnd::Drained
 }
 
 /// Most queued messages written before one flush.
@@ -104,16 +130,16 @@ const MAX_BATCH: usize = 256;
 /// Writes `first` and whatever else is already queued, then flushes once: under
 /// load, acknowledgements and answers share a syscall instead of one each.
 async fn send_batch(
-    socket: &mut Socket,
+    sink: &mut SplitSink<Socket, Message>,
     first: ClientMessage,
     outbound: &mut mpsc::UnboundedReceiver<ClientMessage>,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    socket.feed(Message::text(first.encode())).await?;
+    sink.feed(Message::text(first.encode())).await?;
     for _ in 1..MAX_BATCH {
         match outbound.try_recv() {
-            Ok(message) => socket.feed(Message::text(message.encode())).await?,
+            Ok(message) => sink.feed(Message::text(message.encode())).await?,
             Err(_) => break,
         }
     }
-    socket.flush().await
+    sink.flush().await
 }
