@@ -127,9 +127,22 @@ impl Listening {
             state_tx,
             shutdown.clone(),
         ));
+        let reporter = Reporter::new(options.output);
+        let mut told = false;
         let public_url = loop {
-            if let ConnectionState::Connected { public_url } = &*state.borrow_and_update() {
-                break public_url.clone();
+            match &*state.borrow_and_update() {
+                ConnectionState::Connected { public_url } => break public_url.clone(),
+                // Said once, so a wrong or unreachable relay is not a silent hang.
+                ConnectionState::Reconnecting { error, .. } if !told => {
+                    told = true;
+                    reporter.notice(
+                        &format!(
+                            "cannot reach the relay yet ({error}); still trying, Ctrl-C stops"
+                        ),
+                        json!({"type": "connection", "state": "reconnecting", "error": error}),
+                    );
+                }
+                _ => {}
             }
             if state.changed().await.is_err() || connection.is_finished() {
                 let result = connection.await.context("connection task")?;
@@ -145,7 +158,6 @@ impl Listening {
         if let Err(err) = last.save(&options.data_dir) {
             tracing::warn!(%err, "cannot record the listener's settings for replay and trigger");
         }
-        let reporter = Reporter::new(options.output);
         let (durable_tx, durable_rx) = mpsc::unbounded_channel();
         let pipeline = Arc::new(Pipeline {
             verifier: options.verifier,

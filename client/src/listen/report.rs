@@ -168,6 +168,15 @@ impl Reporter {
         }
     }
 
+    /// Something the user should know on stderr (stdout stays for the
+    /// startup line and the deliveries that scripts read).
+    pub fn warn(&self, message: String) {
+        match self.format {
+            OutputFormat::Quiet => tracing::warn!("{message}"),
+            _ => eprintln!("warning: {message}"),
+        }
+    }
+
     /// Something went wrong that the user should see; never fatal by itself.
     pub fn error(&self, message: String) {
         match self.format {
