@@ -135,12 +135,9 @@ impl Listening {
                 // Said once, so a wrong or unreachable relay is not a silent hang.
                 ConnectionState::Reconnecting { error, .. } if !told => {
                     told = true;
-                    reporter.notice(
-                        &format!(
-                            "cannot reach the relay yet ({error}); still trying, Ctrl-C stops"
-                        ),
-                        json!({"type": "connection", "state": "reconnecting", "error": error}),
-                    );
+                    reporter.warn(format!(
+                        "cannot reach the relay yet ({error}); still trying, Ctrl-C stops"
+                    ));
                 }
                 _ => {}
             }
