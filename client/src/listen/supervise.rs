@@ -67,7 +67,10 @@ pub(super) async fn run(
     let connection = match tokio::time::timeout(DRAIN_TIMEOUT, drained).await {
         Ok(joined) => joined.context("connection task")?,
         Err(_) => {
+            // What was not acknowledged comes back from the relay next time.
             tracing::warn!("gave up waiting for forwards in flight after {DRAIN_TIMEOUT:?}");
+            tasks.connection.abort();
+            tasks.flusher.abort();
             Ok(())
         }
     };
