@@ -44,7 +44,8 @@ pub struct ListenArgs {
     /// Forward only these event types (comma-separated globs, e.g. 'email.*,contact.created'); all are stored.
     #[arg(long)]
     pub events: Option<String>,
-    /// Answer deliveries with a bad or stale signature 401 and don't forward them.
+    /// Answer deliveries with a bad, stale or missing signature 401 and don't forward them
+    /// (they are still stored). Needs --secret.
     #[arg(long)]
     pub reject_invalid: bool,
     /// How to print deliveries: text, or json (one object per line; the first holds public_url).
@@ -94,6 +95,11 @@ impl ListenArgs {
     /// Starts listening and prints the startup block.
     pub async fn start(self) -> anyhow::Result<Listening> {
         let scheme = self.scheme.choice().map_err(anyhow::Error::msg)?;
+        if self.reject_invalid && self.secrets.is_empty() {
+            anyhow::bail!(
+                "--reject-invalid needs the signing secret: pass --secret or set WEBHOOK_SECRET"
+            );
+        }
         let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
         let reporter = Reporter::new(self.output);
         let secrets: Vec<Secret> = self
