@@ -81,7 +81,20 @@ fn recount(summaries: &sled::Tree) -> Result<Counts, StoreError> {
 fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     let path = db_path(dir);
     let config = sled::Config::new().path(&path).cache_capacity(CACHE_BYTES);
-    match catch_unwind(AssertUnwindSafe(|| config.open())) {
+    // A store closed by this same process moments ago (a listener restarted
+    // in-process; closing removes the pid file) stays locked until sled's
+    // flusher thread notices: wait for it. A lock whose pid file names another
+    // process is reported at once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let mut opened = catch_unwind(AssertUnwindSafe(|| config.open()));
+    while matches!(&opened, Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock"))
+        && read_pid(dir).is_none_or(|pid| pid == std::process::id())
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        opened = catch_unwind(AssertUnwindSafe(|| config.open()));
+    }
+    match opened {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(classify(dir, e)),
         Err(panic) => {

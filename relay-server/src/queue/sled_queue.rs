@@ -89,14 +89,32 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// sled's background flusher holds a closed database's file lock until its
+/// next tick, so a relay reopened in the same process (a restart, a test)
+/// waits that out instead of failing; another live process still fails fast
+/// enough to report.
+fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SledQueue {
     /// Opens (or creates) the queue and counts what it holds per channel.
     pub fn open(dir: &Path) -> Result<Self, QueueError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir.join("queue"))
-            .flush_every_ms(Some(FLUSH_EVERY_MS))
-            .open()
-            .map_err(storage)?;
+            .flush_every_ms(Some(FLUSH_EVERY_MS));
+        let db = open_waiting_for_lock(&config).map_err(storage)?;
         let mut channels: HashMap<ChannelId, ChannelState> = HashMap::new();
         for item in db.iter() {
             let (k, v) = item.map_err(storage)?;
