@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use hookline_protocol::{ChannelId, Secret};
-use serde_json::json;
 
 use super::StoreArgs;
 use super::verify::SchemeArgs;
 use crate::forward::{ForwardConfig, ForwardTarget, RetryPolicy};
-use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice, Reporter};
+use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice};
 use crate::store::time::parse_duration;
 use crate::store::{Glob, RetentionPolicy};
 use crate::verify::Verifier;
@@ -101,16 +100,11 @@ impl ListenArgs {
             );
         }
         let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
-        let reporter = Reporter::new(self.output);
         let secrets: Vec<Secret> = self
             .secrets
             .iter()
             .map(|s| Secret::new(s.as_str()))
             .collect();
-        let secret_note = match secrets.len() {
-            0 => "no secret set: signatures are not checked (use --secret)".to_owned(),
-            n => format!("{n} secret(s), scheme {scheme}"),
-        };
         let relay = match (self.relay, self.token) {
             (Some(url), Some(token)) => RelayChoice::Remote {
                 url,
@@ -123,10 +117,6 @@ impl ListenArgs {
         let channel = match (&relay, &self.channel) {
             (RelayChoice::Remote { token, .. }, Some(name)) => Some(ChannelId::derive(token, name)),
             _ => None,
-        };
-        let relay_note = match &relay {
-            RelayChoice::Remote { url, .. } => url.clone(),
-            RelayChoice::Embedded { .. } => "embedded (this process)".to_owned(),
         };
         let options = ListenOptions {
             forward: self.forward.clone(),
@@ -155,30 +145,6 @@ impl ListenArgs {
         let listening = Listening::start(options)
             .await
             .context("hookline listen could not start")?;
-        let text = format!(
-            "hookline is listening\n  \
-             public URL  {}\n  \
-             forward to  {}\n  \
-             relay       {relay_note}\n  \
-             store       {}\n  \
-             signatures  {secret_note}\n\
-             Register the public URL as the webhook endpoint; Ctrl-C stops.",
-            listening.public_url,
-            self.forward,
-            data_dir.display(),
-        );
-        reporter.notice(
-            &text,
-            json!({
-                "type": "started",
-                "public_url": listening.public_url,
-                "forward": self.forward.to_string(),
-                "data_dir": data_dir,
-                "relay": relay_note,
-                "secret": !secrets.is_empty(),
-                "scheme": scheme.to_string(),
-            }),
-        );
         Ok(listening)
     }
 }

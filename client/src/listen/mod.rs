@@ -27,7 +27,7 @@ use crate::verify::Verifier;
 
 pub use embedded::EmbeddedRelay;
 pub use pipeline::{Pipeline, pending_deliveries};
-pub use report::{OutputFormat, Report, Reporter, report_state_changes};
+pub use report::{OutputFormat, Report, Reporter, Startup, report_state_changes};
 
 /// Where the relay is.
 #[derive(Debug, Clone)]
@@ -155,6 +155,17 @@ impl Listening {
         if let Err(err) = last.save(&options.data_dir) {
             tracing::warn!(%err, "cannot record the listener's settings for replay and trigger");
         }
+        reporter.started(&Startup {
+            public_url: &public_url,
+            forward: options.forward.to_string(),
+            relay: match &options.relay {
+                RelayChoice::Remote { url, .. } => url.clone(),
+                RelayChoice::Embedded { .. } => "embedded (this process)".to_owned(),
+            },
+            data_dir: &options.data_dir,
+            secrets: options.verifier.secret_count(),
+            scheme: options.verifier.scheme().to_string(),
+        });
         let (durable_tx, durable_rx) = mpsc::unbounded_channel();
         let pipeline = Arc::new(Pipeline {
             verifier: options.verifier,

@@ -134,6 +134,17 @@ impl Report {
     }
 }
 
+/// What the startup block says.
+#[derive(Debug)]
+pub struct Startup<'a> {
+    pub public_url: &'a str,
+    pub forward: String,
+    pub relay: String,
+    pub data_dir: &'a std::path::Path,
+    pub secrets: usize,
+    pub scheme: String,
+}
+
 /// Writes reports in the chosen format. Cheap to clone.
 #[derive(Debug, Clone, Copy)]
 pub struct Reporter {
@@ -166,6 +177,41 @@ impl Reporter {
             OutputFormat::Json => self.line(&json.to_string()),
             OutputFormat::Quiet => tracing::info!("{text}"),
         }
+    }
+
+    /// The startup block: always the first thing on stdout (scripts read
+    /// `public_url` from the first JSON line), so it is written before any
+    /// delivery is handled.
+    pub fn started(&self, startup: &Startup<'_>) {
+        let secrets = match startup.secrets {
+            0 => "no secret set: signatures are not checked (use --secret)".to_owned(),
+            n => format!("{n} secret(s), scheme {}", startup.scheme),
+        };
+        let text = format!(
+            "hookline is listening\n  \
+             public URL  {}\n  \
+             forward to  {}\n  \
+             relay       {}\n  \
+             store       {}\n  \
+             signatures  {secrets}\n\
+             Register the public URL as the webhook endpoint; Ctrl-C stops.",
+            startup.public_url,
+            startup.forward,
+            startup.relay,
+            startup.data_dir.display(),
+        );
+        self.notice(
+            &text,
+            json!({
+                "type": "started",
+                "public_url": startup.public_url,
+                "forward": startup.forward,
+                "data_dir": startup.data_dir,
+                "relay": startup.relay,
+                "secret": startup.secrets > 0,
+                "scheme": startup.scheme,
+            }),
+        );
     }
 
     /// Something the user should know on stderr (stdout stays for the

@@ -63,6 +63,11 @@ impl Verifier {
         !self.secrets.is_empty()
     }
 
+    /// How many secrets are tried (never the secrets themselves).
+    pub fn secret_count(&self) -> usize {
+        self.secrets.len()
+    }
+
     pub fn scheme(&self) -> &SchemeChoice {
         &self.scheme
     }
