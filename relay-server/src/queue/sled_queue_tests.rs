@@ -20,6 +20,21 @@ fn chan(name: &str) -> ChannelId {
     ChannelId::derive(&Secret::new("unit-test-token"), name)
 }
 
+/// Pushes a fresh delivery with body `body`.
+fn push(
+    q: &SledQueue,
+    channel: &ChannelId,
+    body: &'static [u8],
+    limits: &QueueLimits,
+) -> Result<u64, QueueError> {
+    q.push(
+        channel,
+        DeliveryId::generate(),
+        Bytes::from_static(body),
+        limits,
+    )
+}
+
 #[test]
 fn reads_in_order_and_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,13 +50,7 @@ fn reads_in_order_and_survives_reopen() {
             )
             .unwrap();
         }
-        q.push(
-            &b,
-            DeliveryId::generate(),
-            Bytes::from_static(b"other"),
-            &limits(100, 1000),
-        )
-        .unwrap();
+        push(&q, &b, b"other", &limits(100, 1000)).unwrap();
         q.flush().unwrap();
     }
     let q = SledQueue::open(dir.path()).unwrap();
@@ -69,36 +78,14 @@ fn bounds_by_count_and_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let q = SledQueue::open(dir.path()).unwrap();
     let a = chan("a");
-    q.push(
-        &a,
-        DeliveryId::generate(),
-        Bytes::from_static(b"12345"),
-        &limits(2, 8),
-    )
-    .unwrap();
-    let full = q.push(
-        &a,
-        DeliveryId::generate(),
-        Bytes::from_static(b"6789"),
-        &limits(2, 8),
-    );
+    push(&q, &a, b"12345", &limits(2, 8)).unwrap();
+    let full = push(&q, &a, b"6789", &limits(2, 8));
     assert!(
         matches!(full, Err(QueueError::FullBytes { .. })),
         "{full:?}"
     );
-    q.push(
-        &a,
-        DeliveryId::generate(),
-        Bytes::from_static(b"6"),
-        &limits(2, 8),
-    )
-    .unwrap();
-    let full = q.push(
-        &a,
-        DeliveryId::generate(),
-        Bytes::from_static(b"7"),
-        &limits(2, 8),
-    );
+    push(&q, &a, b"6", &limits(2, 8)).unwrap();
+    let full = push(&q, &a, b"7", &limits(2, 8));
     assert!(
         matches!(full, Err(QueueError::FullCount { .. })),
         "{full:?}"
@@ -196,13 +183,7 @@ fn maintain_spills_only_entries_past_their_staging_time() {
     let dir = tempfile::tempdir().unwrap();
     let q = SledQueue::open(dir.path()).unwrap();
     let a = chan("a");
-    q.push(
-        &a,
-        DeliveryId::generate(),
-        Bytes::from_static(b"fresh"),
-        &limits(10, 100),
-    )
-    .unwrap();
+    push(&q, &a, b"fresh", &limits(10, 100)).unwrap();
     q.maintain().unwrap();
     assert_eq!(q.db.len(), 0, "a fresh delivery stays in memory");
     q.spill(Duration::ZERO).unwrap();
