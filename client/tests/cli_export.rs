@@ -326,7 +326,7 @@ fn curl_export_run_by_sh_resends_the_same_bytes() {
         let raw = requests.recv_timeout(Duration::from_secs(10)).unwrap();
         let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
         let (head, body) = raw.split_at(split);
-        assert_eq!(body, d.body.as_slice(), "body of {}", d.id);
+        assert_eq!(body, &d.body[..], "body of {}", d.id);
         let head = head.to_vec();
         let text = String::from_utf8_lossy(&head);
         assert!(

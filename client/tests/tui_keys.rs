@@ -209,7 +209,10 @@ fn e_edits_the_loaded_body_and_the_edit_is_replayed() {
     load_detail(&mut app, record);
     assert_eq!(
         press(&mut app, KeyCode::Char('e')),
-        [Effect::Edit { id: id(1), body }]
+        [Effect::Edit {
+            id: id(1),
+            body: body.to_vec()
+        }]
     );
     let edited = update(
         &mut app,

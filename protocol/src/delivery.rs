@@ -1,5 +1,6 @@
 //! The delivery: one webhook request exactly as the relay received it.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -42,8 +43,11 @@ pub struct Delivery {
     /// The raw query string without `?`, exactly as sent.
     pub query: Option<String>,
     pub headers: Vec<Header>,
+    /// The exact bytes received. Shared, not copied, from the frame it was
+    /// read from to the store and the forward. (In JSON forms, such as
+    /// exports, it is `body_b64`.)
     #[serde(rename = "body_b64", with = "base64_bytes")]
-    pub body: Vec<u8>,
+    pub body: Bytes,
     /// Lowercase hex SHA-256 of `body` as received, so a later changed body shows.
     pub body_sha256: String,
     /// The sender's address as the relay saw it (or as a trusted proxy said).

@@ -1,11 +1,12 @@
-//! How bytes travel inside JSON: bodies as base64, header values as text when
+//! How bytes travel inside JSON forms: bodies as base64, header values as text when
 //! they are UTF-8 (almost always) and as `{"b64": …}` when they are not.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// `#[serde(with = "base64_bytes")]` for a `Vec<u8>` carried as a base64 string.
+/// `#[serde(with = "base64_bytes")]` for bytes (`Vec<u8>` or `Bytes`) carried
+/// as a base64 string in JSON forms (exports, the control socket).
 pub mod base64_bytes {
     use super::*;
 
@@ -13,10 +14,15 @@ pub mod base64_bytes {
         serializer.serialize_str(&STANDARD.encode(bytes))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    pub fn deserialize<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: From<Vec<u8>>,
+    {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
         STANDARD
             .decode(text.as_bytes())
+            .map(T::from)
             .map_err(|e| serde::de::Error::custom(format!("body is not valid base64: {e}")))
     }
 }

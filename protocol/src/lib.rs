@@ -1,10 +1,12 @@
 //! The hookline wire protocol: what the relay and the client say to each other
 //! over the WebSocket, and the delivery they pass along.
 //!
-//! Every frame is one JSON object in a text frame. Bodies are bytes, carried as
-//! base64, because signatures are computed over the exact bytes the sender sent.
-//! The version is checked once, in the handshake ([`ClientMessage::Hello`] /
-//! [`RelayMessage::Welcome`]); nothing after that is versioned.
+//! Control messages are JSON text frames; deliveries and responses are binary
+//! frames, a JSON metadata header then the raw body ([`frame`]), because
+//! signatures are computed over the exact bytes the sender sent and bodies
+//! reach 32 MiB. The version is checked once, in the handshake
+//! ([`ClientMessage::Hello`] / [`RelayMessage::Welcome`]); nothing after that
+//! is versioned.
 
 #![forbid(unsafe_code)]
 
@@ -12,6 +14,7 @@ mod channel;
 mod delivery;
 mod duration;
 pub mod encoding;
+pub mod frame;
 mod id;
 pub mod limits;
 mod message;
@@ -21,9 +24,15 @@ pub use channel::{ChannelId, DEFAULT_CHANNEL_NAME};
 pub use delivery::{Delivery, Header, body_sha256_hex, header_values};
 pub use duration::parse_duration;
 pub use id::DeliveryId;
-pub use message::{ClientMessage, GoodbyeReason, ProtocolError, RelayMessage, check_version};
+pub use message::{
+    ClientMessage, Frame, GoodbyeReason, ProtocolError, RelayMessage, check_version,
+};
 pub use secret::Secret;
 
 /// The protocol version this build speaks. Bumped on any incompatible change to
 /// the messages below; both ends must speak the same one.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: deliveries and responses in binary frames with raw bodies, `stored`
+/// acknowledges a flush's ids in one frame, `welcome` carries the relay's
+/// heartbeat timing.
+pub const PROTOCOL_VERSION: u32 = 2;

@@ -21,11 +21,14 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Largest local-app response body passed back to the sender.
 pub const MAX_RESPONSE_BODY_BYTES: usize = 1024 * 1024;
 
-/// Largest WebSocket message either end accepts: a body at the ceiling grows by
-/// a third in base64, plus headers (escaped, worst case doubled) and the frame's
-/// own fields. This is well above tungstenite's 16 MiB default, on purpose.
+/// Largest JSON metadata of a binary frame: the headers JSON-escaped (a
+/// control byte becomes six characters), the URL, the path and the query.
+pub const MAX_META_BYTES: usize = 8 * MAX_HEADER_BYTES + 256 * 1024;
+
+/// Largest WebSocket message either end accepts: a body at the ceiling plus
+/// its metadata. This is well above tungstenite's 16 MiB default, on purpose.
 pub const MAX_MESSAGE_BYTES: usize =
-    MAX_BODY_BYTES_CEILING.div_ceil(3) * 4 + 2 * MAX_HEADER_BYTES * 2 + 64 * 1024;
+    MAX_BODY_BYTES_CEILING + MAX_META_BYTES + crate::frame::PREFIX_LEN;
 
 /// How long the relay waits for the client's `hello` after the upgrade.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

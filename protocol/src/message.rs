@@ -1,15 +1,27 @@
 //! The two message enums and their encoding.
 //!
 //! A session is: client `hello` → relay `welcome` (or `goodbye`), then the
-//! relay sends `delivery` frames and the client answers each with `response`
-//! (when the sender waits) and `stored` (once it is on disk). Either side may
-//! end with `goodbye`.
+//! relay sends `delivery` frames and the client answers with `response`
+//! (when the sender waits) and `stored` (once a flush has put deliveries on
+//! disk, every id of that flush in one frame). Either side may end with
+//! `goodbye`.
+//!
+//! Control messages are JSON text frames; `delivery` and `response` carry
+//! bodies and are binary frames (see [`crate::frame`]).
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::encoding::base64_bytes;
+use crate::frame::{self, KIND_DELIVERY, KIND_RESPONSE};
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::{ChannelId, Delivery, DeliveryId, Header, PROTOCOL_VERSION, Secret};
+
+/// One WebSocket data frame as this protocol writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    Text(String),
+    Binary(Bytes),
+}
 
 /// Client → relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,15 +36,17 @@ pub enum ClientMessage {
         /// Free-form client name and version, for the relay's logs.
         client: String,
     },
-    /// The delivery is durably in the client's store; the relay may drop its copy.
-    Stored { id: DeliveryId },
-    /// The local app's answer to a delivery, for the relay to pass back to the sender.
+    /// These deliveries are durably in the client's store (one frame per
+    /// flush); the relay may drop its copies.
+    Stored { ids: Vec<DeliveryId> },
+    /// The local app's answer to a delivery, for the relay to pass back to
+    /// the sender. A binary frame.
+    #[serde(skip)]
     Response {
         id: DeliveryId,
         status: u16,
         headers: Vec<Header>,
-        #[serde(rename = "body_b64", with = "base64_bytes")]
-        body: Vec<u8>,
+        body: Bytes,
     },
     /// The client is going away on purpose (not an error).
     Goodbye {
@@ -45,16 +59,24 @@ pub enum ClientMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RelayMessage {
-    /// Handshake accepted: the channel this session serves and the URL senders post to.
+    /// Handshake accepted: the channel this session serves, the URL senders
+    /// post to, and the relay's heartbeat timing, from which the client
+    /// derives when to give up on a silent relay.
     Welcome {
         protocol: u32,
         channel: ChannelId,
         public_url: String,
         /// Free-form relay name and version, for the client's logs.
         relay: String,
+        /// The relay pings at least this often.
+        ping_interval_ms: u64,
+        /// The relay closes a session silent for this long; the client may
+        /// do the same.
+        dead_peer_after_ms: u64,
     },
     /// A webhook request to store and forward. `respond` is true while the
-    /// sender is still waiting for the local app's answer.
+    /// sender is still waiting for the local app's answer. A binary frame.
+    #[serde(skip)]
     Delivery {
         delivery: Box<Delivery>,
         respond: bool,
@@ -104,6 +126,8 @@ pub enum ProtocolError {
     TooLarge { size: usize, limit: usize },
     #[error("malformed message: {0}")]
     Malformed(#[from] serde_json::Error),
+    #[error("malformed binary frame: {0}")]
+    BadFrame(String),
     #[error(
         "protocol version mismatch: the {this} speaks {ours}, the {peer} speaks {theirs}; \
          please update the {older} so both run the same hookline release"
@@ -140,28 +164,108 @@ pub fn check_version(
     })
 }
 
-macro_rules! codec {
-    ($ty:ty) => {
-        impl $ty {
-            /// The JSON text of this message.
-            pub fn encode(&self) -> String {
-                // Every field serializes infallibly (strings, numbers, bytes as base64).
-                serde_json::to_string(self).expect("protocol messages always serialize")
-            }
-
-            /// Parses one frame; never panics, whatever the bytes.
-            pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
-                if bytes.len() > MAX_MESSAGE_BYTES {
-                    return Err(ProtocolError::TooLarge {
-                        size: bytes.len(),
-                        limit: MAX_MESSAGE_BYTES,
-                    });
-                }
-                Ok(serde_json::from_slice(bytes)?)
-            }
-        }
-    };
+fn check_size(len: usize) -> Result<(), ProtocolError> {
+    if len > MAX_MESSAGE_BYTES {
+        return Err(ProtocolError::TooLarge {
+            size: len,
+            limit: MAX_MESSAGE_BYTES,
+        });
+    }
+    Ok(())
 }
 
-codec!(ClientMessage);
-codec!(RelayMessage);
+fn text(message: &impl Serialize) -> Frame {
+    // Control messages hold strings, numbers and ids: serializing cannot fail.
+    Frame::Text(serde_json::to_string(message).expect("control messages always serialize"))
+}
+
+fn unexpected_kind(kind: u8, side: &str) -> ProtocolError {
+    ProtocolError::BadFrame(format!(
+        "binary frame of kind {kind} is not one a {side} sends"
+    ))
+}
+
+impl ClientMessage {
+    /// The frame that carries this message.
+    pub fn encode(&self) -> Frame {
+        match self {
+            Self::Response {
+                id,
+                status,
+                headers,
+                body,
+            } => Frame::Binary(frame::encode_response(*id, *status, headers, body)),
+            other => text(other),
+        }
+    }
+
+    /// Parses a text frame; never panics, whatever the bytes.
+    pub fn decode_text(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        check_size(bytes.len())?;
+        Ok(serde_json::from_slice(bytes)?)
+    }
+
+    /// Parses a binary frame; the body is a slice of `bytes`, not a copy.
+    pub fn decode_binary(bytes: Bytes) -> Result<Self, ProtocolError> {
+        check_size(bytes.len())?;
+        let parts = frame::split(bytes)?;
+        if parts.kind != KIND_RESPONSE {
+            return Err(unexpected_kind(parts.kind, "client"));
+        }
+        let (id, status, headers, body) = frame::response_of(parts)?;
+        Ok(Self::Response {
+            id,
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Parses either kind of frame.
+    pub fn decode(frame: Frame) -> Result<Self, ProtocolError> {
+        match frame {
+            Frame::Text(text) => Self::decode_text(text.as_bytes()),
+            Frame::Binary(bytes) => Self::decode_binary(bytes),
+        }
+    }
+}
+
+impl RelayMessage {
+    /// The frame that carries this message.
+    pub fn encode(&self) -> Frame {
+        match self {
+            Self::Delivery { delivery, respond } => {
+                Frame::Binary(frame::encode_delivery(delivery, *respond))
+            }
+            other => text(other),
+        }
+    }
+
+    /// Parses a text frame; never panics, whatever the bytes.
+    pub fn decode_text(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        check_size(bytes.len())?;
+        Ok(serde_json::from_slice(bytes)?)
+    }
+
+    /// Parses a binary frame; the body is a slice of `bytes`, not a copy.
+    pub fn decode_binary(bytes: Bytes) -> Result<Self, ProtocolError> {
+        check_size(bytes.len())?;
+        let parts = frame::split(bytes)?;
+        if parts.kind != KIND_DELIVERY {
+            return Err(unexpected_kind(parts.kind, "relay"));
+        }
+        let (delivery, respond) = frame::delivery_of(parts)?;
+        Ok(Self::Delivery {
+            delivery: Box::new(delivery),
+            respond,
+        })
+    }
+
+    /// Parses either kind of frame.
+    pub fn decode(frame: Frame) -> Result<Self, ProtocolError> {
+        match frame {
+            Frame::Text(text) => Self::decode_text(text.as_bytes()),
+            Frame::Binary(bytes) => Self::decode_binary(bytes),
+        }
+    }
+}

@@ -1,9 +1,10 @@
-//! Pins the JSON wire format: a change here breaks deployed relays and clients,
+//! Pins the wire format: a change here breaks deployed relays and clients,
 //! so it must come with a protocol version bump.
 
+use bytes::Bytes;
 use hookline_protocol::{
-    ChannelId, ClientMessage, Delivery, DeliveryId, GoodbyeReason, Header, PROTOCOL_VERSION,
-    ProtocolError, RelayMessage, Secret, body_sha256_hex, check_version, limits,
+    ChannelId, ClientMessage, Delivery, DeliveryId, Frame, GoodbyeReason, Header, PROTOCOL_VERSION,
+    ProtocolError, RelayMessage, Secret, body_sha256_hex, check_version, frame, limits,
 };
 use serde_json::json;
 
@@ -23,7 +24,7 @@ fn sample_delivery() -> Delivery {
             Header::new("X-Latin1", vec![0xE9]),
         ],
         body_sha256: body_sha256_hex(&body),
-        body,
+        body: body.into(),
         remote_addr: Some("203.0.113.7:5555".into()),
         public_url: "https://relay.example.com/h/abc/autosend?a=1&a=2".into(),
     }
@@ -37,23 +38,49 @@ fn hello_is_pinned() {
         channel: None,
         client: "hookline/0.1.0".into(),
     };
-    let value: serde_json::Value = serde_json::from_str(&hello.encode()).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text(hello.encode())).unwrap();
     assert_eq!(
         value,
         json!({"type": "hello", "protocol": 1, "token": "tok", "channel": null, "client": "hookline/0.1.0"})
     );
 }
 
+fn text(frame: Frame) -> String {
+    match frame {
+        Frame::Text(text) => text,
+        Frame::Binary(_) => panic!("expected a text frame"),
+    }
+}
+
+fn binary(frame: Frame) -> Bytes {
+    match frame {
+        Frame::Binary(bytes) => bytes,
+        Frame::Text(text) => panic!("expected a binary frame, got {text}"),
+    }
+}
+
+/// Kind, flags, metadata as JSON, body: the four parts of a binary frame.
+fn parts(frame: &[u8]) -> (u8, u8, serde_json::Value, &[u8]) {
+    let meta_len = u32::from_be_bytes(frame[2..6].try_into().unwrap()) as usize;
+    let meta = serde_json::from_slice(&frame[6..6 + meta_len]).unwrap();
+    (frame[0], frame[1], meta, &frame[6 + meta_len..])
+}
+
 #[test]
 fn delivery_frame_is_pinned() {
-    let frame = RelayMessage::Delivery {
-        delivery: Box::new(sample_delivery()),
-        respond: true,
-    };
-    let value: serde_json::Value = serde_json::from_str(&frame.encode()).unwrap();
-    let d = &value["delivery"];
-    assert_eq!(value["type"], "delivery");
-    assert_eq!(value["respond"], true);
+    let frame = binary(
+        RelayMessage::Delivery {
+            delivery: Box::new(sample_delivery()),
+            respond: true,
+        }
+        .encode(),
+    );
+    let (kind, flags, d, body) = parts(&frame);
+    assert_eq!((kind, flags), (1, 1));
+    assert_eq!(
+        body, b"{\"event\":\"email.opened\"}\xff",
+        "raw body, no base64"
+    );
     assert_eq!(d["id"], "01KSR49200000000000000001A");
     assert_eq!(
         d["headers"][0],
@@ -63,36 +90,70 @@ fn delivery_frame_is_pinned() {
         d["headers"][3],
         json!({"name": "X-Latin1", "value": {"b64": "6Q=="}})
     );
-    assert_eq!(d["body_b64"], "eyJldmVudCI6ImVtYWlsLm9wZW5lZCJ9/w==");
+    assert_eq!(d.get("body_b64"), None);
     assert_eq!(d["query"], "a=1&a=2");
     assert_eq!(d["received_at_ms"], 1_780_000_000_123u64);
+    let quiet = frame::with_respond(frame.clone(), false);
+    assert_eq!(quiet[1], 0);
+    assert_eq!(quiet[2..], frame[2..]);
+    assert_eq!(
+        frame::with_respond(frame.clone(), true).as_ptr(),
+        frame.as_ptr(),
+        "an unchanged flag shares the bytes"
+    );
 }
 
 #[test]
-fn acks_are_pinned() {
+fn acks_and_responses_are_pinned() {
     let id = DeliveryId::from_parts(1_780_000_000_000, 42);
+    let other = DeliveryId::from_parts(1_780_000_000_001, 43);
     assert_eq!(
-        ClientMessage::Stored { id }.encode(),
-        r#"{"type":"stored","id":"01KSR49200000000000000001A"}"#
+        text(
+            ClientMessage::Stored {
+                ids: vec![id, other]
+            }
+            .encode()
+        ),
+        r#"{"type":"stored","ids":["01KSR49200000000000000001A","01KSR49201000000000000001B"]}"#
     );
-    let response = ClientMessage::Response {
-        id,
-        status: 200,
-        headers: vec![Header::new("content-type", "text/plain")],
-        body: b"ok".to_vec(),
-    };
+    let response = binary(
+        ClientMessage::Response {
+            id,
+            status: 200,
+            headers: vec![Header::new("content-type", "text/plain")],
+            body: Bytes::from_static(b"ok"),
+        }
+        .encode(),
+    );
+    let (kind, flags, meta, body) = parts(&response);
+    assert_eq!((kind, flags, body), (2, 0, &b"ok"[..]));
     assert_eq!(
-        response.encode(),
-        r#"{"type":"response","id":"01KSR49200000000000000001A","status":200,"headers":[{"name":"content-type","value":"text/plain"}],"body_b64":"b2s="}"#
+        meta,
+        json!({"id": "01KSR49200000000000000001A", "status": 200, "headers": [{"name": "content-type", "value": "text/plain"}]})
     );
     let bye = RelayMessage::Goodbye {
         reason: GoodbyeReason::TakenOver,
         message: "x".into(),
     };
     assert_eq!(
-        bye.encode(),
+        text(bye.encode()),
         r#"{"type":"goodbye","reason":"taken_over","message":"x"}"#
     );
+}
+
+#[test]
+fn welcome_carries_the_heartbeat_timing() {
+    let welcome = RelayMessage::Welcome {
+        protocol: 2,
+        channel: ChannelId::derive(&Secret::new("tok"), "default"),
+        public_url: "http://127.0.0.1:1/h/x".into(),
+        relay: "r".into(),
+        ping_interval_ms: 10_000,
+        dead_peer_after_ms: 30_000,
+    };
+    let value: serde_json::Value = serde_json::from_str(&text(welcome.encode())).unwrap();
+    assert_eq!(value["ping_interval_ms"], 10_000);
+    assert_eq!(value["dead_peer_after_ms"], 30_000);
 }
 
 #[test]
@@ -105,12 +166,12 @@ fn every_message_round_trips() {
             channel: Some(ChannelId::derive(&Secret::new("t"), "stripe")),
             client: "c".into(),
         },
-        ClientMessage::Stored { id },
+        ClientMessage::Stored { ids: vec![id] },
         ClientMessage::Response {
             id,
             status: 418,
             headers: vec![Header::new("a", vec![0, 255])],
-            body: vec![0, 1, 2, 255],
+            body: Bytes::from_static(&[0, 1, 2, 255]),
         },
         ClientMessage::Goodbye {
             reason: GoodbyeReason::ShuttingDown,
@@ -118,7 +179,7 @@ fn every_message_round_trips() {
         },
     ];
     for msg in client {
-        assert_eq!(ClientMessage::decode(msg.encode().as_bytes()).unwrap(), msg);
+        assert_eq!(ClientMessage::decode(msg.encode()).unwrap(), msg);
     }
     let relay = [
         RelayMessage::Welcome {
@@ -126,6 +187,8 @@ fn every_message_round_trips() {
             channel: ChannelId::derive(&Secret::new("t"), "default"),
             public_url: "http://127.0.0.1:1/h/x".into(),
             relay: "r".into(),
+            ping_interval_ms: 1,
+            dead_peer_after_ms: 2,
         },
         RelayMessage::Delivery {
             delivery: Box::new(sample_delivery()),
@@ -137,54 +200,93 @@ fn every_message_round_trips() {
         },
     ];
     for msg in relay {
-        assert_eq!(RelayMessage::decode(msg.encode().as_bytes()).unwrap(), msg);
+        assert_eq!(RelayMessage::decode(msg.encode()).unwrap(), msg);
     }
 }
 
 #[test]
 fn a_body_at_the_ceiling_fits_in_one_message() {
     let mut delivery = sample_delivery();
-    delivery.body = vec![0xAB; limits::MAX_BODY_BYTES_CEILING];
-    let frame = RelayMessage::Delivery {
-        delivery: Box::new(delivery),
-        respond: true,
-    }
-    .encode();
+    delivery.body = vec![0xAB; limits::MAX_BODY_BYTES_CEILING].into();
+    let frame = binary(
+        RelayMessage::Delivery {
+            delivery: Box::new(delivery),
+            respond: true,
+        }
+        .encode(),
+    );
     assert!(
         frame.len() > 16 << 20,
         "the test must exceed tungstenite's default"
     );
     assert!(frame.len() <= limits::MAX_MESSAGE_BYTES);
-    assert!(RelayMessage::decode(frame.as_bytes()).is_ok());
+    let body_at = frame.len() - limits::MAX_BODY_BYTES_CEILING;
+    let RelayMessage::Delivery { delivery, .. } =
+        RelayMessage::decode_binary(frame.clone()).unwrap()
+    else {
+        panic!("not a delivery")
+    };
+    assert_eq!(
+        delivery.body.as_ptr(),
+        frame[body_at..].as_ptr(),
+        "the decoded body is a slice of the frame, not a copy"
+    );
 }
 
 #[test]
 fn bad_frames_are_errors_not_panics() {
-    let cases: [&[u8]; 8] = [
+    let cases: [&[u8]; 9] = [
         b"",
         b"{",
         b"null",
         br#"{"type":"warp"}"#,
-        br#"{"type":"stored","id":"nope"}"#,
-        br#"{"type":"stored","id":"01KSR49200000000000000001A","extra":1}"#,
-        br#"{"type":"response","id":"01KSR49200000000000000001A","status":70000,"headers":[],"body_b64":""}"#,
-        br#"{"type":"response","id":"01KSR49200000000000000001A","status":200,"headers":[],"body_b64":"***"}"#,
+        br#"{"type":"stored","ids":["nope"]}"#,
+        br#"{"type":"stored","id":"01KSR49200000000000000001A"}"#,
+        br#"{"type":"stored","ids":[],"extra":1}"#,
+        br#"{"type":"response","id":"01KSR49200000000000000001A","status":200,"headers":[],"body_b64":""}"#,
+        br#"{"type":"delivery","respond":true,"delivery":{}}"#,
     ];
     for case in cases {
         assert!(
-            ClientMessage::decode(case).is_err(),
+            ClientMessage::decode_text(case).is_err(),
             "{:?}",
             String::from_utf8_lossy(case)
         );
-        assert!(RelayMessage::decode(case).is_err());
+        assert!(RelayMessage::decode_text(case).is_err());
     }
+    let good = binary(
+        RelayMessage::Delivery {
+            delivery: Box::new(sample_delivery()),
+            respond: true,
+        }
+        .encode(),
+    );
+    let mut wrong_kind = good.to_vec();
+    wrong_kind[0] = 2;
+    let mut long_meta = good.to_vec();
+    long_meta[2..6].copy_from_slice(&u32::MAX.to_be_bytes());
+    let binaries: [&[u8]; 5] = [b"", b"\x01\x00\x00", &wrong_kind, &long_meta, &good[..20]];
+    for case in binaries {
+        assert!(
+            RelayMessage::decode_binary(Bytes::copy_from_slice(case)).is_err(),
+            "{case:?}"
+        );
+    }
+    assert!(
+        ClientMessage::decode_binary(good).is_err(),
+        "a client never sends a delivery"
+    );
 }
 
 #[test]
 fn oversized_frames_are_refused_before_parsing() {
     let big = vec![b' '; limits::MAX_MESSAGE_BYTES + 1];
     assert!(matches!(
-        ClientMessage::decode(&big),
+        ClientMessage::decode_text(&big),
+        Err(ProtocolError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        RelayMessage::decode_binary(big.into()),
         Err(ProtocolError::TooLarge { .. })
     ));
 }
@@ -193,12 +295,14 @@ fn oversized_frames_are_refused_before_parsing() {
 fn random_bytes_never_panic() {
     // A small deterministic generator: the cargo-fuzz target explores far more.
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let seed = RelayMessage::Delivery {
-        delivery: Box::new(sample_delivery()),
-        respond: true,
-    }
-    .encode()
-    .into_bytes();
+    let seed = binary(
+        RelayMessage::Delivery {
+            delivery: Box::new(sample_delivery()),
+            respond: true,
+        }
+        .encode(),
+    )
+    .to_vec();
     for round in 0..20_000 {
         let mut bytes = seed.clone();
         for _ in 0..(round % 8 + 1) {
@@ -208,8 +312,9 @@ fn random_bytes_never_panic() {
             let at = (state as usize) % bytes.len();
             bytes[at] = (state >> 32) as u8;
         }
-        let _ = RelayMessage::decode(&bytes);
-        let _ = ClientMessage::decode(&bytes);
+        let _ = RelayMessage::decode_binary(Bytes::copy_from_slice(&bytes));
+        let _ = ClientMessage::decode_binary(Bytes::copy_from_slice(&bytes));
+        let _ = RelayMessage::decode_text(&bytes[6..]);
     }
 }
 

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hookline_protocol::{
-    ChannelId, ClientMessage, DEFAULT_CHANNEL_NAME, PROTOCOL_VERSION, RelayMessage, Secret,
+    ChannelId, ClientMessage, DEFAULT_CHANNEL_NAME, Frame, PROTOCOL_VERSION, RelayMessage, Secret,
 };
 use hookline_relay::{Relay, RelayConfig, TokenSet};
 use http_body_util::{BodyExt, Full};
@@ -132,11 +132,11 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<Ws> {
         channel: None,
         client: "load".into(),
     };
-    ws.send(Message::text(hello.encode())).await?;
+    ws.send(ws_message(hello.encode())).await?;
     match ws.next().await {
         Some(Ok(Message::Text(text)))
             if matches!(
-                RelayMessage::decode(text.as_bytes())?,
+                RelayMessage::decode_text(text.as_bytes())?,
                 RelayMessage::Welcome { .. }
             ) =>
         {
@@ -165,22 +165,25 @@ async fn client(ws: Ws, total: usize) -> anyhow::Result<usize> {
         let Some(frame) = stream.next().await else {
             bail!("relay closed after {acked}")
         };
-        let Message::Text(text) = frame? else {
+        let Message::Binary(bytes) = frame? else {
             continue;
         };
-        match RelayMessage::decode(text.as_bytes())? {
+        match RelayMessage::decode_binary(bytes)? {
             RelayMessage::Delivery { delivery, respond } => {
                 if respond {
                     let answer = ClientMessage::Response {
                         id: delivery.id,
                         status: 200,
                         headers: vec![],
-                        body: b"ok".to_vec(),
+                        body: Bytes::from_static(b"ok"),
                     };
-                    tx.send(Message::text(answer.encode()))?;
+                    tx.send(ws_message(answer.encode()))?;
                 }
-                tx.send(Message::text(
-                    ClientMessage::Stored { id: delivery.id }.encode(),
+                tx.send(ws_message(
+                    ClientMessage::Stored {
+                        ids: vec![delivery.id],
+                    }
+                    .encode(),
                 ))?;
                 acked += 1;
             }
@@ -192,4 +195,11 @@ async fn client(ws: Ws, total: usize) -> anyhow::Result<usize> {
     drop(tx);
     writer.await??;
     Ok(acked)
+}
+
+fn ws_message(frame: Frame) -> Message {
+    match frame {
+        Frame::Text(text) => Message::text(text),
+        Frame::Binary(bytes) => Message::binary(bytes),
+    }
 }

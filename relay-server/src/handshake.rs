@@ -30,7 +30,7 @@ pub(crate) fn check_hello(
     relay: &Relay,
     frame: &[u8],
 ) -> Result<(Arc<ChannelHub>, String), Refusal> {
-    let message = match ClientMessage::decode(frame) {
+    let message = match ClientMessage::decode_text(frame) {
         Ok(m) => m,
         Err(e) => {
             let protocol = serde_json::from_slice::<serde_json::Value>(frame)

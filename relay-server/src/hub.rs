@@ -15,7 +15,7 @@ use crate::tokens::TokenHash;
 pub(crate) struct ClientResponse {
     pub status: u16,
     pub headers: Vec<Header>,
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
 }
 
 #[derive(Debug)]
@@ -148,7 +148,7 @@ mod tests {
         let response = || ClientResponse {
             status: 200,
             headers: vec![],
-            body: vec![],
+            body: bytes::Bytes::new(),
         };
         assert!(!hub.answer(id, response()));
         let mut rx = hub.wait_for(id).unwrap();

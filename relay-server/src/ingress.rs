@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use hookline_protocol::{ChannelId, Delivery, DeliveryId, Header, body_sha256_hex};
+use bytes::Bytes;
+use hookline_protocol::{ChannelId, Delivery, DeliveryId, Header, body_sha256_hex, frame};
 use http::{StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tracing::Instrument;
@@ -113,7 +114,6 @@ async fn read_delivery(
         .iter()
         .map(|(name, value)| Header::new(name.as_str(), value.as_bytes()))
         .collect();
-    let body = Vec::from(body);
     let received_at_ms = now_ms();
     Ok(Delivery {
         id: crate::ids::delivery_id(received_at_ms),
@@ -136,15 +136,16 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
     let inner = &relay.inner;
     let id = delivery.id;
     let body_len = delivery.body.len() as u64;
-    let json = match encode(delivery).await {
-        Ok(json) => json,
+    let waiter = hub.wait_for(id);
+    let frame = match encode(delivery, waiter.is_some()).await {
+        Ok(frame) => frame,
         Err(e) => {
+            hub.forget(id);
             let message = format!("cannot encode delivery: {e}");
             return json_error(StatusCode::INTERNAL_SERVER_ERROR, "encode_failed", message);
         }
     };
-    let waiter = hub.wait_for(id);
-    if let Err(e) = push(&relay, &hub, id, json) {
+    if let Err(e) = push(&relay, &hub, id, frame) {
         hub.forget(id);
         return queue_refused(&relay, e);
     }
@@ -173,32 +174,30 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
     }
 }
 
-/// Hashes the body and serialises the delivery: microseconds for a typical
-/// webhook, tens of milliseconds for a 25 MiB one, which then runs on the
-/// blocking pool instead of holding up one of the async threads.
-async fn encode(delivery: Delivery) -> Result<Vec<u8>, String> {
+/// Hashes the body and builds the delivery frame, which is what the queue
+/// keeps and the session sends: microseconds for a typical webhook, tens of
+/// milliseconds for a 25 MiB one, which then runs on the blocking pool
+/// instead of holding up one of the async threads. `respond` is the flag the
+/// frame is built with: whether a sender waits now, as it usually still does
+/// when the session sends it.
+async fn encode(delivery: Delivery, respond: bool) -> Result<Bytes, tokio::task::JoinError> {
     if delivery.body.len() <= LARGE_BODY_BYTES {
-        return hash_and_serialize(delivery);
+        return Ok(hash_and_frame(delivery, respond));
     }
-    tokio::task::spawn_blocking(move || hash_and_serialize(delivery))
-        .await
-        .map_err(|e| e.to_string())?
+    tokio::task::spawn_blocking(move || hash_and_frame(delivery, respond)).await
 }
 
-fn hash_and_serialize(mut delivery: Delivery) -> Result<Vec<u8>, String> {
+fn hash_and_frame(mut delivery: Delivery, respond: bool) -> Bytes {
     delivery.body_sha256 = body_sha256_hex(&delivery.body);
-    serde_json::to_vec(&delivery).map_err(|e| e.to_string())
+    frame::encode_delivery(&delivery, respond)
 }
 
 /// A push is a memory write (the queue stages it; see `queue::sled_queue`).
-fn push(relay: &Relay, hub: &ChannelHub, id: DeliveryId, json: Vec<u8>) -> Result<u64, QueueError> {
+fn push(relay: &Relay, hub: &ChannelHub, id: DeliveryId, frame: Bytes) -> Result<u64, QueueError> {
     let inner = &relay.inner;
-    inner.queue.push(
-        &hub.id,
-        id,
-        bytes::Bytes::from(json),
-        &inner.config.queue_limits,
-    )
+    inner
+        .queue
+        .push(&hub.id, id, frame, &inner.config.queue_limits)
 }
 
 /// Flushes (shared with concurrent requests), then answers 202.

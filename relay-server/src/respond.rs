@@ -87,7 +87,7 @@ mod tests {
                 Header::new("set-cookie", "b=2"),
                 Header::new("bad name", "x"),
             ],
-            body: b"ok".to_vec(),
+            body: bytes::Bytes::from_static(b"ok"),
         });
         assert_eq!(response.status(), StatusCode::CREATED);
         let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
@@ -101,7 +101,7 @@ mod tests {
         let response = passthrough(ClientResponse {
             status: 42,
             headers: vec![],
-            body: vec![],
+            body: bytes::Bytes::new(),
         });
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     }

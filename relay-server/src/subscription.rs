@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
 use futures_util::{SinkExt, StreamExt};
-use hookline_protocol::{ClientMessage, DeliveryId, GoodbyeReason};
+use hookline_protocol::{ClientMessage, DeliveryId, GoodbyeReason, frame};
 use tokio_util::sync::CancellationToken;
 
 use crate::Relay;
@@ -24,6 +24,10 @@ pub const MAX_IN_FLIGHT: usize = 1024;
 /// Most queue entries read and written per wake-up, one socket flush each.
 const READ_BATCH: usize = 128;
 
+/// Pings a client may send per ping interval of the relay's. An honest one
+/// sends about one; each costs a queued pong, so a flood is a protocol error.
+const MAX_PINGS_PER_INTERVAL: u32 = 16;
+
 /// The slowest client link the write timeout allows for (64 KiB/s).
 const SLOW_LINK_BYTES_PER_SEC: usize = 64 * 1024;
 
@@ -38,6 +42,8 @@ pub(crate) struct Subscription {
     pub(crate) more: bool,
     /// The socket's last-bytes-moved clock, when served by `Relay::serve`.
     pub(crate) activity: Option<Activity>,
+    /// Pings received since the relay's last own ping.
+    pub(crate) pings: u32,
 }
 
 /// What ended a session: a goodbye to send, or `None` when the peer is gone.
@@ -101,6 +107,7 @@ impl Subscription {
                 }
                 () = hub.wake.notified(), if room => self.more = true,
                 _ = ping.tick() => {
+                    self.pings = 0;
                     if last_seen.elapsed() > beat.dead_peer_after {
                         tracing::warn!(silent = ?last_seen.elapsed(), "client stopped answering; closing its session");
                         return None;
@@ -135,8 +142,9 @@ impl Subscription {
         for entry in &entries {
             self.cursor = Some(entry.seq);
             self.inflight.insert(entry.id, entry.seq);
-            let frame = delivery_frame(&entry.json, self.hub.is_waiting(entry.id))?;
-            sink.feed(Message::Text(frame.into()))
+            let respond = self.hub.is_waiting(entry.id);
+            let frame = frame::with_respond(entry.frame.clone(), respond);
+            sink.feed(Message::Binary(frame))
                 .await
                 .map_err(|e| e.to_string())?;
             inc(&inner.metrics.delivered);
@@ -149,14 +157,27 @@ impl Subscription {
 
     /// Handles one frame from the client; `Some` ends the session.
     fn on_message(&mut self, message: Message) -> Option<End> {
-        let bytes = match &message {
-            Message::Text(text) => text.as_bytes(),
-            Message::Binary(bytes) => bytes,
+        let decoded = match message {
+            Message::Text(text) => ClientMessage::decode_text(text.as_bytes()),
+            Message::Binary(bytes) => ClientMessage::decode_binary(bytes),
             Message::Close(_) => return Some(None),
-            Message::Ping(_) | Message::Pong(_) => return None,
+            Message::Ping(_) => {
+                self.pings += 1;
+                if self.pings > MAX_PINGS_PER_INTERVAL {
+                    let message =
+                        format!("more than {MAX_PINGS_PER_INTERVAL} pings in one ping interval");
+                    return Some(Some((GoodbyeReason::ProtocolError, message)));
+                }
+                return None;
+            }
+            Message::Pong(_) => return None,
         };
-        match ClientMessage::decode(bytes) {
-            Ok(ClientMessage::Stored { id }) => self.on_stored(id),
+        match decoded {
+            Ok(ClientMessage::Stored { ids }) => {
+                for id in ids {
+                    self.on_stored(id);
+                }
+            }
             Ok(ClientMessage::Response {
                 id,
                 status,
@@ -239,55 +260,6 @@ async fn until_stalled<F: Future>(
 /// a slow link's pace, so a 25 MiB delivery to a client on a poor uplink is
 /// not mistaken for a dead peer.
 fn write_budget(dead_peer_after: Duration, batch: &[Queued]) -> Duration {
-    let bytes: usize = batch.iter().map(|e| e.json.len()).sum();
+    let bytes: usize = batch.iter().map(|e| e.frame.len()).sum();
     dead_peer_after + Duration::from_secs((bytes / SLOW_LINK_BYTES_PER_SEC) as u64)
-}
-
-/// A `delivery` frame around JSON that is already a serialized `Delivery`,
-/// so a body is encoded once, at ingress, however often it is sent.
-pub(crate) fn delivery_frame(json: &[u8], respond: bool) -> Result<String, String> {
-    let head: &[u8] = if respond {
-        br#"{"type":"delivery","respond":true,"delivery":"#
-    } else {
-        br#"{"type":"delivery","respond":false,"delivery":"#
-    };
-    let mut frame = Vec::with_capacity(head.len() + json.len() + 1);
-    frame.extend_from_slice(head);
-    frame.extend_from_slice(json);
-    frame.push(b'}');
-    String::from_utf8(frame).map_err(|_| "queued delivery is not UTF-8 JSON".to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use hookline_protocol::{ChannelId, Delivery, Header, RelayMessage};
-
-    use super::*;
-
-    #[test]
-    fn frame_decodes_as_a_delivery_message() {
-        let delivery = Delivery {
-            id: DeliveryId::generate(),
-            channel: ChannelId::derive(&"frame-test-token".into(), "default"),
-            received_at_ms: 1,
-            method: "POST".into(),
-            path: "/x".into(),
-            query: Some("a=1".into()),
-            headers: vec![Header::new("x-sig", vec![0xff, 0x00])],
-            body: vec![0, 1, 2, 255],
-            body_sha256: String::new(),
-            remote_addr: None,
-            public_url: "http://h/h/c/x?a=1".into(),
-        };
-        let json = serde_json::to_vec(&delivery).unwrap();
-        let frame = delivery_frame(&json, true).unwrap();
-        let decoded = RelayMessage::decode(frame.as_bytes()).unwrap();
-        assert_eq!(
-            decoded,
-            RelayMessage::Delivery {
-                delivery: Box::new(delivery),
-                respond: true
-            }
-        );
-    }
 }

@@ -156,7 +156,8 @@ async fn edit_sends_what_the_editor_saved() {
     );
     let stored = listening.store.get(id.parse().unwrap()).unwrap().unwrap();
     assert_eq!(
-        stored.delivery.body, br#"{"event":"contact.updated","plan":"free"}"#,
+        &stored.delivery.body[..],
+        br#"{"event":"contact.updated","plan":"free"}"#,
         "the stored original is kept"
     );
     listening.stop().await.unwrap();

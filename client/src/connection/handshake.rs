@@ -1,5 +1,7 @@
 //! Opening a session: the WebSocket upgrade, then `hello` → `welcome`.
 
+use std::time::Duration;
+
 use futures_util::{SinkExt, StreamExt};
 use hookline_protocol::{
     ChannelId, ClientMessage, GoodbyeReason, PROTOCOL_VERSION, RelayMessage, Secret, check_version,
@@ -29,6 +31,21 @@ pub struct Welcome {
     pub channel: ChannelId,
     pub public_url: String,
     pub relay: String,
+    /// Silence after which the relay counts as gone: the relay's own
+    /// dead-peer time, so the two ends agree whatever `--ping-interval` says.
+    pub dead_peer_after: Duration,
+}
+
+/// Bounds on the relay's announced dead-peer time: a broken or hostile relay
+/// can neither make the client give up at once nor wait forever.
+const DEAD_PEER_RANGE: (Duration, Duration) =
+    (Duration::from_millis(200), Duration::from_secs(3600));
+
+/// The client's dead-peer timeout from the relay's announced timing: its
+/// dead-peer time, and never less than two of its ping intervals.
+pub fn dead_peer_after(ping_interval_ms: u64, dead_peer_after_ms: u64) -> Duration {
+    let announced = dead_peer_after_ms.max(ping_interval_ms.saturating_mul(2));
+    Duration::from_millis(announced).clamp(DEAD_PEER_RANGE.0, DEAD_PEER_RANGE.1)
 }
 
 /// Why a session could not be opened.
@@ -59,12 +76,22 @@ impl ConnectError {
     }
 }
 
-/// Every frame is one JSON message; a body at the relay's largest limit must
-/// fit. The read buffer grows on demand, so it starts small rather than at
-/// tungstenite's 128 KiB.
+/// tungstenite's write buffer: written out once it holds this much.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
+/// A delivery at the relay's largest limit must fit in a frame. The read
+/// buffer grows on demand, so it starts small rather than at tungstenite's
+/// 128 KiB. The client writes only acknowledgements and answers (bodies up to
+/// `MAX_RESPONSE_BODY_BYTES`), so the write buffer is bounded near that: a
+/// relay that stops reading, or floods pings whose pongs it never reads,
+/// fills it and the session ends instead of the client's memory growing.
 pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(16 * 1024)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(
+            WRITE_BUFFER_BYTES + 2 * (limits::MAX_RESPONSE_BODY_BYTES + limits::MAX_META_BYTES),
+        )
         .max_message_size(Some(limits::MAX_MESSAGE_BYTES))
         .max_frame_size(Some(limits::MAX_MESSAGE_BYTES))
 }
@@ -104,7 +131,7 @@ async fn open_inner(
         client: concat!("hookline/", env!("CARGO_PKG_VERSION")).to_owned(),
     };
     socket
-        .send(Message::text(hello.encode()))
+        .send(super::message(hello.encode()))
         .await
         .map_err(|e| unreachable(e.to_string()))?;
     loop {
@@ -113,22 +140,24 @@ async fn open_inner(
             .await
             .ok_or_else(|| broken("closed before answering hello".into()))?
             .map_err(|e| broken(e.to_string()))?;
-        let bytes = match frame {
-            Message::Text(text) => text.as_bytes().to_vec(),
-            Message::Binary(bytes) => bytes.to_vec(),
+        let decoded = match frame {
+            Message::Text(text) => RelayMessage::decode_text(text.as_bytes()),
+            Message::Binary(_) => return Err(broken("sent a binary frame before welcome".into())),
             Message::Close(frame) => {
                 let why = frame.map_or_else(|| "no reason".to_owned(), |f| f.reason.to_string());
                 return Err(broken(format!("closed before welcome: {why}")));
             }
             _ => continue,
         };
-        return match RelayMessage::decode(&bytes).map_err(|e| broken(e.to_string()))? {
-            RelayMessage::Welcome {
+        return match decoded {
+            Ok(RelayMessage::Welcome {
                 protocol,
                 channel,
                 public_url,
                 relay,
-            } => {
+                ping_interval_ms,
+                dead_peer_after_ms,
+            }) => {
                 check_version(protocol, "client", "relay")?;
                 Ok((
                     socket,
@@ -136,15 +165,19 @@ async fn open_inner(
                         channel,
                         public_url,
                         relay,
+                        dead_peer_after: dead_peer_after(ping_interval_ms, dead_peer_after_ms),
                     },
                 ))
             }
-            RelayMessage::Goodbye { reason, message } => Err(ConnectError::Refused {
+            Ok(RelayMessage::Goodbye { reason, message }) => Err(ConnectError::Refused {
                 url: url.to_owned(),
                 reason,
                 message,
             }),
-            RelayMessage::Delivery { .. } => Err(broken("sent a delivery before welcome".into())),
+            Ok(RelayMessage::Delivery { .. }) => {
+                Err(broken("sent a delivery before welcome".into()))
+            }
+            Err(e) => Err(broken(e.to_string())),
         };
     }
 }

@@ -7,6 +7,17 @@ mod session;
 mod supervisor;
 
 pub use backoff::Backoff;
-pub use handshake::{ConnectError, RelayEndpoint, Welcome, open, socket_config};
+pub use handshake::{ConnectError, RelayEndpoint, Welcome, dead_peer_after, open, socket_config};
 pub use session::{Incoming, SessionEnd};
 pub use supervisor::{ConnectionState, Stopped, run};
+
+use hookline_protocol::Frame;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The WebSocket message that carries a protocol frame.
+pub(crate) fn message(frame: Frame) -> Message {
+    match frame {
+        Frame::Text(text) => Message::text(text),
+        Frame::Binary(bytes) => Message::binary(bytes),
+    }
+}

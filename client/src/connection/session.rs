@@ -3,12 +3,14 @@
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use hookline_protocol::{ClientMessage, Delivery, GoodbyeReason, RelayMessage, limits};
+use std::time::{Duration, Instant};
+
+use hookline_protocol::{ClientMessage, Delivery, GoodbyeReason, RelayMessage};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-use super::handshake::Socket;
+use super::handshake::{Socket, Welcome};
 
 /// A delivery handed to the pipeline.
 #[derive(Debug)]
@@ -41,43 +43,62 @@ pub enum SessionEnd {
 /// `outbound` is gone.
 pub async fn run(
     socket: Socket,
+    welcome: &Welcome,
     incoming: &mpsc::UnboundedSender<Incoming>,
     outbound: &mut mpsc::UnboundedReceiver<ClientMessage>,
     shutdown: &CancellationToken,
 ) -> SessionEnd {
     let (mut sink, mut stream) = socket.split();
     tokio::select! {
-        end = read(&mut stream, incoming, shutdown) => end,
+        end = read(&mut stream, welcome.dead_peer_after, incoming, shutdown) => end,
         end = write(&mut sink, outbound) => end,
     }
 }
 
+/// Pings the relay may send per dead-peer period. It sends one every ping
+/// interval; each costs a pong written back, so a flood ends the session.
+const MAX_PINGS_PER_PERIOD: u32 = 64;
+
 /// Hands deliveries to the pipeline until the relay goes quiet, closes or says goodbye.
 async fn read(
     stream: &mut SplitStream<Socket>,
+    dead_peer_after: Duration,
     incoming: &mpsc::UnboundedSender<Incoming>,
     shutdown: &CancellationToken,
 ) -> SessionEnd {
+    let mut pings = 0u32;
+    let mut period_started = Instant::now();
     loop {
-        let frame = match tokio::time::timeout(limits::DEAD_PEER_AFTER, stream.next()).await {
+        let frame = match tokio::time::timeout(dead_peer_after, stream.next()).await {
             Err(_) => {
                 return SessionEnd::Lost(format!(
-                    "no sign of life from the relay for {:?}",
-                    limits::DEAD_PEER_AFTER
+                    "no sign of life from the relay for {dead_peer_after:?}"
                 ));
             }
             Ok(frame) => frame,
         };
-        let bytes = match frame {
+        let decoded = match frame {
             None | Some(Ok(Message::Close(_))) => {
                 return SessionEnd::Lost("the relay closed the connection".into());
             }
             Some(Err(err)) => return SessionEnd::Lost(format!("connection error: {err}")),
-            Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
-            Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
+            Some(Ok(Message::Text(text))) => RelayMessage::decode_text(text.as_bytes()),
+            Some(Ok(Message::Binary(bytes))) => RelayMessage::decode_binary(bytes),
+            Some(Ok(Message::Ping(_))) => {
+                if period_started.elapsed() > dead_peer_after {
+                    (pings, period_started) = (0, Instant::now());
+                }
+                pings += 1;
+                if pings > MAX_PINGS_PER_PERIOD {
+                    return SessionEnd::Lost(format!(
+                        "the relay sent more than {MAX_PINGS_PER_PERIOD} pings in {dead_peer_after:?}"
+                    ));
+                }
+                continue;
+            }
             Some(Ok(_)) => continue,
         };
-        match RelayMessage::decode(&bytes) {
+        match decoded {
             Ok(RelayMessage::Delivery { delivery, respond }) => {
                 if !shutdown.is_cancelled() {
                     let _ = incoming.send(Incoming {
@@ -119,10 +140,17 @@ async fn write(
         reason: GoodbyeReason::ShuttingDown,
         message: "hookline listen is stopping".into(),
     };
-    let _ = sink.send(Message::text(bye.encode())).await;
-    let _ = sink.close().await;
+    // A relay that stopped reading cannot hold the stop up.
+    let _ = tokio::time::timeout(GOODBYE_TIMEOUT, async {
+        sink.send(super::message(bye.encode())).await?;
+        sink.close().await
+    })
+    .await;
     SessionEnd::Drained
 }
+
+/// How long the goodbye may take to write before the socket is dropped anyway.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Most queued messages written before one flush.
 const MAX_BATCH: usize = 256;
@@ -134,10 +162,10 @@ async fn send_batch(
     first: ClientMessage,
     outbound: &mut mpsc::UnboundedReceiver<ClientMessage>,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    sink.feed(Message::text(first.encode())).await?;
+    sink.feed(super::message(first.encode())).await?;
     for _ in 1..MAX_BATCH {
         match outbound.try_recv() {
-            Ok(message) => sink.feed(Message::text(message.encode())).await?,
+            Ok(message) => sink.feed(super::message(message.encode())).await?,
             Err(_) => break,
         }
     }

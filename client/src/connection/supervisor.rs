@@ -56,19 +56,18 @@ pub async fn run(
             Ok((socket, welcome)) => {
                 tracing::info!(channel = %welcome.channel, relay = %welcome.relay, "connected");
                 state.send_replace(ConnectionState::Connected {
-                    public_url: welcome.public_url,
+                    public_url: welcome.public_url.clone(),
                 });
-                let since = std::time::Instant::now();
-                match session::run(socket, &incoming, &mut outbound, &shutdown).await {
+                match session::run(socket, &welcome, &incoming, &mut outbound, &shutdown).await {
                     SessionEnd::Drained => break Ok(()),
                     SessionEnd::Ended { reason, message } => {
                         break Err(Stopped::Ended { reason, message });
                     }
-                    SessionEnd::Lost(why) => (backoff.next_delay(Some(since)), why),
+                    SessionEnd::Lost(why) => (backoff.next_delay(true), why),
                 }
             }
             Err(err) if err.is_fatal() => break Err(err.into()),
-            Err(err) => (backoff.next_delay(None), err.to_string()),
+            Err(err) => (backoff.next_delay(false), err.to_string()),
         };
         tracing::debug!(%error, ?delay, "reconnecting");
         state.send_replace(ConnectionState::Reconnecting {

@@ -1,5 +1,6 @@
 //! Group commit: one store flush covers every delivery that arrived while the
-//! previous flush ran, then each is acknowledged to the relay as stored.
+//! previous flush ran, then all of them are acknowledged to the relay as
+//! stored in one frame.
 
 use hookline_protocol::{ClientMessage, DeliveryId};
 use tokio::sync::mpsc;
@@ -30,9 +31,9 @@ pub async fn run(
             let wait = std::time::Duration::from_millis(100 * u64::from(failures.min(50)));
             tokio::time::sleep(wait).await;
         }
-        for id in batch.drain(..) {
-            let _ = outbound.send(ClientMessage::Stored { id });
-        }
+        // One frame acknowledges the whole flush.
+        let ids = std::mem::replace(&mut batch, Vec::with_capacity(64));
+        let _ = outbound.send(ClientMessage::Stored { ids });
     }
     tracing::debug!("flusher stopped");
 }

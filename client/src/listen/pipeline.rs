@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use hookline_protocol::{ClientMessage, Delivery, DeliveryId, Header};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -236,7 +237,7 @@ fn response_frame(id: DeliveryId, outcome: &Outcome) -> ClientMessage {
             id,
             status: *status,
             headers: headers.clone(),
-            body: body.clone(),
+            body: Bytes::copy_from_slice(body),
         },
         Outcome::Error { message } => {
             json_response(id, 502, &format!("local app unreachable: {message}"))
@@ -251,7 +252,7 @@ fn json_response(id: DeliveryId, status: u16, message: &str) -> ClientMessage {
         headers: vec![Header::new("content-type", "application/json")],
         body: serde_json::json!({ "error": message, "id": id.to_string() })
             .to_string()
-            .into_bytes(),
+            .into(),
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Layout (one sled database in `<data-dir>/store`), all keys big-endian ids so
 //! byte order is arrival order:
-//! - `deliveries`: id → the request and its verdict (JSON)
+//! - `deliveries`: id → the request and its verdict (binary, raw body; see `record`)
 //! - `attempts`: id + u32 sequence → one attempt (JSON)
 //! - `summaries`: id → [`Summary`] (JSON), what `page` scans
 //! - `meta`: schema version and the running [`Counts`]
@@ -17,10 +17,12 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 mod error;
+mod migrate;
 pub mod model;
 mod open;
 mod query;
 mod read;
+mod record;
 pub mod render;
 mod retention;
 mod summary;
@@ -38,8 +40,9 @@ pub use summary::{Counts, event_type};
 use hookline_protocol::DeliveryId;
 use serde::{Deserialize, Serialize};
 
-/// The schema this build writes; a store with a higher one is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema this build writes; a store with a higher one is refused, one
+/// with a lower one upgraded on open (see `migrate`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Live changes, for the TUI and `watch` clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,7 +28,15 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
         tree("summaries")?,
         tree("meta")?,
     );
-    check_schema(dir, &meta)?;
+    let found = check_schema(dir, &meta)?;
+    let trees = super::migrate::Trees {
+        deliveries: &deliveries,
+    };
+    super::migrate::migrate(dir, found, &trees, |version| {
+        meta.insert(SCHEMA_KEY, &version.to_be_bytes())?;
+        db.flush()?;
+        Ok(())
+    })?;
     let counts = load_counts(&meta, &summaries)?;
     write_pid(dir);
     let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -130,11 +138,12 @@ fn classify(dir: &Path, err: sled::Error) -> StoreError {
     }
 }
 
-fn check_schema(dir: &Path, meta: &sled::Tree) -> Result<(), StoreError> {
+/// The store's schema version; a new store gets this build's.
+fn check_schema(dir: &Path, meta: &sled::Tree) -> Result<u32, StoreError> {
     let found = match meta.get(SCHEMA_KEY).map_err(|e| classify(dir, e))? {
         None => {
             meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-            return Ok(());
+            return Ok(SCHEMA_VERSION);
         }
         Some(bytes) => <[u8; 4]>::try_from(bytes.as_ref())
             .map(u32::from_be_bytes)
@@ -150,7 +159,7 @@ fn check_schema(dir: &Path, meta: &sled::Tree) -> Result<(), StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Overwrites the schema version; tests use it to stand in for a future build.

@@ -1,12 +1,11 @@
 //! Reading the store: one record, an id from a prefix, a page of summaries,
 //! the counts.
 
-use hookline_protocol::{Delivery, DeliveryId};
+use hookline_protocol::DeliveryId;
 
 use super::model::{Attempt, StoredDelivery, Summary};
 use super::query::{ListQuery, MAX_PAGE, Page};
 use super::summary::Counts;
-use super::write::Record;
 use super::{Store, StoreError};
 
 /// Length of an id's text form (the protocol's `ID_LEN`, not exported).
@@ -22,8 +21,7 @@ impl Store {
         let Some(bytes) = self.inner.deliveries.get(key)? else {
             return Ok(None);
         };
-        let record: Record<Delivery> =
-            serde_json::from_slice(&bytes).map_err(StoreError::decode("delivery"))?;
+        let (delivery, verdict) = super::record::decode(bytes)?;
         let attempts = self
             .inner
             .attempts
@@ -34,8 +32,8 @@ impl Store {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(StoredDelivery {
-            delivery: record.delivery,
-            verdict: record.verdict,
+            delivery,
+            verdict,
             attempts,
         }))
     }

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use hookline_protocol::{Delivery, DeliveryId};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::model::{Attempt, StoredDelivery, Summary};
 use super::{Store, StoreError, StoreEvent};
@@ -30,14 +30,6 @@ pub(super) const CLEAN_KEY: &[u8] = b"clean";
 
 /// How many deliveries one prune pass collects before deleting them.
 const PRUNE_BATCH: usize = 256;
-
-/// What the `deliveries` tree holds: the request and its verdict. Attempts
-/// live in their own tree so appending one never rewrites the body.
-#[derive(Serialize, Deserialize)]
-pub(super) struct Record<T> {
-    pub delivery: T,
-    pub verdict: Verdict,
-}
 
 pub(super) fn attempt_key(id: DeliveryId, seq: u32) -> [u8; 20] {
     let mut key = [0u8; 20];
@@ -83,11 +75,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let inner = &self.inner;
         let key = delivery.id.to_bytes();
-        let record = serde_json::to_vec(&Record {
-            delivery,
-            verdict: verdict.clone(),
-        })
-        .map_err(StoreError::decode("delivery"))?;
+        // Attempts live in their own tree so appending one never rewrites the body.
+        let record = super::record::encode(delivery, verdict)?;
         let mut summary = Summary::new(delivery, verdict);
         summary.awaiting_forward = awaiting_forward;
         attempts.iter().for_each(|a| summary.apply_attempt(a));

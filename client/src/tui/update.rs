@@ -273,7 +273,10 @@ fn edit(app: &mut App) -> Vec<Effect> {
     match app.selected_stored() {
         Some(stored) => {
             let (id, body) = (stored.delivery.id, stored.delivery.body.clone());
-            vec![Effect::Edit { id, body }]
+            vec![Effect::Edit {
+                id,
+                body: body.to_vec(),
+            }]
         }
         None => {
             app.complain("the delivery is still loading");

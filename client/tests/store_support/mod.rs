@@ -30,7 +30,7 @@ pub fn delivery(ms: u64, random: u128, event: &str, path: &str, body: Vec<u8>) -
             Header::new("X-Binary", vec![0xff, 0x00, 0x41]),
         ],
         body_sha256: body_sha256_hex(&body),
-        body,
+        body: body.into(),
         remote_addr: Some("127.0.0.1:5555".into()),
         public_url: format!("http://127.0.0.1:9/h/chan{path}?a=1&b=two"),
     }

@@ -34,7 +34,7 @@ pub fn delivery(n: u64, event: &str) -> Delivery {
             HttpHeader::new("x-webhook-signature", "ab12"),
         ],
         body_sha256: body_sha256_hex(&body),
-        body,
+        body: body.into(),
         remote_addr: Some("127.0.0.1".into()),
         public_url: "http://127.0.0.1:8700/h/abcdefghijklmnopqrstuvwxyz/webhooks".into(),
     }

@@ -1,6 +1,7 @@
 //! The durable per-channel queue, behind a small trait so that the sled store
 //! and a shared one (NATS JetStream, for several relays) can be swapped.
 
+mod migrate;
 mod sled_queue;
 
 use bytes::Bytes;
@@ -10,13 +11,13 @@ pub use sled_queue::SledQueue;
 
 use crate::QueueLimits;
 
-/// One queued delivery. `seq` orders a channel's queue by arrival; `json` is
+/// One queued delivery. `seq` orders a channel's queue by arrival; `frame` is
 /// the delivery exactly as it goes on the wire.
 #[derive(Debug, Clone)]
 pub struct Queued {
     pub seq: u64,
     pub id: DeliveryId,
-    pub json: Bytes,
+    pub frame: Bytes,
 }
 
 /// Size of one channel's queue.
@@ -56,7 +57,7 @@ pub trait ChannelQueue: Send + Sync + std::fmt::Debug + 'static {
         &self,
         channel: &ChannelId,
         id: DeliveryId,
-        json: Bytes,
+        frame: Bytes,
         limits: &QueueLimits,
     ) -> Result<u64, QueueError>;
 

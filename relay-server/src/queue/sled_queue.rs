@@ -1,7 +1,8 @@
 //! The sled implementation of [`ChannelQueue`].
 //!
 //! Key: channel id (24 bytes) ‖ seq (8, big-endian) ‖ delivery id (16), so a
-//! prefix scan reads one channel in arrival order. Value: the delivery JSON.
+//! prefix scan reads one channel in arrival order. Value: the delivery frame
+//! (see `migrate` for the formats).
 //!
 //! Write-behind: a push lands in a per-channel staging map first and is
 //! written to sled by [`ChannelQueue::maintain`] once it is `SPILL_AFTER`
@@ -37,7 +38,7 @@ const SPILL_AFTER: Duration = Duration::from_millis(50);
 struct Staged {
     id: DeliveryId,
     at: Instant,
-    json: Bytes,
+    frame: Bytes,
 }
 
 #[derive(Debug, Default)]
@@ -115,6 +116,7 @@ impl SledQueue {
             .path(dir.join("queue"))
             .flush_every_ms(Some(FLUSH_EVERY_MS));
         let db = open_waiting_for_lock(&config).map_err(storage)?;
+        super::migrate::migrate(&db)?;
         let mut channels: HashMap<ChannelId, ChannelState> = HashMap::new();
         for item in db.iter() {
             let (k, v) = item.map_err(storage)?;
@@ -169,7 +171,7 @@ impl ChannelQueue for SledQueue {
         &self,
         channel: &ChannelId,
         id: DeliveryId,
-        json: Bytes,
+        frame: Bytes,
         limits: &QueueLimits,
     ) -> Result<u64, QueueError> {
         let state = self.channel(channel);
@@ -181,7 +183,7 @@ impl ChannelQueue for SledQueue {
                 limit: limits.max_count,
             });
         }
-        let incoming = json.len() as u64;
+        let incoming = frame.len() as u64;
         if bytes + incoming > limits.max_bytes {
             return Err(QueueError::FullBytes {
                 bytes,
@@ -191,7 +193,7 @@ impl ChannelQueue for SledQueue {
         }
         let seq = state.next_seq;
         let at = Instant::now();
-        state.staged.insert(seq, Staged { id, at, json });
+        state.staged.insert(seq, Staged { id, at, frame });
         state.next_seq += 1;
         state.stats.count += 1;
         state.stats.bytes += incoming;
@@ -222,17 +224,17 @@ impl ChannelQueue for SledQueue {
             out.push(Queued {
                 seq,
                 id,
-                json: Bytes::from_owner(v),
+                frame: Bytes::from_owner(v),
             });
         }
         let from = after.map_or(0, |seq| seq + 1);
         let room = max.saturating_sub(out.len());
         for (&seq, staged) in state.staged.range(from..).take(room) {
-            let json = staged.json.clone();
+            let frame = staged.frame.clone();
             out.push(Queued {
                 seq,
                 id: staged.id,
-                json,
+                frame,
             });
         }
         Ok(out)
@@ -243,7 +245,7 @@ impl ChannelQueue for SledQueue {
         let mut state = lock(&state);
         if state.staged.get(&seq).is_some_and(|s| s.id == id) {
             if let Some(staged) = state.staged.remove(&seq) {
-                state.forget(staged.json.len());
+                state.forget(staged.frame.len());
             }
             return Ok(true);
         }
@@ -277,7 +279,7 @@ impl ChannelQueue for SledQueue {
                     break;
                 }
                 let staged = entry.remove();
-                state.forget(staged.json.len());
+                state.forget(staged.frame.len());
                 expired.push((channel.clone(), staged.id));
             }
         }
@@ -329,7 +331,7 @@ impl SledQueue {
             }
             let mut batch = sled::Batch::default();
             for (&seq, staged) in state.staged.iter().take(due) {
-                batch.insert(&key(&channel, seq, staged.id)[..], staged.json.as_ref());
+                batch.insert(&key(&channel, seq, staged.id)[..], staged.frame.as_ref());
             }
             self.db.apply_batch(batch).map_err(storage)?;
             for _ in 0..due {

@@ -57,7 +57,7 @@ fn reads_in_order_and_survives_reopen() {
     assert_eq!(q.stats(&a), QueueStats { count: 5, bytes: 5 });
     let all = q.read_after(&a, None, 100).unwrap();
     assert_eq!(
-        all.iter().map(|e| e.json[0]).collect::<Vec<_>>(),
+        all.iter().map(|e| e.frame[0]).collect::<Vec<_>>(),
         [0, 1, 2, 3, 4]
     );
     let rest = q.read_after(&a, Some(all[2].seq), 100).unwrap();
@@ -151,12 +151,12 @@ fn staged_and_spilled_entries_read_as_one_ordered_queue() {
     }
     let all = q.read_after(&a, None, 100).unwrap();
     assert_eq!(
-        all.iter().map(|e| e.json[0]).collect::<Vec<_>>(),
+        all.iter().map(|e| e.frame[0]).collect::<Vec<_>>(),
         [0, 1, 2, 3, 4, 5]
     );
     let some = q.read_after(&a, Some(all[1].seq), 3).unwrap();
     assert_eq!(
-        some.iter().map(|e| e.json[0]).collect::<Vec<_>>(),
+        some.iter().map(|e| e.frame[0]).collect::<Vec<_>>(),
         [2, 3, 4]
     );
     // One removed from sled, one from staging; neither comes back.
@@ -172,7 +172,7 @@ fn staged_and_spilled_entries_read_as_one_ordered_queue() {
     let q = SledQueue::open(dir.path()).unwrap();
     let all = q.read_after(&a, None, 100).unwrap();
     assert_eq!(
-        all.iter().map(|e| e.json[0]).collect::<Vec<_>>(),
+        all.iter().map(|e| e.frame[0]).collect::<Vec<_>>(),
         [1, 2, 3, 5],
         "flush wrote the staged ones"
     );
@@ -188,4 +188,42 @@ fn maintain_spills_only_entries_past_their_staging_time() {
     assert_eq!(q.db.len(), 0, "a fresh delivery stays in memory");
     q.spill(Duration::ZERO).unwrap();
     assert_eq!(q.db.len(), 1);
+}
+
+#[test]
+fn a_queue_of_the_first_format_is_upgraded_on_open() {
+    use hookline_protocol::{Delivery, Header, frame};
+    let dir = tempfile::tempdir().unwrap();
+    let a = chan("a");
+    let delivery = Delivery {
+        id: DeliveryId::generate(),
+        channel: a.clone(),
+        received_at_ms: 1_780_000_000_000,
+        method: "POST".into(),
+        path: "/x".into(),
+        query: None,
+        headers: vec![Header::new("x-sig", vec![0xff])],
+        body: Bytes::from_static(b"{\"type\":\"a\"}\xff"),
+        body_sha256: "00".into(),
+        remote_addr: None,
+        public_url: "http://h/h/a/x".into(),
+    };
+    {
+        // What the first release wrote: the delivery as JSON, no format mark.
+        let db = sled::open(dir.path().join("queue")).unwrap();
+        let v1 = serde_json::to_vec(&delivery).unwrap();
+        assert_eq!(v1[0], b'{');
+        db.insert(key(&a, 7, delivery.id), v1).unwrap();
+        db.flush().unwrap();
+    }
+    let q = SledQueue::open(dir.path()).unwrap();
+    let all = q.read_after(&a, None, 10).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].seq, 7);
+    let (read, respond) = frame::decode_delivery(all[0].frame.clone()).unwrap();
+    assert_eq!((read, respond), (delivery, false));
+    assert_eq!(q.stats(&a).bytes, all[0].frame.len() as u64);
+    drop(q);
+    let q = SledQueue::open(dir.path()).unwrap();
+    assert_eq!(q.read_after(&a, None, 10).unwrap()[0].frame, all[0].frame);
 }

@@ -31,7 +31,11 @@ async fn unacknowledged_delivery_is_resent_after_reconnect_and_acked_one_is_not(
     assert_eq!(post(relay.addr, &path, "second").await.status, 202);
     let mut client = Client::welcome(relay.addr, TOKEN_A).await;
     let (next, _) = client.delivery().await;
-    assert_eq!(next.body, b"second", "the acknowledged delivery is gone");
+    assert_eq!(
+        next.body,
+        &b"second"[..],
+        "the acknowledged delivery is gone"
+    );
     relay.stop().await;
 }
 
@@ -126,9 +130,11 @@ async fn raw_session(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
     let upgrade = "GET /connect HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     tcp.write_all(upgrade.as_bytes()).await.unwrap();
-    tcp.write_all(&masked_text(hello(TOKEN_A, None).encode().as_bytes()))
-        .await
-        .unwrap();
+    tcp.write_all(&masked_text(
+        text_of(hello(TOKEN_A, None).encode()).as_bytes(),
+    ))
+    .await
+    .unwrap();
     tcp
 }
 

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hookline_protocol::limits::MAX_MESSAGE_BYTES;
 use hookline_protocol::{
-    ChannelId, ClientMessage, DEFAULT_CHANNEL_NAME, Delivery, DeliveryId, Header, PROTOCOL_VERSION,
-    RelayMessage, Secret,
+    ChannelId, ClientMessage, DEFAULT_CHANNEL_NAME, Delivery, DeliveryId, Frame, Header,
+    PROTOCOL_VERSION, RelayMessage, Secret,
 };
 use hookline_relay::{Relay, RelayConfig, RelayError, TokenSet};
 use http_body_util::{BodyExt, Full};
@@ -140,7 +140,7 @@ impl Client {
 
     pub async fn send(&mut self, message: &ClientMessage) {
         self.ws
-            .send(Message::text(message.encode()))
+            .send(ws_message(message.encode()))
             .await
             .expect("send frame");
     }
@@ -158,7 +158,12 @@ impl Client {
                 .expect("frame in time");
             match next {
                 Some(Ok(Message::Text(text))) => {
-                    return Some(RelayMessage::decode(text.as_bytes()).expect("valid relay frame"));
+                    return Some(
+                        RelayMessage::decode_text(text.as_bytes()).expect("valid relay frame"),
+                    );
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    return Some(RelayMessage::decode_binary(bytes).expect("valid relay frame"));
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
                 Some(Ok(_)) => {}
@@ -174,7 +179,7 @@ impl Client {
     }
 
     pub async fn stored(&mut self, id: DeliveryId) {
-        self.send(&ClientMessage::Stored { id }).await;
+        self.send(&ClientMessage::Stored { ids: vec![id] }).await;
     }
 
     pub async fn respond(
@@ -188,7 +193,7 @@ impl Client {
             id,
             status,
             headers,
-            body: body.to_vec(),
+            body: Bytes::copy_from_slice(body),
         };
         self.send(&message).await;
     }
@@ -278,4 +283,20 @@ pub async fn metric(addr: SocketAddr, name: &str) -> u64 {
         .find_map(|l| l.strip_prefix(&prefix))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("metric {name} missing in:\n{text}"))
+}
+
+/// The WebSocket message that carries a protocol frame.
+pub fn ws_message(frame: Frame) -> Message {
+    match frame {
+        Frame::Text(text) => Message::text(text),
+        Frame::Binary(bytes) => Message::binary(bytes),
+    }
+}
+
+/// The text of a control frame.
+pub fn text_of(frame: Frame) -> String {
+    match frame {
+        Frame::Text(text) => text,
+        Frame::Binary(_) => panic!("expected a text frame"),
+    }
 }

@@ -67,7 +67,7 @@ async fn https_ingress_and_websocket_with_a_generated_certificate() {
     };
     assert_eq!(public_url, format!("https://{host}/h/{}", channel(TOKEN_A)));
     let (delivery, _) = client.delivery().await;
-    assert_eq!(delivery.body, b"secure");
+    assert_eq!(delivery.body, &b"secure"[..]);
     assert_eq!(delivery.public_url, format!("https://{host}{path}"));
     relay.stop().await;
 }

@@ -52,7 +52,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<(Section, Filled)> {
         query: None,
         headers,
         body_sha256: body_sha256_hex(&payload.body),
-        body: payload.body.to_vec(),
+        body: payload.body.to_vec().into(),
         remote_addr: Some("127.0.0.1".into()),
         public_url: "http://127.0.0.1:8700/h/bench/webhooks".into(),
     };
