@@ -81,6 +81,19 @@ pub enum RelayMessage {
         delivery: Box<Delivery>,
         respond: bool,
     },
+    /// Requests to this channel that the relay refused (too large, queue
+    /// full, too slow…), `count` of them since the last such frame for this
+    /// `reason`. Sent at most once a second per reason, so a flood costs one
+    /// frame, not one per request; refusals while no client was connected
+    /// arrive at the next session.
+    Refused {
+        status: u16,
+        /// A short machine-readable reason, as in the sender's JSON error.
+        reason: String,
+        count: u64,
+        /// What the last refused sender was told.
+        message: String,
+    },
     /// The session is refused or ended; `reason` tells whether reconnecting can help.
     Goodbye {
         reason: GoodbyeReason,

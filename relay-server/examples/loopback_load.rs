@@ -187,7 +187,7 @@ async fn client(ws: Ws, total: usize) -> anyhow::Result<usize> {
                 ))?;
                 acked += 1;
             }
-            RelayMessage::Welcome { .. } => {}
+            RelayMessage::Welcome { .. } | RelayMessage::Refused { .. } => {}
             RelayMessage::Goodbye { message, .. } => bail!("relay said goodbye: {message}"),
         }
     }

@@ -8,6 +8,7 @@ use hookline_protocol::{ChannelId, DeliveryId, Header};
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::refused::Refused;
 use crate::tokens::TokenHash;
 
 /// The local app's answer, on its way back to a waiting sender.
@@ -37,6 +38,8 @@ pub(crate) struct ChannelHub {
     pub owner: TokenHash,
     /// Signalled after every push; the active session reads the queue then.
     pub wake: Notify,
+    /// Senders refused since the client was last told.
+    pub refused: Refused,
     state: Mutex<State>,
 }
 
@@ -46,6 +49,7 @@ impl ChannelHub {
             id,
             owner,
             wake: Notify::new(),
+            refused: Refused::default(),
             state: Mutex::new(State::default()),
         }
     }

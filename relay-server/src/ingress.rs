@@ -56,11 +56,9 @@ pub(crate) async fn ingress(State(relay): State<Relay>, request: Request) -> Res
     let suffix = suffix.to_owned();
     if relay.inner.config.offline == OfflineMode::Reject && !hub.is_online() {
         relay.inner.metrics.dropped(DropReason::OfflineReject);
-        return retry_later(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "offline",
-            "no client is connected to this channel; retry later".into(),
-        );
+        let message = "no client is connected to this channel; retry later";
+        hub.refused.note(503, "offline", message);
+        return retry_later(StatusCode::SERVICE_UNAVAILABLE, "offline", message.into());
     }
     let delivery = match read_delivery(&relay, &hub, suffix, request).await {
         Ok(d) => d,
@@ -80,11 +78,9 @@ async fn read_delivery(
     let config = &relay.inner.config;
     let max = config.max_body;
     let too_large = || {
-        json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("request body exceeds the relay's {max}-byte limit"),
-        )
+        let message = format!("request body exceeds the relay's {max}-byte limit");
+        hub.refused.note(413, "body_too_large", &message);
+        json_error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", message)
     };
     let declared = request
         .headers()
@@ -147,7 +143,7 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
     };
     if let Err(e) = push(&relay, &hub, id, frame) {
         hub.forget(id);
-        return queue_refused(&relay, e);
+        return queue_refused(&relay, &hub, e);
     }
     inc(&inner.metrics.received);
     inner
@@ -224,11 +220,12 @@ fn timed_out(after: Duration, id: DeliveryId) -> Response {
     (StatusCode::GATEWAY_TIMEOUT, axum::Json(body)).into_response()
 }
 
-fn queue_refused(relay: &Relay, error: QueueError) -> Response {
+fn queue_refused(relay: &Relay, hub: &ChannelHub, error: QueueError) -> Response {
     match error {
         QueueError::FullCount { .. } | QueueError::FullBytes { .. } => {
             relay.inner.metrics.dropped(DropReason::QueueFull);
             tracing::warn!("refused a delivery: {error}");
+            hub.refused.note(503, "queue_full", &error.to_string());
             retry_later(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "queue_full",
@@ -237,10 +234,12 @@ fn queue_refused(relay: &Relay, error: QueueError) -> Response {
         }
         QueueError::Storage(_) => {
             tracing::error!("cannot queue a delivery: {error}");
+            let message = "the relay could not store the delivery";
+            hub.refused.note(507, "storage_error", message);
             json_error(
                 StatusCode::INSUFFICIENT_STORAGE,
                 "storage_error",
-                "the relay could not store the delivery".into(),
+                message.into(),
             )
         }
     }

@@ -20,6 +20,7 @@ mod metrics;
 mod ops;
 mod public_url;
 pub mod queue;
+mod refused;
 mod relay;
 mod respond;
 mod server;

@@ -15,7 +15,7 @@ use crate::hub::{ChannelHub, ClientResponse};
 use crate::io::Activity;
 use crate::metrics::inc;
 use crate::queue::Queued;
-use crate::session::{Sink, Stream, stopped};
+use crate::session::{Sink, Stream, message, stopped};
 
 /// Most deliveries sent to one session and not yet acknowledged; the rest
 /// wait in the queue, so a slow client costs bounded memory.
@@ -27,6 +27,9 @@ const READ_BATCH: usize = 128;
 /// Pings a client may send per ping interval of the relay's. An honest one
 /// sends about one; each costs a queued pong, so a flood is a protocol error.
 const MAX_PINGS_PER_INTERVAL: u32 = 16;
+
+/// How often refused senders are reported to the client.
+const REFUSALS_EVERY: Duration = Duration::from_secs(1);
 
 /// The slowest client link the write timeout allows for (64 KiB/s).
 const SLOW_LINK_BYTES_PER_SEC: usize = 64 * 1024;
@@ -61,6 +64,8 @@ impl Subscription {
         let mut ping = tokio::time::interval(beat.ping_interval);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_seen = Instant::now();
+        let mut report = tokio::time::interval(REFUSALS_EVERY);
+        report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let shutdown = self.relay.inner.shutdown.clone();
         let hub = self.hub.clone();
         loop {
@@ -106,6 +111,14 @@ impl Subscription {
                     }
                 }
                 () = hub.wake.notified(), if room => self.more = true,
+                _ = report.tick() => {
+                    for notice in hub.refused.take() {
+                        let sent = tokio::time::timeout(beat.dead_peer_after, sink.send(message(notice.encode()))).await;
+                        if !matches!(sent, Ok(Ok(()))) {
+                            return None;
+                        }
+                    }
+                }
                 _ = ping.tick() => {
                     self.pings = 0;
                     if last_seen.elapsed() > beat.dead_peer_after {

@@ -9,6 +9,7 @@ use anyhow::Context;
 use hookline_protocol::{ChannelId, Secret};
 
 use super::StoreArgs;
+use super::size::parse_size;
 use super::verify::SchemeArgs;
 use crate::forward::{ForwardConfig, ForwardTarget, RetryPolicy};
 use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice};
@@ -35,6 +36,11 @@ pub struct ListenArgs {
     /// Address of the embedded relay (ignored with --relay).
     #[arg(long, env = "HOOKLINE_LISTEN", default_value = "127.0.0.1:8700")]
     pub listen: SocketAddr,
+    /// Largest webhook body the embedded relay accepts, e.g. 25MiB (GitHub
+    /// sends up to 25 MiB; at most 32MiB). Larger requests are answered 413
+    /// and reported here. A remote relay sets its own limit.
+    #[arg(long, env = "HOOKLINE_MAX_BODY", default_value = "10MiB", value_parser = parse_max_body)]
+    pub max_body: usize,
     /// Webhook signing secret; repeat the flag while keys rotate.
     #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub secrets: Vec<String>,
@@ -112,6 +118,7 @@ impl ListenArgs {
             },
             _ => RelayChoice::Embedded {
                 listen: self.listen,
+                max_body: self.max_body,
             },
         };
         let channel = match (&relay, &self.channel) {
@@ -171,4 +178,14 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
+}
+
+/// A body limit within what the relay can be configured with.
+fn parse_max_body(text: &str) -> Result<usize, String> {
+    let size = parse_size(text)?;
+    let ceiling = hookline_protocol::limits::MAX_BODY_BYTES_CEILING;
+    if size == 0 || size > ceiling {
+        return Err(format!("{text:?} is outside 1 byte..{}MiB", ceiling >> 20));
+    }
+    Ok(size)
 }

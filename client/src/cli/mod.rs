@@ -11,6 +11,7 @@ pub mod listen;
 pub mod prune;
 pub mod replay;
 pub mod show;
+mod size;
 pub mod trigger;
 pub mod tui;
 pub mod verify;

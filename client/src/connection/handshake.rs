@@ -174,8 +174,8 @@ async fn open_inner(
                 reason,
                 message,
             }),
-            Ok(RelayMessage::Delivery { .. }) => {
-                Err(broken("sent a delivery before welcome".into()))
+            Ok(RelayMessage::Delivery { .. } | RelayMessage::Refused { .. }) => {
+                Err(broken("sent a session frame before welcome".into()))
             }
             Err(e) => Err(broken(e.to_string())),
         };

@@ -20,6 +20,22 @@ pub struct Incoming {
     pub respond: bool,
 }
 
+/// Requests to this channel that the relay refused, as it reported them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub reason: String,
+    pub count: u64,
+    pub message: String,
+}
+
+/// Where a session hands what the relay sends.
+#[derive(Debug, Clone)]
+pub struct FromRelay {
+    pub deliveries: mpsc::UnboundedSender<Incoming>,
+    pub refusals: mpsc::UnboundedSender<Refusal>,
+}
+
 /// How a session ended.
 #[derive(Debug)]
 pub enum SessionEnd {
@@ -44,7 +60,7 @@ pub enum SessionEnd {
 pub async fn run(
     socket: Socket,
     welcome: &Welcome,
-    incoming: &mpsc::UnboundedSender<Incoming>,
+    incoming: &FromRelay,
     outbound: &mut mpsc::UnboundedReceiver<ClientMessage>,
     shutdown: &CancellationToken,
 ) -> SessionEnd {
@@ -63,7 +79,7 @@ const MAX_PINGS_PER_PERIOD: u32 = 64;
 async fn read(
     stream: &mut SplitStream<Socket>,
     dead_peer_after: Duration,
-    incoming: &mpsc::UnboundedSender<Incoming>,
+    incoming: &FromRelay,
     shutdown: &CancellationToken,
 ) -> SessionEnd {
     let mut pings = 0u32;
@@ -101,7 +117,7 @@ async fn read(
         match decoded {
             Ok(RelayMessage::Delivery { delivery, respond }) => {
                 if !shutdown.is_cancelled() {
-                    let _ = incoming.send(Incoming {
+                    let _ = incoming.deliveries.send(Incoming {
                         delivery: *delivery,
                         respond,
                     });
@@ -114,6 +130,19 @@ async fn read(
                     }
                     reason => SessionEnd::Ended { reason, message },
                 };
+            }
+            Ok(RelayMessage::Refused {
+                status,
+                reason,
+                count,
+                message,
+            }) => {
+                let _ = incoming.refusals.send(Refusal {
+                    status,
+                    reason,
+                    count,
+                    message,
+                });
             }
             Ok(RelayMessage::Welcome { .. }) => {
                 tracing::warn!("relay sent a second welcome; ignored");

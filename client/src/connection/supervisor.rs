@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
 use super::handshake::{ConnectError, RelayEndpoint, open};
-use super::session::{self, Incoming, SessionEnd};
+use super::session::{self, FromRelay, SessionEnd};
 
 /// The connection as the user sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +33,12 @@ pub enum Stopped {
 }
 
 /// Runs until `shutdown` (after draining `outbound`) or a fatal refusal.
-/// Deliveries go to `incoming`; acknowledgements come from `outbound`, which
-/// outlives sessions so that nothing queued during a reconnect is lost.
+/// Deliveries and notices go to `incoming`; acknowledgements come from
+/// `outbound`, which outlives sessions so that nothing queued during a
+/// reconnect is lost.
 pub async fn run(
     endpoint: RelayEndpoint,
-    incoming: mpsc::UnboundedSender<Incoming>,
+    incoming: FromRelay,
     mut outbound: mpsc::UnboundedReceiver<ClientMessage>,
     state: watch::Sender<ConnectionState>,
     shutdown: CancellationToken,

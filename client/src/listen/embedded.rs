@@ -26,12 +26,17 @@ impl EmbeddedRelay {
     /// Starts the relay on `listen` with its queue in `data_dir/relay`. The
     /// token is kept in `data_dir/embedded-token` so the channel, and with it
     /// the public URL, stays the same across restarts.
-    pub async fn start(data_dir: &Path, listen: SocketAddr) -> anyhow::Result<Self> {
+    pub async fn start(
+        data_dir: &Path,
+        listen: SocketAddr,
+        max_body: usize,
+    ) -> anyhow::Result<Self> {
         let token = load_or_create_token(&data_dir.join("embedded-token"))?;
         let mut tokens = TokenSet::new();
         tokens.add(token.clone(), Vec::new());
-        let relay = Relay::open(RelayConfig::new(tokens, data_dir.join("relay")))
-            .context("cannot open the embedded relay's queue")?;
+        let mut config = RelayConfig::new(tokens, data_dir.join("relay"));
+        config.max_body = max_body;
+        let relay = Relay::open(config).context("cannot open the embedded relay's queue")?;
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
             format!(
                 "the embedded relay cannot listen on {listen}: is another `hookline listen` running? \

@@ -32,8 +32,8 @@ pub use report::{OutputFormat, Report, Reporter, Startup, report_state_changes};
 /// Where the relay is.
 #[derive(Debug, Clone)]
 pub enum RelayChoice {
-    /// Start one in this process on this address.
-    Embedded { listen: SocketAddr },
+    /// Start one in this process on this address, taking bodies up to `max_body` bytes.
+    Embedded { listen: SocketAddr, max_body: usize },
     /// Connect to a remote relay.
     Remote { url: String, token: Secret },
 }
@@ -62,6 +62,7 @@ impl ListenOptions {
             forward,
             relay: RelayChoice::Embedded {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                max_body: hookline_protocol::limits::DEFAULT_MAX_BODY_BYTES,
             },
             channel: None,
             verifier: Verifier::new(crate::verify::SchemeChoice::Auto, Vec::new()),
@@ -99,8 +100,8 @@ impl Listening {
         let pending = pending_deliveries(&store)?;
         let shutdown = CancellationToken::new();
         let embedded = match &options.relay {
-            RelayChoice::Embedded { listen } => {
-                Some(EmbeddedRelay::start(&options.data_dir, *listen).await?)
+            RelayChoice::Embedded { listen, max_body } => {
+                Some(EmbeddedRelay::start(&options.data_dir, *listen, *max_body).await?)
             }
             RelayChoice::Remote { .. } => None,
         };
@@ -119,10 +120,15 @@ impl Listening {
         };
         let (state_tx, mut state) = watch::channel(ConnectionState::Connecting);
         let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
+        let (refusals_tx, refusals_rx) = mpsc::unbounded_channel();
         let (outbound_tx, outbound_rx) = mpsc::unbounded_channel();
+        let from_relay = connection::FromRelay {
+            deliveries: incoming_tx,
+            refusals: refusals_tx,
+        };
         let connection = tokio::spawn(connection::run(
             endpoint,
-            incoming_tx,
+            from_relay,
             outbound_rx,
             state_tx,
             shutdown.clone(),
@@ -199,6 +205,7 @@ impl Listening {
         ));
         let watcher = tokio::spawn(report_state_changes(
             state.clone(),
+            refusals_rx,
             reporter,
             shutdown.clone(),
         ));

@@ -5,10 +5,10 @@ use std::io::Write;
 
 use hookline_protocol::Delivery;
 use serde_json::json;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::ConnectionState;
+use crate::connection::{ConnectionState, Refusal};
 
 use crate::clock::format_hms;
 use crate::store::{Attempt, Outcome, event_type};
@@ -242,6 +242,7 @@ impl Reporter {
 /// Prints each change of connection state once, not every retry.
 pub async fn report_state_changes(
     mut state: watch::Receiver<ConnectionState>,
+    mut refusals: mpsc::UnboundedReceiver<Refusal>,
     reporter: Reporter,
     shutdown: CancellationToken,
 ) {
@@ -249,6 +250,10 @@ pub async fn report_state_changes(
     loop {
         tokio::select! {
             changed = state.changed() => if changed.is_err() { return },
+            Some(refusal) = refusals.recv() => {
+                report_refusal(&reporter, &refusal);
+                continue;
+            }
             () = shutdown.cancelled() => return,
         }
         let current = state.borrow_and_update().clone();
@@ -273,4 +278,20 @@ pub async fn report_state_changes(
             _ => {}
         }
     }
+}
+
+/// One line for what the relay refused, so the developer learns what the
+/// sender saw (the relay sends at most one per reason per second).
+fn report_refusal(reporter: &Reporter, refusal: &Refusal) {
+    let Refusal {
+        status,
+        reason,
+        count,
+        message,
+    } = refusal;
+    let requests = if *count == 1 { "request" } else { "requests" };
+    reporter.notice(
+        &format!("the relay refused {count} {requests} to this channel with {status} ({reason}): {message}"),
+        json!({"type": "refused", "status": status, "reason": reason, "count": count, "message": message}),
+    );
 }

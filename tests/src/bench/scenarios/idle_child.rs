@@ -53,6 +53,7 @@ pub fn first_phase(n: usize) -> usize {
 
 type Held = Vec<(
     mpsc::UnboundedReceiver<Incoming>,
+    mpsc::UnboundedReceiver<hookline::connection::Refusal>,
     mpsc::UnboundedSender<ClientMessage>,
 )>;
 
@@ -68,6 +69,7 @@ async fn connect_wave(
     let mut states = Vec::with_capacity(wave.len());
     for &i in wave {
         let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
+        let (refusals_tx, refusals_rx) = mpsc::unbounded_channel();
         let (outbound_tx, outbound_rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(ConnectionState::Connecting);
         let endpoint = RelayEndpoint {
@@ -75,15 +77,19 @@ async fn connect_wave(
             token: token(i),
             channel: None,
         };
+        let from_relay = hookline::connection::FromRelay {
+            deliveries: incoming_tx,
+            refusals: refusals_tx,
+        };
         let run = hookline::connection::run(
             endpoint,
-            incoming_tx,
+            from_relay,
             outbound_rx,
             state_tx,
             shutdown.clone(),
         );
         tasks.spawn(run);
-        held.push((incoming_rx, outbound_tx));
+        held.push((incoming_rx, refusals_rx, outbound_tx));
         states.push(state_rx);
     }
     for mut state in states {
