@@ -53,8 +53,13 @@ pub struct ListenArgs {
     /// Longest wait for the local app's answer (e.g. 10s, 500ms).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Retries when the app is down or answers 5xx (with backoff from 0.5 s to 30 s).
-    #[arg(long, default_value_t = 5)]
+    /// Retries when the app is down or answers 5xx: the first 0.5 s after
+    /// the failed forward, then 1, 2, 4, 8, 16 s apart, then every 30 s.
+    /// The schedule is kept in the store: a listener stopped or killed
+    /// meanwhile carries it on when it starts again, sending overdue retries
+    /// at once. A delivery whose retries run out stays failed (`replay
+    /// --failed`); a replay cancels a pending retry.
+    #[arg(long, env = "HOOKLINE_RETRIES", default_value_t = 5)]
     pub retries: u32,
     /// Most forwards in flight at once; more wait, none is dropped.
     #[arg(long, default_value_t = 64)]

@@ -2,20 +2,29 @@
 //! previous flush ran, then each is acknowledged to the relay as stored.
 
 use hookline_protocol::{ClientMessage, DeliveryId};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::report::Reporter;
 use crate::store::Store;
 
-/// Most ids acknowledged per flush; bounds one batch's latency.
+/// Most requests served per flush; bounds one batch's latency.
 const MAX_BATCH: usize = 4096;
+
+/// What waits for the next flush.
+#[derive(Debug)]
+pub enum Durable {
+    /// A stored delivery, acknowledged to the relay once on disk.
+    Stored(DeliveryId),
+    /// Someone (a retry schedule) waiting to be on disk; told when it is.
+    Synced(oneshot::Sender<()>),
+}
 
 /// Runs until every sender of `durable` is gone, then flushes a last time.
 /// The relay holds each delivery until its `stored` arrives, so a flush that
 /// fails is retried and nothing is acknowledged early.
 pub async fn run(
     store: Store,
-    mut durable: mpsc::UnboundedReceiver<DeliveryId>,
+    mut durable: mpsc::UnboundedReceiver<Durable>,
     outbound: mpsc::UnboundedSender<ClientMessage>,
     reporter: Reporter,
 ) {
@@ -30,8 +39,15 @@ pub async fn run(
             let wait = std::time::Duration::from_millis(100 * u64::from(failures.min(50)));
             tokio::time::sleep(wait).await;
         }
-        for id in batch.drain(..) {
-            let _ = outbound.send(ClientMessage::Stored { id });
+        for done in batch.drain(..) {
+            match done {
+                Durable::Stored(id) => {
+                    let _ = outbound.send(ClientMessage::Stored { id });
+                }
+                Durable::Synced(tell) => {
+                    let _ = tell.send(());
+                }
+            }
         }
     }
     tracing::debug!("flusher stopped");
