@@ -50,6 +50,15 @@ pub enum Request {
         older_than_secs: Option<u64>,
         keep: Option<usize>,
     },
+    /// The delivery's forward retry schedule, pending or superseded.
+    RetrySchedule {
+        id: DeliveryId,
+    },
+    /// Cancels a pending retry because a replay is about to be sent.
+    SupersedeRetry {
+        id: DeliveryId,
+        at_ms: u64,
+    },
     /// Answers `"watching"`, then one [`crate::store::StoreEvent`] per line.
     Watch,
 }

@@ -150,6 +150,7 @@ async fn answer(store: &Store, request: Request) -> Result<Value, StoreError> {
             | Request::Insert { .. }
             | Request::Delete { .. }
             | Request::Prune { .. }
+            | Request::SupersedeRetry { .. }
     );
     let worker = store.clone();
     let value = tokio::task::spawn_blocking(move || run(&worker, request))
@@ -197,6 +198,10 @@ fn run(store: &Store, request: Request) -> Result<Value, StoreError> {
         } => json(serde_json::to_value(
             store.prune(older_than_secs.map(Duration::from_secs), keep)?,
         )),
+        Request::RetrySchedule { id } => json(serde_json::to_value(store.retry_schedule(id)?)),
+        Request::SupersedeRetry { id, at_ms } => {
+            json(serde_json::to_value(store.supersede_retry(id, at_ms)?))
+        }
         Request::Watch => Err(StoreError::Remote(
             "watch is answered by the connection loop".into(),
         )),
