@@ -53,14 +53,19 @@ pub struct ListenArgs {
     /// Longest wait for the local app's answer (e.g. 10s, 500ms).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Retries when the app is down or answers 5xx: the first 0.5 s after
-    /// the failed forward, then 1, 2, 4, 8, 16 s apart, then every 30 s.
-    /// The schedule is kept in the store: a listener stopped or killed
+    /// Retries when the app is down or answers 5xx: the first one
+    /// --retry-delay after the failed forward, each next one twice as long
+    /// after the one before, at most 30 s apart (or --retry-delay
+    /// when longer; defaults: 0.5, 1, 2, 4 and
+    /// 8 s). The schedule is kept in the store: a listener stopped or killed
     /// meanwhile carries it on when it starts again, sending overdue retries
     /// at once. A delivery whose retries run out stays failed (`replay
-    /// --failed`); a replay cancels a pending retry.
+    /// --failed`); a replay to the app cancels its pending retry.
     #[arg(long, env = "HOOKLINE_RETRIES", default_value_t = 5)]
     pub retries: u32,
+    /// Wait before the first retry (e.g. 500ms, 5s); see --retries.
+    #[arg(long, env = "HOOKLINE_RETRY_DELAY", default_value = "500ms", value_parser = parse_duration)]
+    pub retry_delay: Duration,
     /// Most forwards in flight at once; more wait, none is dropped.
     #[arg(long, default_value_t = 64)]
     pub max_in_flight: usize,
@@ -139,7 +144,8 @@ impl ListenArgs {
             },
             retry: RetryPolicy {
                 max_retries: self.retries,
-                ..RetryPolicy::default()
+                first_delay: self.retry_delay,
+                max_delay: self.retry_delay.max(RetryPolicy::default().max_delay),
             },
             retention: RetentionPolicy {
                 keep: Some(self.keep),

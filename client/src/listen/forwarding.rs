@@ -125,10 +125,17 @@ impl Pipeline {
                 () = tokio::time::sleep(Duration::from_millis(wait)) => {}
                 () = self.shutdown.cancelled() => return,
             }
-            match self.store.retry_is_due(id, next.retry) {
-                Ok(true) => {}
-                // Superseded by a replay, or the delivery was deleted.
-                Ok(false) => return,
+            match self.store.retry_schedule(id) {
+                Ok(Some(now)) if now == next => {}
+                Ok(Some(now)) if !now.is_pending() => {
+                    if self.reporter.wants_reports() {
+                        self.reporter
+                            .report(Report::superseded(delivery, verdict, next.retry));
+                    }
+                    return;
+                }
+                // The delivery was deleted (or another task runs it).
+                Ok(_) => return,
                 Err(err) => {
                     self.reporter
                         .error(format!("cannot read the retry schedule of {id}: {err}"));

@@ -84,14 +84,6 @@ impl Store {
         Ok(next.is_some() && !superseded)
     }
 
-    /// Whether retry `retry` of `id` is still wanted: scheduled, and not
-    /// superseded by a replay or deleted meanwhile.
-    pub fn retry_is_due(&self, id: DeliveryId, retry: u32) -> Result<bool, StoreError> {
-        Ok(self
-            .retry_schedule(id)?
-            .is_some_and(|s| s.is_pending() && s.retry == retry))
-    }
-
     /// The schedule of `id`: pending, superseded, or `None`.
     pub fn retry_schedule(&self, id: DeliveryId) -> Result<Option<RetrySchedule>, StoreError> {
         self.inner
