@@ -55,9 +55,8 @@ pub struct ListenArgs {
     pub timeout: Duration,
     /// Retries when the app is down or answers 5xx: the first one
     /// --retry-delay after the failed forward, each next one twice as long
-    /// after the one before, at most 30 s apart (or --retry-delay
-    /// when longer; defaults: 0.5, 1, 2, 4 and
-    /// 8 s). The schedule is kept in the store: a listener stopped or killed
+    /// after the one before, at most 30 s apart (or --retry-delay when
+    /// longer; by default 0.5, 1, 2, 4 and 8 s). The schedule is kept in the store: a listener stopped or killed
     /// meanwhile carries it on when it starts again, sending overdue retries
     /// at once. A delivery whose retries run out stays failed (`replay
     /// --failed`); a replay to the app cancels its pending retry.

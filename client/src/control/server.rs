@@ -119,7 +119,6 @@ impl Connection {
         let (read, mut write) = stream.into_split();
         let mut reader = BufReader::new(read);
         loop {
-            self.slot.idle();
             let next = read_request(&mut reader, &self.long_lines);
             let line = tokio::select! {
                 _ = self.shutdown.cancelled() => return Ok(()),
@@ -151,6 +150,7 @@ impl Connection {
                     let reply = Reply::<Value>::Error(ErrorReply::bad_request(format!(
                         "unreadable request: {err}"
                     )));
+                    self.slot.idle();
                     self.send(&mut write, &reply).await?;
                     continue;
                 }
@@ -165,6 +165,9 @@ impl Connection {
                 Ok(value) => Reply::Ok(value),
                 Err(err) => Reply::Error(ErrorReply::from_store(&err)),
             };
+            // Idle from here: once the client has its answer, a newcomer
+            // may take this place.
+            self.slot.idle();
             self.send(&mut write, &reply).await?;
         }
     }
