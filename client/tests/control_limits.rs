@@ -37,7 +37,9 @@ async fn serve(store: &Store, dir: &Path, limits: ControlLimits) -> Cancellation
 }
 
 /// The next line the server sends, parsed; `None` once it has hung up.
-async fn next_line(reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>) -> Option<serde_json::Value> {
+async fn next_line(
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+) -> Option<serde_json::Value> {
     let mut line = String::new();
     let n = tokio::time::timeout(WAIT, reader.read_line(&mut line))
         .await
@@ -75,7 +77,10 @@ async fn an_oversize_small_request_is_refused_without_being_buffered() {
         message.contains(&MAX_REQUEST_BYTES.to_string()) && message.contains("insert"),
         "{message}"
     );
-    assert!(next_line(&mut reader).await.is_none(), "then the server hangs up");
+    assert!(
+        next_line(&mut reader).await.is_none(),
+        "then the server hangs up"
+    );
     let sent = tokio::time::timeout(WAIT, writer).await.unwrap().unwrap();
     assert!(
         sent < 8 * 1024 * 1024,
@@ -150,11 +155,15 @@ async fn a_command_whose_idle_connection_was_closed_reconnects() {
     let (read, mut write) = other.into_split();
     write.write_all(b"{\"op\":\"counts\"}\n").await.unwrap();
     let mut reader = BufReader::new(read);
-    let answer = next_line(&mut reader).await.expect("the newcomer is served");
+    let answer = next_line(&mut reader)
+        .await
+        .expect("the newcomer is served");
     assert_eq!(answer["ok"]["total"], 2, "{answer}");
     // The command finds its connection closed unused, and opens another.
     assert_eq!(command.counts().await.unwrap().total, 2);
-    let goodbye = next_line(&mut reader).await.expect("the newcomer made room in turn");
+    let goodbye = next_line(&mut reader)
+        .await
+        .expect("the newcomer made room in turn");
     assert_eq!(goodbye["error"]["kind"], "closed", "{goodbye}");
     shutdown.cancel();
 }

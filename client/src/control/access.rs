@@ -186,7 +186,10 @@ impl StoreAccess {
     /// Cancels the pending retry of `id` (a replay is about to go), and
     /// returns it. Through a listener, its scheduler finds the retry
     /// cancelled when it comes due and sends nothing.
-    pub async fn supersede_retry(&self, id: DeliveryId) -> Result<Option<RetrySchedule>, StoreError> {
+    pub async fn supersede_retry(
+        &self,
+        id: DeliveryId,
+    ) -> Result<Option<RetrySchedule>, StoreError> {
         let at_ms = crate::clock::now_ms();
         match self {
             Self::Local(store) => {

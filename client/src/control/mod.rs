@@ -27,8 +27,8 @@ mod slots;
 
 pub use access::{EventStream, StoreAccess};
 pub use client::ControlClient;
-pub use protocol::{ErrorReply, Hello, MAX_LINE_BYTES, Request};
 pub use limits::{ControlLimits, MAX_REQUEST_BYTES};
+pub use protocol::{ErrorReply, Hello, MAX_LINE_BYTES, Request};
 pub use server::{serve_control, serve_control_with};
 
 /// Where the listener serves the control endpoint.

@@ -146,9 +146,7 @@ impl Pipeline {
                 slot = self.forwarder.reserve() => slot,
                 () = self.shutdown.cancelled() => return,
             };
-            let attempt = slot
-                .send(&self.target, request, AttemptKind::Forward)
-                .await;
+            let attempt = slot.send(&self.target, request, AttemptKind::Forward).await;
             let following = self.schedule_after(&attempt, next.retry + 1);
             let goes_on = self.record(id, &attempt, following).await;
             self.report(delivery, verdict, &attempt, next.retry);
