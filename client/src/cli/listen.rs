@@ -86,12 +86,18 @@ impl ListenArgs {
         if self.tui {
             return super::tui::listen_with_tui(self).await;
         }
-        let listening = self.start().await?;
+        // Caught from here on: a stop asked for while starting is not the
+        // default action (killed on the spot) but a clean exit.
+        let mut signals = ShutdownSignals::install();
+        let listening = tokio::select! {
+            started = self.start() => started?,
+            () = signals.recv() => return Ok(ExitCode::SUCCESS),
+        };
         let stop = listening.shutdown_token();
         let waiting = listening.wait();
         tokio::pin!(waiting);
         tokio::select! {
-            () = shutdown_signal() => {
+            () = signals.recv() => {
                 stop.cancel();
                 waiting.await?;
             }
@@ -161,24 +167,45 @@ impl ListenArgs {
 
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
+    ShutdownSignals::install().recv().await;
+}
+
+/// Ctrl-C and SIGTERM, caught from the moment this is made on (until then a
+/// signal has its default action and ends the process at once).
+#[derive(Debug)]
+pub struct ShutdownSignals {
+    #[cfg(unix)]
+    streams: Vec<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    pub fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = [SignalKind::interrupt(), SignalKind::terminate()]
+                .into_iter()
+                .filter_map(|kind| signal(kind).ok())
+                .collect();
+            Self { streams }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves at the next Ctrl-C or SIGTERM.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            if self.streams.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            let waits = self.streams.iter_mut().map(|s| Box::pin(s.recv()));
+            futures_util::future::select_all(waits).await;
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
