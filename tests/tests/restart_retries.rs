@@ -80,6 +80,14 @@ async fn resumes_after(stop: Stop) {
         |_| (200, vec![], b"ok".to_vec()),
     );
     let mut third = ListenerProcess::start(BIN, &relay, &forward, dir.path(), &RETRY_ARGS).await;
+    let resumed = third
+        .line_where("the resumed notice", |l| l["type"] == "resumed")
+        .await;
+    assert_eq!(
+        (&resumed["first"], &resumed["retries"]),
+        (&0.into(), &1.into()),
+        "{resumed}"
+    );
     assert_eq!(app.next().await.body, body.as_bytes());
     let done = third
         .line_where("the successful retry", |l| is_forward_of(l, &id_text))

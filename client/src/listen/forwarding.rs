@@ -2,6 +2,7 @@
 //! in the store so a listener that stops in a retry wait carries it on when
 //! it starts again: at-least-once forwarding across restarts.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,10 +33,11 @@ impl Backlog {
         for id in store.awaiting_forward()? {
             backlog.first.extend(store.get(id)?);
         }
+        let first: HashSet<DeliveryId> = backlog.first.iter().map(|s| s.delivery.id).collect();
         for (id, schedule) in store.pending_retries()? {
             // Marked both only by a crash between a first attempt's schedule
             // and its summary: the first forward runs the schedule anyway.
-            if backlog.first.iter().any(|s| s.delivery.id == id) {
+            if first.contains(&id) {
                 continue;
             }
             if let Some(stored) = store.get(id)? {

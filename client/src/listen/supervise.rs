@@ -34,10 +34,12 @@ pub(super) async fn run(
 ) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
     if !backlog.is_empty() {
-        tracing::info!(
-            first = backlog.first.len(),
-            retries = backlog.retries.len(),
-            "resuming forwards an earlier run left"
+        let (first, retries) = (backlog.first.len(), backlog.retries.len());
+        pipeline.reporter.notice(
+            &format!(
+                "resuming what the last run left: {first} never forwarded, {retries} waiting for a retry"
+            ),
+            serde_json::json!({"type": "resumed", "first": first, "retries": retries}),
         );
     }
     for stored in backlog.first {

@@ -116,7 +116,6 @@ impl Store {
             ..pending
         };
         inner.retries.insert(key, encode(&superseded)?)?;
-        self.emit(StoreEvent::Attempted(id));
         Ok(Some(pending))
     }
 
