@@ -5,6 +5,7 @@
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod process;
 pub mod sender;
 
 pub use app::{LocalApp, Received, Reply};

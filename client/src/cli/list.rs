@@ -183,7 +183,7 @@ impl ListArgs {
                 serde_json::to_writer(&mut *out, &s)?;
                 writeln!(out)?;
             } else {
-                writeln!(out, "{}", row(&s))?;
+                writeln!(out, "{}", row(&s, now_ms()))?;
             }
             Ok(())
         })
@@ -201,8 +201,8 @@ impl ListArgs {
     }
 }
 
-/// One table row; long fields are cut so columns stay aligned.
-pub fn row(s: &Summary) -> String {
+/// One table row at time `now_ms`; long fields are cut so columns stay aligned.
+pub fn row(s: &Summary, now_ms: u64) -> String {
     let id = s.id.to_string();
     let request = format!(
         "{} {}",
@@ -214,10 +214,13 @@ pub fn row(s: &Summary) -> String {
         (Some(code), _) => code.to_string(),
         (None, _) => "error".to_owned(),
     };
-    let attempts = match s.replays {
+    let mut attempts = match s.replays {
         0 => s.attempts.to_string(),
         n => format!("{} ({n} replayed)", s.attempts),
     };
+    if let Some(due) = s.next_retry_at_ms {
+        attempts.push_str(&format!(", {}", retry_in(due, now_ms)));
+    }
     format!(
         "{:<19}  {:<12}  {:<24}  {:<32}  {:<3}  {:>6}  {attempts}",
         format_utc(s.received_at_ms),
@@ -227,6 +230,17 @@ pub fn row(s: &Summary) -> String {
         s.verdict.mark(),
         status,
     )
+}
+
+/// `retry in 40s` / `retry in 2m05s`, or `retry due now` once overdue (the
+/// listener sends it as soon as it runs).
+pub fn retry_in(due_ms: u64, now_ms: u64) -> String {
+    let secs = due_ms.saturating_sub(now_ms).div_ceil(1000);
+    match secs {
+        0 => "retry due now".to_owned(),
+        1..60 => format!("retry in {secs}s"),
+        _ => format!("retry in {}m{:02}s", secs / 60, secs % 60),
+    }
 }
 
 fn cut(text: &str, width: usize) -> String {

@@ -59,9 +59,18 @@ pub struct ListenArgs {
     /// Longest wait for the local app's answer (e.g. 10s, 500ms).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Retries when the app is down or answers 5xx (with backoff from 0.5 s to 30 s).
-    #[arg(long, default_value_t = 5)]
+    /// Retries when the app is down or answers 5xx: the first one
+    /// --retry-delay after the failed forward, each next one twice as long
+    /// after the one before, at most 30 s apart (or --retry-delay when
+    /// longer; by default 0.5, 1, 2, 4 and 8 s). The schedule is kept in the store: a listener stopped or killed
+    /// meanwhile carries it on when it starts again, sending overdue retries
+    /// at once. A delivery whose retries run out stays failed (`replay
+    /// --failed`); a replay to the app cancels its pending retry.
+    #[arg(long, env = "HOOKLINE_RETRIES", default_value_t = 5)]
     pub retries: u32,
+    /// Wait before the first retry (e.g. 500ms, 5s); see --retries.
+    #[arg(long, env = "HOOKLINE_RETRY_DELAY", default_value = "500ms", value_parser = parse_duration)]
+    pub retry_delay: Duration,
     /// Most forwards in flight at once; more wait, none is dropped.
     #[arg(long, default_value_t = 64)]
     pub max_in_flight: usize,
@@ -83,12 +92,18 @@ impl ListenArgs {
         if self.tui {
             return super::tui::listen_with_tui(self).await;
         }
-        let listening = self.start().await?;
+        // Caught from here on: a stop asked for while starting is not the
+        // default action (killed on the spot) but a clean exit.
+        let mut signals = ShutdownSignals::install();
+        let listening = tokio::select! {
+            started = self.start() => started?,
+            () = signals.recv() => return Ok(ExitCode::SUCCESS),
+        };
         let stop = listening.shutdown_token();
         let waiting = listening.wait();
         tokio::pin!(waiting);
         tokio::select! {
-            () = shutdown_signal() => {
+            () = signals.recv() => {
                 stop.cancel();
                 waiting.await?;
             }
@@ -141,7 +156,8 @@ impl ListenArgs {
             },
             retry: RetryPolicy {
                 max_retries: self.retries,
-                ..RetryPolicy::default()
+                first_delay: self.retry_delay,
+                max_delay: self.retry_delay.max(RetryPolicy::default().max_delay),
             },
             retention: RetentionPolicy {
                 keep: Some(self.keep),
@@ -158,25 +174,46 @@ impl ListenArgs {
 
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
+    ShutdownSignals::install().recv().await;
+}
+
+/// Ctrl-C and SIGTERM, caught from the moment this is made on (until then a
+/// signal has its default action and ends the process at once).
+#[derive(Debug)]
+pub struct ShutdownSignals {
+    #[cfg(unix)]
+    streams: Vec<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    pub fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = [SignalKind::interrupt(), SignalKind::terminate()]
+                .into_iter()
+                .filter_map(|kind| signal(kind).ok())
+                .collect();
+            Self { streams }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves at the next Ctrl-C or SIGTERM.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            if self.streams.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            let waits = self.streams.iter_mut().map(|s| Box::pin(s.recv()));
+            futures_util::future::select_all(waits).await;
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
 

@@ -14,8 +14,8 @@ use super::list::{FilterArgs, for_each_summary, open_store};
 use crate::control::StoreAccess;
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder};
 use crate::last_listen::LastListen;
-use crate::replay::{ReplayOptions, Replayer};
-use crate::store::{Attempt, DeliveryStatus, Outcome};
+use crate::replay::{ReplayOptions, Replayed, Replayer};
+use crate::store::{DeliveryStatus, Outcome};
 use crate::verify::SchemeChoice;
 
 /// Send stored deliveries to the app again; each replay is recorded as an attempt.
@@ -30,6 +30,8 @@ pub struct ReplayArgs {
     #[arg(long, conflicts_with = "status")]
     pub failed: bool,
     /// Send to this URL instead of the target of the last `hookline listen`.
+    /// A replay to the listener's target cancels a pending automatic retry
+    /// of the delivery (so the app gets it once); one to another URL does not.
     #[arg(long, value_name = "URL")]
     pub to: Option<ForwardTarget>,
     /// Sign again with --secret and the current time, so receivers that
@@ -135,13 +137,13 @@ impl ReplayArgs {
         let (mut ok, mut failed) = (0usize, 0usize);
         while let Some((id, result)) = results.next().await {
             let line = match &result {
-                Ok(attempt) if attempt.outcome.is_success() => {
-                    ok += 1;
-                    describe(id, attempt, self.json)
-                }
-                Ok(attempt) => {
-                    failed += 1;
-                    describe(id, attempt, self.json)
+                Ok(replayed) => {
+                    if replayed.attempt.outcome.is_success() {
+                        ok += 1;
+                    } else {
+                        failed += 1;
+                    }
+                    describe(id, replayed, self.json)
                 }
                 Err(err) => {
                     failed += 1;
@@ -170,7 +172,8 @@ impl ReplayArgs {
     }
 }
 
-fn describe(id: DeliveryId, attempt: &Attempt, json: bool) -> String {
+fn describe(id: DeliveryId, replayed: &Replayed, json: bool) -> String {
+    let attempt = &replayed.attempt;
     let ms = attempt.duration_us as f64 / 1000.0;
     if json {
         return serde_json::json!({
@@ -179,14 +182,22 @@ fn describe(id: DeliveryId, attempt: &Attempt, json: bool) -> String {
             "status": attempt.outcome.status(),
             "error": match &attempt.outcome { Outcome::Error { message } => Some(message), _ => None },
             "duration_ms": ms,
+            "superseded_retry": replayed.superseded.map(|s| s.retry),
         })
         .to_string();
     }
-    match &attempt.outcome {
+    let result = match &attempt.outcome {
         Outcome::Response { status, .. } => {
             format!("{id}  → {status} from {} in {ms:.1} ms", attempt.target)
         }
         Outcome::Error { message } => format!("{id}  → error: {message}"),
+    };
+    match replayed.superseded {
+        Some(retry) => format!(
+            "{result}  (instead of automatic retry #{}, now cancelled)",
+            retry.retry
+        ),
+        None => result,
     }
 }
 

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use hookline_protocol::Header;
 
 use super::StoreArgs;
-use super::list::{finish, open_store};
+use super::list::{finish, open_store, retry_in};
 use crate::store::render::{header_text, render_body};
-use crate::store::time::format_utc;
-use crate::store::{Attempt, AttemptKind, Outcome, StoredDelivery};
+use crate::store::time::{format_utc, now_ms};
+use crate::store::{Attempt, AttemptKind, Outcome, RetrySchedule, StoredDelivery};
 
 /// Bytes of a binary body shown as hex on a terminal.
 const MAX_DUMP: usize = 4096;
@@ -48,11 +48,12 @@ impl ShowArgs {
             .get(id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("delivery {id} was deleted meanwhile"))?;
+        let retry = access.retry_schedule(id).await?;
         let stdout = io::stdout();
         let raw = !stdout.is_terminal();
         let mut out = io::BufWriter::new(stdout.lock());
         finish(
-            self.print(&stored, raw, &mut out)
+            self.print(&stored, retry, raw, &mut out)
                 .and_then(|()| Ok(out.flush()?)),
         )
     }
@@ -60,6 +61,7 @@ impl ShowArgs {
     fn print(
         &self,
         stored: &StoredDelivery,
+        retry: Option<RetrySchedule>,
         raw: bool,
         out: &mut impl Write,
     ) -> anyhow::Result<()> {
@@ -74,15 +76,19 @@ impl ShowArgs {
         } else if self.headers {
             print_headers(out, &d.headers, "")?;
         } else if self.attempts {
-            print_attempts(out, stored)?;
+            print_attempts(out, stored, retry)?;
         } else {
-            print_all(out, stored)?;
+            print_all(out, stored, retry)?;
         }
         Ok(())
     }
 }
 
-fn print_all(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()> {
+fn print_all(
+    out: &mut impl Write,
+    stored: &StoredDelivery,
+    retry: Option<RetrySchedule>,
+) -> anyhow::Result<()> {
     let d = &stored.delivery;
     writeln!(out, "{} {}", d.method, d.path_and_query())?;
     writeln!(out, "id         {}", d.id)?;
@@ -117,7 +123,7 @@ fn print_all(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()
     writeln!(out, "\nbody")?;
     writeln!(out, "{}", render_body(&d.body, MAX_DUMP))?;
     writeln!(out)?;
-    print_attempts(out, stored)
+    print_attempts(out, stored, retry)
 }
 
 fn print_headers(out: &mut impl Write, headers: &[Header], indent: &str) -> anyhow::Result<()> {
@@ -127,15 +133,53 @@ fn print_headers(out: &mut impl Write, headers: &[Header], indent: &str) -> anyh
     Ok(())
 }
 
-fn print_attempts(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()> {
+/// The attempts, oldest first, with the retry schedule where it belongs: a
+/// retry a replay superseded among the attempts at the time it was
+/// cancelled, a pending one after them all.
+fn print_attempts(
+    out: &mut impl Write,
+    stored: &StoredDelivery,
+    retry: Option<RetrySchedule>,
+) -> anyhow::Result<()> {
     if stored.attempts.is_empty() {
         writeln!(out, "attempts: none yet")?;
-        return Ok(());
+    } else {
+        writeln!(out, "attempts ({})", stored.attempts.len())?;
     }
-    writeln!(out, "attempts ({})", stored.attempts.len())?;
+    let superseded = retry.and_then(|r| r.superseded_at_ms.map(|at| (r, at)));
+    let mut noted = false;
     for (n, attempt) in stored.attempts.iter().enumerate() {
+        if let Some((retry, at)) = superseded
+            && !noted
+            && attempt.at_ms >= at
+        {
+            print_superseded(out, retry, at)?;
+            noted = true;
+        }
         print_attempt(out, n + 1, attempt, &stored.delivery.body_sha256)?;
     }
+    match (superseded, retry) {
+        (Some((retry, at)), _) if !noted => print_superseded(out, retry, at)?,
+        (None, Some(pending)) => writeln!(
+            out,
+            "  next: automatic retry #{} at {} UTC ({})",
+            pending.retry,
+            format_utc(pending.due_at_ms),
+            retry_in(pending.due_at_ms, now_ms())
+        )?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn print_superseded(out: &mut impl Write, retry: RetrySchedule, at: u64) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "  -- automatic retry #{} (due {} UTC) cancelled at {} UTC: superseded by a replay",
+        retry.retry,
+        format_utc(retry.due_at_ms),
+        format_utc(at)
+    )?;
     Ok(())
 }
 

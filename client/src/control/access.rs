@@ -12,7 +12,8 @@ use super::client::{ControlClient, RemoteEvents};
 use super::protocol::Request;
 use super::socket_path;
 use crate::store::{
-    Attempt, Counts, ListQuery, Page, Store, StoreError, StoreEvent, StoredDelivery, Summary,
+    Attempt, Counts, ListQuery, Page, RetrySchedule, Store, StoreError, StoreEvent, StoredDelivery,
+    Summary,
 };
 use crate::verify::Verdict;
 
@@ -168,6 +169,37 @@ impl StoreAccess {
                 };
                 client.call(&request).await
             }
+        }
+    }
+
+    /// The delivery's forward retry schedule, pending or superseded.
+    pub async fn retry_schedule(
+        &self,
+        id: DeliveryId,
+    ) -> Result<Option<RetrySchedule>, StoreError> {
+        match self {
+            Self::Local(store) => store.retry_schedule(id),
+            Self::Remote(client) => client.call(&Request::RetrySchedule { id }).await,
+        }
+    }
+
+    /// Cancels the pending retry of `id` (a replay is about to go), and
+    /// returns it. Through a listener, its scheduler finds the retry
+    /// cancelled when it comes due and sends nothing.
+    pub async fn supersede_retry(
+        &self,
+        id: DeliveryId,
+    ) -> Result<Option<RetrySchedule>, StoreError> {
+        let at_ms = crate::clock::now_ms();
+        match self {
+            Self::Local(store) => {
+                let cancelled = store.supersede_retry(id, at_ms)?;
+                if cancelled.is_some() {
+                    store.flush().await?;
+                }
+                Ok(cancelled)
+            }
+            Self::Remote(client) => client.call(&Request::SupersedeRetry { id, at_ms }).await,
         }
     }
 

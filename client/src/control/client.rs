@@ -72,22 +72,39 @@ impl ControlClient {
     }
 
     /// Sends `request` and decodes the answer; a remote failure comes back
-    /// as the same [`StoreError`] the store would have returned locally.
+    /// as the same [`StoreError`] the store would have returned locally. A
+    /// connection the listener closed unused (idle too long, or its place
+    /// taken) is opened again and the request sent once more: the listener
+    /// says so only when it has read nothing of it.
     pub async fn call<T: DeserializeOwned>(&self, request: &Request) -> Result<T, StoreError> {
         let mut conn = self.conn.lock().await;
-        let exchange = async {
-            write_line(&mut conn.writer, request).await?;
-            read_line(&mut conn.reader, MAX_LINE_BYTES).await
-        };
-        let line = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
-            .await
-            .map_err(|_| self.remote("the listener did not answer in time"))?
-            .map_err(|e| self.remote(&e.to_string()))?
-            .ok_or_else(|| self.remote("the listener closed the connection"))?;
-        match serde_json::from_slice::<Reply<T>>(&line) {
-            Ok(Reply::Ok(value)) => Ok(value),
-            Ok(Reply::Error(reply)) => Err(reply.into_store()),
-            Err(err) => Err(self.remote(&format!("unreadable answer: {err}"))),
+        let mut reopened = false;
+        loop {
+            let exchange = async {
+                let written = write_line(&mut conn.writer, request).await;
+                // Read even when the write failed: the listener may have
+                // left a `closed` line before hanging up.
+                match read_line(&mut conn.reader, MAX_LINE_BYTES).await {
+                    Ok(None) => written.map(|()| None),
+                    read => read,
+                }
+            };
+            let line = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+                .await
+                .map_err(|_| self.remote("the listener did not answer in time"))?
+                .map_err(|e| self.remote(&e.to_string()))?
+                .ok_or_else(|| self.remote("the listener closed the connection"))?;
+            match serde_json::from_slice::<Reply<T>>(&line) {
+                Ok(Reply::Ok(value)) => return Ok(value),
+                Ok(Reply::Error(reply)) if reply.kind == "closed" && !reopened => {
+                    *conn = open_conn(&self.path)
+                        .await
+                        .map_err(|e| StoreError::Remote(e.to_string()))?;
+                    reopened = true;
+                }
+                Ok(Reply::Error(reply)) => return Err(reply.into_store()),
+                Err(err) => return Err(self.remote(&format!("unreadable answer: {err}"))),
+            }
         }
     }
 

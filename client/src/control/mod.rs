@@ -6,20 +6,30 @@
 //! request per line, one answer per line, in order. A request is an object
 //! tagged by `op` (see [`Request`]); the answer is `{"ok": value}` or
 //! `{"error": {"kind", "message", "candidates"?}}`. `{"op":"watch"}` turns the
-//! connection into a stream of [`crate::store::StoreEvent`] lines. Lines are
-//! bounded by [`MAX_LINE_BYTES`] both ways.
+//! connection into a stream of [`crate::store::StoreEvent`] lines.
+//!
+//! Bounds ([`ControlLimits`]): request lines are held to
+//! [`MAX_REQUEST_BYTES`] except `insert` and `record_attempt`, which carry a
+//! body and may reach [`MAX_LINE_BYTES`] (as may answers); an over-long line
+//! is answered `too_long` and the connection closed. A connection with no
+//! complete request for `idle_timeout` is answered `closed` and closed (the
+//! client reconnects), and when all places are taken a newcomer takes the
+//! place of the connection idle the longest.
 
 use std::path::{Path, PathBuf};
 
 mod access;
 mod client;
+mod limits;
 mod protocol;
 mod server;
+mod slots;
 
 pub use access::{EventStream, StoreAccess};
 pub use client::ControlClient;
+pub use limits::{ControlLimits, MAX_REQUEST_BYTES};
 pub use protocol::{ErrorReply, Hello, MAX_LINE_BYTES, Request};
-pub use server::serve_control;
+pub use server::{serve_control, serve_control_with};
 
 /// Where the listener serves the control endpoint.
 pub fn socket_path(data_dir: &Path) -> PathBuf {

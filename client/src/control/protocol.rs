@@ -10,7 +10,9 @@ use crate::store::{Attempt, ListQuery, StoreError, StoredDelivery};
 use crate::verify::Verdict;
 
 /// Longest line either side accepts: a whole stored delivery with a body at
-/// the protocol's ceiling, base64-encoded, plus its attempts.
+/// the protocol's ceiling, base64-encoded, plus its attempts. Only answers
+/// and the requests that carry a body may be this long; every other request
+/// line is held to [`super::limits::MAX_REQUEST_BYTES`].
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
 /// One request, mirroring the [`crate::store::Store`] method of the same name.
@@ -50,6 +52,15 @@ pub enum Request {
         older_than_secs: Option<u64>,
         keep: Option<usize>,
     },
+    /// The delivery's forward retry schedule, pending or superseded.
+    RetrySchedule {
+        id: DeliveryId,
+    },
+    /// Cancels a pending retry because a replay is about to be sent.
+    SupersedeRetry {
+        id: DeliveryId,
+        at_ms: u64,
+    },
     /// Answers `"watching"`, then one [`crate::store::StoreEvent`] per line.
     Watch,
 }
@@ -76,7 +87,8 @@ pub struct Hello {
 /// A failed request. `kind` lets the client rebuild the typed error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorReply {
-    /// `unknown`, `ambiguous`, `invalid_prefix`, `not_found`, `bad_request` or `store`.
+    /// `unknown`, `ambiguous`, `invalid_prefix`, `not_found`, `bad_request`,
+    /// `too_long`, `closed` or `store`.
     pub kind: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -93,6 +105,24 @@ impl ErrorReply {
             message: message.into(),
             candidates: Vec::new(),
             subject: None,
+        }
+    }
+
+    /// A request line over its limit; the connection closes after it.
+    pub fn too_long(message: impl Into<String>) -> Self {
+        Self {
+            kind: "too_long".into(),
+            ..Self::bad_request(message)
+        }
+    }
+
+    /// The listener closed the connection before reading a request on it
+    /// (idle too long, or its place went to a newcomer): nothing was done,
+    /// and the client may send its request again on a new connection.
+    pub fn closed(message: impl Into<String>) -> Self {
+        Self {
+            kind: "closed".into(),
+            ..Self::bad_request(message)
         }
     }
 

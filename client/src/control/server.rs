@@ -12,18 +12,18 @@ use tokio::sync::{Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
 
 use super::ControlError;
-use super::protocol::{ErrorReply, Hello, MAX_LINE_BYTES, Reply, Request, read_line, write_line};
+use super::limits::{ControlLimits, long_line_permits, read_request};
+use super::protocol::{ErrorReply, Hello, Reply, Request, write_line};
+use super::slots::{Slot, Slots};
 use crate::store::{SCHEMA_VERSION, Store, StoreError, StoreEvent};
-
-/// Connections served at once; the TUI and a few commands need a handful.
-const MAX_CONNECTIONS: usize = 64;
 
 /// How long a stale-socket probe waits for an answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Serves `store` on the Unix socket `path` (owner-only) until `shutdown`,
-/// then removes the socket. A socket file nobody answers on is left over
-/// from a crash and is replaced; one that answers means another listener.
+/// then removes the socket, within the default [`ControlLimits`]. A socket
+/// file nobody answers on is left over from a crash and is replaced; one
+/// that answers means another listener.
 ///
 /// Takes a `&Path` or a `PathBuf`; the future owns a copy of the path, so it
 /// can be handed to `tokio::spawn`.
@@ -32,11 +32,26 @@ pub fn serve_control(
     path: impl AsRef<Path>,
     shutdown: CancellationToken,
 ) -> impl Future<Output = Result<(), ControlError>> + Send + 'static {
-    let path = path.as_ref().to_path_buf();
-    async move { serve(store, &path, shutdown).await }
+    serve_control_with(store, path, shutdown, ControlLimits::default())
 }
 
-async fn serve(store: Store, path: &Path, shutdown: CancellationToken) -> Result<(), ControlError> {
+/// [`serve_control`] within other limits (tests shorten the timeouts).
+pub fn serve_control_with(
+    store: Store,
+    path: impl AsRef<Path>,
+    shutdown: CancellationToken,
+    limits: ControlLimits,
+) -> impl Future<Output = Result<(), ControlError>> + Send + 'static {
+    let path = path.as_ref().to_path_buf();
+    async move { serve(store, &path, shutdown, limits).await }
+}
+
+async fn serve(
+    store: Store,
+    path: &Path,
+    shutdown: CancellationToken,
+    limits: ControlLimits,
+) -> Result<(), ControlError> {
     let io_err = |source| ControlError::Io {
         path: path.to_path_buf(),
         source,
@@ -57,7 +72,8 @@ async fn serve(store: Store, path: &Path, shutdown: CancellationToken) -> Result
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_err)?;
     }
     tracing::debug!(path = %path.display(), "control endpoint listening");
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Slots::new(limits.max_connections);
+    let long_lines = long_line_permits();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -65,16 +81,21 @@ async fn serve(store: Store, path: &Path, shutdown: CancellationToken) -> Result
             accepted = listener.accept() => accepted,
         };
         let Ok((stream, _)) = accepted else { continue };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!("control endpoint: too many connections, refusing one");
+        let Some(slot) = slots.admit() else {
+            tracing::warn!("control endpoint: every connection is busy, refusing one");
             continue;
         };
-        let (store, shutdown) = (store.clone(), shutdown.clone());
+        let conn = Connection {
+            store: store.clone(),
+            slot,
+            limits,
+            long_lines: Arc::clone(&long_lines),
+            shutdown: shutdown.clone(),
+        };
         tasks.spawn(async move {
-            if let Err(err) = serve_connection(store, stream, shutdown).await {
+            if let Err(err) = conn.serve(stream).await {
                 tracing::debug!(%err, "control connection ended");
             }
-            drop(permit);
         });
         while tasks.try_join_next().is_some() {}
     }
@@ -84,60 +105,112 @@ async fn serve(store: Store, path: &Path, shutdown: CancellationToken) -> Result
     Ok(())
 }
 
-async fn serve_connection(
+/// One client's connection and what bounds it.
+struct Connection {
     store: Store,
-    stream: UnixStream,
+    slot: Slot,
+    limits: ControlLimits,
+    long_lines: Arc<Semaphore>,
     shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let line = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            line = read_line(&mut reader, MAX_LINE_BYTES) => line,
-        };
-        let Some(line) = line? else { return Ok(()) };
-        let request = match serde_json::from_slice::<Request>(&line) {
-            Ok(request) => request,
-            Err(err) => {
-                let reply = Reply::<Value>::Error(ErrorReply::bad_request(format!(
-                    "unreadable request: {err}"
-                )));
-                write_line(&mut write, &reply).await?;
-                continue;
-            }
-        };
-        if matches!(request, Request::Watch) {
-            write_line(&mut write, &Reply::Ok("watching")).await?;
-            return watch(store.subscribe(), &mut write, shutdown).await;
-        }
-        let reply = match answer(&store, request).await {
-            Ok(value) => Reply::Ok(value),
-            Err(err) => Reply::Error(ErrorReply::from_store(&err)),
-        };
-        write_line(&mut write, &reply).await?;
-    }
 }
 
-async fn watch<W>(
-    mut events: broadcast::Receiver<StoreEvent>,
-    write: &mut W,
-    shutdown: CancellationToken,
-) -> std::io::Result<()>
-where
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    loop {
-        let event = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            event = events.recv() => event,
-        };
-        let event = match event {
-            Ok(event) => event,
-            Err(broadcast::error::RecvError::Lagged(n)) => StoreEvent::Lagged(n),
-            Err(broadcast::error::RecvError::Closed) => return Ok(()),
-        };
-        write_line(write, &event).await?;
+impl Connection {
+    async fn serve(self, stream: UnixStream) -> std::io::Result<()> {
+        let (read, mut write) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        loop {
+            let next = read_request(&mut reader, &self.long_lines);
+            let line = tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(()),
+                () = self.slot.evicted() => {
+                    return self.goodbye(&mut write, "closed to make room for another connection").await;
+                }
+                line = tokio::time::timeout(self.limits.idle_timeout, next) => line,
+            };
+            let line = match line {
+                Err(_) => {
+                    let why = format!(
+                        "closed after {:?} without a complete request",
+                        self.limits.idle_timeout
+                    );
+                    return self.goodbye(&mut write, &why).await;
+                }
+                Ok(Err(err)) if err.kind() == std::io::ErrorKind::InvalidData => {
+                    let reply = Reply::<Value>::Error(ErrorReply::too_long(err.to_string()));
+                    let _ = self.send(&mut write, &reply).await;
+                    return Err(err);
+                }
+                Ok(line) => line?,
+            };
+            let Some(line) = line else { return Ok(()) };
+            self.slot.busy();
+            let request = match serde_json::from_slice::<Request>(&line) {
+                Ok(request) => request,
+                Err(err) => {
+                    let reply = Reply::<Value>::Error(ErrorReply::bad_request(format!(
+                        "unreadable request: {err}"
+                    )));
+                    self.slot.idle();
+                    self.send(&mut write, &reply).await?;
+                    continue;
+                }
+            };
+            drop(line);
+            if matches!(request, Request::Watch) {
+                self.send(&mut write, &Reply::Ok("watching")).await?;
+                self.slot.watching();
+                return self.watch(&mut write).await;
+            }
+            let reply = match answer(&self.store, request).await {
+                Ok(value) => Reply::Ok(value),
+                Err(err) => Reply::Error(ErrorReply::from_store(&err)),
+            };
+            // Idle from here: once the client has its answer, a newcomer
+            // may take this place.
+            self.slot.idle();
+            self.send(&mut write, &reply).await?;
+        }
+    }
+
+    /// Writes one line, giving up on a client that does not take it.
+    async fn send<W, T>(&self, write: &mut W, value: &T) -> std::io::Result<()>
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+        T: serde::Serialize,
+    {
+        tokio::time::timeout(self.limits.write_timeout, write_line(write, value))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "client not reading"))?
+    }
+
+    /// Tells the client why its connection closes before any request of it
+    /// was read, so it can reconnect and send that request again.
+    async fn goodbye<W>(&self, write: &mut W, why: &str) -> std::io::Result<()>
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        let reply = Reply::<Value>::Error(ErrorReply::closed(why));
+        self.send(write, &reply).await
+    }
+
+    async fn watch<W>(&self, write: &mut W) -> std::io::Result<()>
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        let mut events = self.store.subscribe();
+        loop {
+            let event = tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(()),
+                () = self.slot.evicted() => return Ok(()),
+                event = events.recv() => event,
+            };
+            let event = match event {
+                Ok(event) => event,
+                Err(broadcast::error::RecvError::Lagged(n)) => StoreEvent::Lagged(n),
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            };
+            self.send(write, &event).await?;
+        }
     }
 }
 
@@ -150,6 +223,7 @@ async fn answer(store: &Store, request: Request) -> Result<Value, StoreError> {
             | Request::Insert { .. }
             | Request::Delete { .. }
             | Request::Prune { .. }
+            | Request::SupersedeRetry { .. }
     );
     let worker = store.clone();
     let value = tokio::task::spawn_blocking(move || run(&worker, request))
@@ -197,6 +271,10 @@ fn run(store: &Store, request: Request) -> Result<Value, StoreError> {
         } => json(serde_json::to_value(
             store.prune(older_than_secs.map(Duration::from_secs), keep)?,
         )),
+        Request::RetrySchedule { id } => json(serde_json::to_value(store.retry_schedule(id)?)),
+        Request::SupersedeRetry { id, at_ms } => {
+            json(serde_json::to_value(store.supersede_retry(id, at_ms)?))
+        }
         Request::Watch => Err(StoreError::Remote(
             "watch is answered by the connection loop".into(),
         )),

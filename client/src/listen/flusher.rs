@@ -3,20 +3,29 @@
 //! stored in one frame.
 
 use hookline_protocol::{ClientMessage, DeliveryId};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::report::Reporter;
 use crate::store::Store;
 
-/// Most ids acknowledged per flush; bounds one batch's latency.
+/// Most requests served per flush; bounds one batch's latency.
 const MAX_BATCH: usize = 4096;
+
+/// What waits for the next flush.
+#[derive(Debug)]
+pub enum Durable {
+    /// A stored delivery, acknowledged to the relay once on disk.
+    Stored(DeliveryId),
+    /// Someone (a retry schedule) waiting to be on disk; told when it is.
+    Synced(oneshot::Sender<()>),
+}
 
 /// Runs until every sender of `durable` is gone, then flushes a last time.
 /// The relay holds each delivery until its `stored` arrives, so a flush that
 /// fails is retried and nothing is acknowledged early.
 pub async fn run(
     store: Store,
-    mut durable: mpsc::UnboundedReceiver<DeliveryId>,
+    mut durable: mpsc::UnboundedReceiver<Durable>,
     outbound: mpsc::UnboundedSender<ClientMessage>,
     reporter: Reporter,
 ) {
@@ -31,9 +40,19 @@ pub async fn run(
             let wait = std::time::Duration::from_millis(100 * u64::from(failures.min(50)));
             tokio::time::sleep(wait).await;
         }
-        // One frame acknowledges the whole flush.
-        let ids = std::mem::replace(&mut batch, Vec::with_capacity(64));
-        let _ = outbound.send(ClientMessage::Stored { ids });
+        // One frame acknowledges every delivery of the flush.
+        let mut ids = Vec::with_capacity(batch.len());
+        for done in batch.drain(..) {
+            match done {
+                Durable::Stored(id) => ids.push(id),
+                Durable::Synced(tell) => {
+                    let _ = tell.send(());
+                }
+            }
+        }
+        if !ids.is_empty() {
+            let _ = outbound.send(ClientMessage::Stored { ids });
+        }
     }
     tracing::debug!("flusher stopped");
 }

@@ -4,6 +4,7 @@
 
 mod embedded;
 mod flusher;
+mod forwarding;
 mod pipeline;
 mod report;
 mod supervise;
@@ -26,7 +27,8 @@ use crate::store::{Glob, RetentionPolicy, Store, retention_task};
 use crate::verify::Verifier;
 
 pub use embedded::EmbeddedRelay;
-pub use pipeline::{Pipeline, pending_deliveries};
+pub use forwarding::Backlog;
+pub use pipeline::Pipeline;
 pub use report::{OutputFormat, Report, Reporter, Startup, report_state_changes};
 
 /// Where the relay is.
@@ -96,8 +98,8 @@ impl Listening {
     pub async fn start(options: ListenOptions) -> anyhow::Result<Self> {
         let store = Store::open(&options.data_dir)?;
         // Taken before any new delivery is handled, so none of those can be
-        // mistaken for one that was stored but never forwarded.
-        let pending = pending_deliveries(&store)?;
+        // mistaken for one an earlier run left to forward.
+        let backlog = Backlog::load(&store)?;
         let shutdown = CancellationToken::new();
         let embedded = match &options.relay {
             RelayChoice::Embedded { listen, max_body } => {
@@ -219,7 +221,7 @@ impl Listening {
         };
         let main = tokio::spawn(supervise::run(
             pipeline,
-            pending,
+            backlog,
             incoming_rx,
             tasks,
             shutdown.clone(),

@@ -9,10 +9,11 @@ use hookline_protocol::{ClientMessage, Delivery, DeliveryId, Header};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::flusher::Durable;
 use super::report::{Report, Reporter};
 use crate::connection::Incoming;
-use crate::forward::{ForwardTarget, Forwarder, OutgoingRequest, RetryPolicy};
-use crate::store::{Attempt, AttemptKind, Glob, Outcome, Store, StoredDelivery, event_type};
+use crate::forward::{ForwardTarget, Forwarder, RetryPolicy};
+use crate::store::{Glob, Outcome, Store, event_type};
 use crate::verify::{Verdict, VerdictKind, Verifier};
 
 /// Tries at storing a delivery before giving up on it (the relay keeps it).
@@ -32,8 +33,8 @@ pub struct Pipeline {
     pub events: Option<Glob>,
     /// Acknowledgements and answers for the relay.
     pub outbound: mpsc::UnboundedSender<ClientMessage>,
-    /// Ids to acknowledge as stored after the next flush.
-    pub durable: mpsc::UnboundedSender<DeliveryId>,
+    /// Ids to acknowledge as stored, and schedules to sync, at the next flush.
+    pub durable: mpsc::UnboundedSender<Durable>,
     pub reporter: Reporter,
     pub shutdown: CancellationToken,
 }
@@ -62,7 +63,7 @@ impl Pipeline {
             return;
         };
         if !is_new {
-            let _ = self.durable.send(id);
+            self.stored(id);
             if respond {
                 self.answer_again(id);
             }
@@ -71,7 +72,7 @@ impl Pipeline {
         let Some((status, message)) = skip else {
             return self.forward(delivery, verdict, Some(respond)).await;
         };
-        let _ = self.durable.send(id);
+        self.stored(id);
         if respond {
             self.answer(id, status, message);
         }
@@ -83,13 +84,6 @@ impl Pipeline {
             };
             self.reporter.report(report(&delivery, &verdict));
         }
-    }
-
-    /// Forwards a delivery stored to be forwarded that never got an attempt:
-    /// the process stopped after storing it (and telling the relay) but
-    /// before forwarding.
-    pub async fn resume(self: Arc<Self>, stored: StoredDelivery) {
-        self.forward(stored.delivery, stored.verdict, None).await;
     }
 
     /// Why a delivery is stored but not forwarded, as the status and message
@@ -142,65 +136,11 @@ impl Pipeline {
         None
     }
 
-    async fn forward(&self, delivery: Delivery, verdict: Verdict, respond: Option<bool>) {
-        let id = delivery.id;
-        let request = OutgoingRequest::from_delivery(&delivery);
-        // After a stop is asked for, nothing new goes out: unacknowledged
-        // deliveries come back from the relay, acknowledged ones are resumed.
-        let slot = tokio::select! {
-            slot = self.forwarder.reserve() => slot,
-            () = self.shutdown.cancelled() => return,
-        };
-        // Acknowledged once a forward slot is had: the relay's cap on
-        // unacknowledged deliveries then also bounds the forwards waiting here.
-        if respond.is_some() {
-            let _ = self.durable.send(id);
-        }
-        let mut attempt = slot
-            .send(&self.target, &request, AttemptKind::Forward)
-            .await;
-        // The sender is waiting; recording the attempt can come after.
-        if respond == Some(true) {
-            let _ = self.outbound.send(response_frame(id, &attempt.outcome));
-        }
-        self.record(id, &attempt);
-        if self.reporter.wants_reports() {
-            self.reporter
-                .report(Report::forwarded(&delivery, &verdict, &attempt, 0));
-        }
-        let mut retry = 1;
-        while let Some(delay) = self.retry.delay_after(&attempt.outcome, retry) {
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = self.shutdown.cancelled() => return,
-            }
-            attempt = self
-                .forwarder
-                .reserve()
-                .await
-                .send(&self.target, &request, AttemptKind::Forward)
-                .await;
-            self.record(id, &attempt);
-            if self.reporter.wants_reports() {
-                self.reporter
-                    .report(Report::forwarded(&delivery, &verdict, &attempt, retry));
-            }
-            retry += 1;
-        }
-    }
-
     fn wanted(&self, delivery: &Delivery) -> bool {
         let Some(events) = &self.events else {
             return true;
         };
         events.matches(&event_type(&delivery.body).unwrap_or_default())
-    }
-
-    fn record(&self, id: DeliveryId, attempt: &Attempt) {
-        if let Err(err) = self.store.record_attempt(id, attempt) {
-            self.reporter
-                .error(format!("cannot record the attempt for {id}: {err}"));
-        }
     }
 
     /// A re-sent delivery that is already stored: answer from its last attempt
@@ -220,13 +160,18 @@ impl Pipeline {
         }
     }
 
-    fn answer(&self, id: DeliveryId, status: u16, message: &str) {
+    /// Acknowledges `id` to the relay once the next flush has it on disk.
+    pub(super) fn stored(&self, id: DeliveryId) {
+        let _ = self.durable.send(Durable::Stored(id));
+    }
+
+    pub(super) fn answer(&self, id: DeliveryId, status: u16, message: &str) {
         let _ = self.outbound.send(json_response(id, status, message));
     }
 }
 
 /// The frame that passes the app's answer (or our explanation) back to the sender.
-fn response_frame(id: DeliveryId, outcome: &Outcome) -> ClientMessage {
+pub(super) fn response_frame(id: DeliveryId, outcome: &Outcome) -> ClientMessage {
     match outcome {
         Outcome::Response {
             status,
@@ -254,13 +199,4 @@ fn json_response(id: DeliveryId, status: u16, message: &str) -> ClientMessage {
             .to_string()
             .into(),
     }
-}
-
-/// Deliveries stored to be forwarded that never got an attempt, oldest first.
-pub fn pending_deliveries(store: &Store) -> anyhow::Result<Vec<StoredDelivery>> {
-    let mut pending = Vec::new();
-    for id in store.awaiting_forward()? {
-        pending.extend(store.get(id)?);
-    }
-    Ok(pending)
 }

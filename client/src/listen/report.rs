@@ -89,11 +89,22 @@ impl Report {
         Self::base(delivery, verdict, "filtered")
     }
 
+    /// Automatic retry `retry` came due and was not sent: a replay took its place.
+    pub fn superseded(delivery: &Delivery, verdict: &Verdict, retry: u32) -> Self {
+        let mut report = Self::base(delivery, verdict, "superseded");
+        report.at_ms = crate::clock::now_ms();
+        report.retry = retry;
+        report
+    }
+
     fn text(&self) -> String {
         let event = self.event.as_deref().unwrap_or("-");
         let outcome = match (&self.status, &self.error) {
             (_, Some(error)) => format!("→ error: {error}"),
             (Some(status), None) => format!("→ {status}"),
+            (None, None) if self.action == "superseded" => {
+                "→ not retried: a replay took its place".to_owned()
+            }
             (None, None) => format!("→ {}", self.action),
         };
         let took = self

@@ -9,9 +9,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{DRAIN_TIMEOUT, EmbeddedRelay, Pipeline};
+use super::{Backlog, DRAIN_TIMEOUT, EmbeddedRelay, Pipeline};
 use crate::connection::{self, Incoming};
-use crate::store::StoredDelivery;
 
 /// The tasks `run` owns and joins at the end.
 pub(super) struct Tasks {
@@ -28,14 +27,26 @@ pub(super) struct Tasks {
 /// the relay → the embedded relay.
 pub(super) async fn run(
     pipeline: Arc<Pipeline>,
-    pending: Vec<StoredDelivery>,
+    backlog: Backlog,
     mut incoming: mpsc::UnboundedReceiver<Incoming>,
     mut tasks: Tasks,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
-    for stored in pending {
+    if !backlog.is_empty() {
+        let (first, retries) = (backlog.first.len(), backlog.retries.len());
+        pipeline.reporter.notice(
+            &format!(
+                "resuming what the last run left: {first} never forwarded, {retries} waiting for a retry"
+            ),
+            serde_json::json!({"type": "resumed", "first": first, "retries": retries}),
+        );
+    }
+    for stored in backlog.first {
         tracker.spawn(Arc::clone(&pipeline).resume(stored));
+    }
+    for (stored, next) in backlog.retries {
+        tracker.spawn(Arc::clone(&pipeline).resume_retry(stored, next));
     }
     let mut fatal = None;
     loop {

@@ -9,7 +9,7 @@ use hookline_protocol::{DeliveryId, Secret};
 
 use crate::control::StoreAccess;
 use crate::forward::{ForwardTarget, Forwarder, OutgoingRequest};
-use crate::store::{Attempt, AttemptKind, StoreError};
+use crate::store::{Attempt, AttemptKind, RetrySchedule, StoreError};
 use crate::verify::{Scheme, SchemeChoice, SignError, detect, refresh_linear_timestamp, sign};
 
 /// How to change the request before sending it again.
@@ -38,6 +38,14 @@ pub enum ReplayError {
     UnknownScheme(DeliveryId),
     #[error(transparent)]
     Sign(#[from] SignError),
+}
+
+/// A replay sent and recorded.
+#[derive(Debug, Clone)]
+pub struct Replayed {
+    pub attempt: Attempt,
+    /// The automatic retry this replay took the place of, if one was pending.
+    pub superseded: Option<RetrySchedule>,
 }
 
 /// Replays deliveries. Cheap to clone; clones share the store and the connection pool.
@@ -73,12 +81,15 @@ impl Replayer {
         &self.access
     }
 
-    /// Sends delivery `id` again and records the attempt.
+    /// Sends delivery `id` again and records the attempt. A replay to the
+    /// forward target cancels the delivery's pending automatic retry first,
+    /// so the app does not get it twice; one sent elsewhere (`--to` another
+    /// URL) leaves the retry alone.
     pub async fn replay(
         &self,
         id: DeliveryId,
         options: &ReplayOptions,
-    ) -> Result<Attempt, ReplayError> {
+    ) -> Result<Replayed, ReplayError> {
         let target = options
             .to
             .as_ref()
@@ -96,6 +107,15 @@ impl Replayer {
             resigned: options.resign,
             edited: options.body.is_some(),
         };
+        let to_app = options
+            .to
+            .as_ref()
+            .is_none_or(|to| Some(to) == self.target.as_ref());
+        let superseded = if to_app {
+            self.access.supersede_retry(id).await?
+        } else {
+            None
+        };
         let attempt = self
             .forwarder
             .reserve()
@@ -103,7 +123,10 @@ impl Replayer {
             .send(target, &request, kind)
             .await;
         self.access.record_attempt(id, &attempt).await?;
-        Ok(attempt)
+        Ok(Replayed {
+            attempt,
+            superseded,
+        })
     }
 
     fn resign(&self, id: DeliveryId, request: &mut OutgoingRequest) -> Result<(), ReplayError> {

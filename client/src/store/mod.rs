@@ -7,6 +7,8 @@
 //! - `attempts`: id + u32 sequence → one attempt (JSON)
 //! - `summaries`: id → [`Summary`] (JSON), what `page` scans
 //! - `meta`: schema version and the running [`Counts`]
+//! - `retries`: id → the next forward retry ([`RetrySchedule`], JSON); a
+//!   store from before it existed just has the tree created empty
 //!
 //! sled allows one process per database: the listener owns the store and
 //! serves it to other commands over [`crate::control`].
@@ -25,6 +27,7 @@ mod read;
 mod record;
 pub mod render;
 mod retention;
+mod retries;
 mod summary;
 pub mod time;
 mod write;
@@ -35,6 +38,7 @@ pub use model::{Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, S
 pub use open::set_schema_version;
 pub use query::{Filter, Glob, ListQuery, MAX_PAGE, Page};
 pub use retention::{RetentionPolicy, retention_task};
+pub use retries::RetrySchedule;
 pub use summary::{Counts, event_type};
 
 use hookline_protocol::DeliveryId;
@@ -73,6 +77,7 @@ struct Inner {
     attempts: sled::Tree,
     summaries: sled::Tree,
     meta: sled::Tree,
+    retries: sled::Tree,
     /// The running counts; holding the lock is what serialises writers, so
     /// each write's check-then-insert and count update happen as one step.
     counts: Mutex<summary::Counts>,

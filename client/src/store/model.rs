@@ -93,6 +93,11 @@ pub struct Summary {
     /// signature, filtered event) are never marked.
     #[serde(default)]
     pub awaiting_forward: bool,
+    /// When the next automatic retry is due (Unix ms), if one is pending.
+    /// Filled in when read, never written into the summary: the schedule
+    /// lives in the `retries` tree, so summaries keep their encoding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_retry_at_ms: Option<u64>,
 }
 
 /// The delivery's state for `--status` filters.

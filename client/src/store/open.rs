@@ -22,11 +22,12 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
     let db = open_db(dir)?;
     let tree = |name: &str| db.open_tree(name).map_err(|e| classify(dir, e));
-    let (deliveries, attempts, summaries, meta) = (
+    let (deliveries, attempts, summaries, meta, retries) = (
         tree("deliveries")?,
         tree("attempts")?,
         tree("summaries")?,
         tree("meta")?,
+        tree("retries")?,
     );
     let found = check_schema(dir, &meta)?;
     let trees = super::migrate::Trees {
@@ -46,6 +47,7 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
         attempts,
         summaries,
         meta,
+        retries,
         counts: Mutex::new(counts),
         events,
         dir: dir.to_path_buf(),

@@ -40,11 +40,18 @@ impl Store {
 
     /// Just the summary of one delivery (cheap: no body decoded).
     pub fn summary(&self, id: DeliveryId) -> Result<Option<Summary>, StoreError> {
-        self.inner
-            .summaries
-            .get(id.to_bytes())?
-            .map(|bytes| serde_json::from_slice(&bytes).map_err(StoreError::decode("summary")))
-            .transpose()
+        let Some(bytes) = self.inner.summaries.get(id.to_bytes())? else {
+            return Ok(None);
+        };
+        self.read_summary(&bytes).map(Some)
+    }
+
+    /// A stored summary with its pending retry filled in.
+    fn read_summary(&self, bytes: &[u8]) -> Result<Summary, StoreError> {
+        let mut summary: Summary =
+            serde_json::from_slice(bytes).map_err(StoreError::decode("summary"))?;
+        summary.next_retry_at_ms = self.next_retry_at(summary.id)?;
+        Ok(summary)
     }
 
     /// The one stored id starting with `prefix`, like git's abbreviated
@@ -86,7 +93,7 @@ impl Store {
             if floor.is_some_and(|f| key_to_id(&key).is_ok_and(|id| id.unix_ms() < f)) {
                 break;
             }
-            let summary: Summary =
+            let mut summary: Summary =
                 serde_json::from_slice(&value).map_err(StoreError::decode("summary"))?;
             if !query.filter.matches(&summary) {
                 continue;
@@ -95,6 +102,7 @@ impl Store {
                 let next = items.last().map(|s: &Summary| s.id);
                 return Ok(Page { items, next });
             }
+            summary.next_retry_at_ms = self.next_retry_at(summary.id)?;
             items.push(summary);
         }
         Ok(Page { items, next: None })

@@ -78,6 +78,7 @@ impl Summary {
             last_error: false,
             last_duration_us: None,
             awaiting_forward: false,
+            next_retry_at_ms: None,
             attempts: 0,
             replays: 0,
         }

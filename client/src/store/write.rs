@@ -19,6 +19,7 @@ use hookline_protocol::{Delivery, DeliveryId};
 use serde::Serialize;
 
 use super::model::{Attempt, StoredDelivery, Summary};
+use super::summary::Counts;
 use super::{Store, StoreError, StoreEvent};
 use crate::verify::Verdict;
 
@@ -102,10 +103,24 @@ impl Store {
     /// Appends an attempt (a forward, a retry or a replay) to a stored
     /// delivery and updates its summary. Durable after the next flush.
     pub fn record_attempt(&self, id: DeliveryId, attempt: &Attempt) -> Result<(), StoreError> {
+        let mut counts = self.inner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        self.append_attempt(&mut counts, id, attempt)?;
+        drop(counts);
+        self.emit(StoreEvent::Attempted(id));
+        Ok(())
+    }
+
+    /// The attempt, then the summary that counts it; the caller holds the
+    /// write lock (`counts`) and emits the event.
+    pub(super) fn append_attempt(
+        &self,
+        counts: &mut Counts,
+        id: DeliveryId,
+        attempt: &Attempt,
+    ) -> Result<(), StoreError> {
         let inner = &self.inner;
         let key = id.to_bytes();
         let attempt_bytes = serde_json::to_vec(attempt).map_err(StoreError::decode("attempt"))?;
-        let mut counts = inner.counts.lock().unwrap_or_else(|p| p.into_inner());
         let old: Summary = match inner.summaries.get(key)? {
             Some(bytes) => serde_json::from_slice(&bytes).map_err(StoreError::decode("summary"))?,
             None => return Err(StoreError::NotFound(id)),
@@ -118,8 +133,6 @@ impl Store {
         inner.summaries.insert(key, to_json("summary", &new)?)?;
         counts.apply(&old, false);
         counts.apply(&new, true);
-        drop(counts);
-        self.emit(StoreEvent::Attempted(id));
         Ok(())
     }
 
@@ -141,6 +154,7 @@ impl Store {
             None => return Ok(false),
         };
         inner.deliveries.remove(key)?;
+        inner.retries.remove(key)?;
         for entry in inner.attempts.scan_prefix(key).keys() {
             inner.attempts.remove(entry?)?;
         }

@@ -158,6 +158,7 @@ impl Runner {
         replayer
             .replay(id, &options)
             .await
+            .map(|replayed| replayed.attempt)
             .map_err(|e| e.to_string())
     }
 
