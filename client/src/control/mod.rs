@@ -19,7 +19,7 @@ mod server;
 pub use access::{EventStream, StoreAccess};
 pub use client::ControlClient;
 pub use protocol::{ErrorReply, Hello, MAX_LINE_BYTES, Request};
-pub use server::serve_control;
+pub use server::{ControlSocket, serve_control};
 
 /// Where the listener serves the control endpoint.
 pub fn socket_path(data_dir: &Path) -> PathBuf {

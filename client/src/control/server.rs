@@ -1,7 +1,7 @@
 //! The listener's side of the control socket: one task per connection, each
 //! request answered from the store the listener owns.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,29 +33,54 @@ pub fn serve_control(
     shutdown: CancellationToken,
 ) -> impl Future<Output = Result<(), ControlError>> + Send + 'static {
     let path = path.as_ref().to_path_buf();
-    async move { serve(store, &path, shutdown).await }
+    async move { ControlSocket::bind(&path).await?.serve(store, shutdown).await }
 }
 
-async fn serve(store: Store, path: &Path, shutdown: CancellationToken) -> Result<(), ControlError> {
-    let io_err = |source| ControlError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if path.exists() {
-        let probe = tokio::time::timeout(PROBE_TIMEOUT, UnixStream::connect(path)).await;
-        if matches!(probe, Ok(Ok(_))) {
-            return Err(ControlError::InUse {
-                path: path.to_path_buf(),
-            });
+/// The control socket, bound but not yet answering. `listen` binds it before
+/// it prints its startup block, so a command run as soon as that block
+/// appears finds the listener instead of a store it cannot open.
+#[derive(Debug)]
+pub struct ControlSocket {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl ControlSocket {
+    pub async fn bind(path: &Path) -> Result<Self, ControlError> {
+        let io_err = |source| ControlError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if path.exists() {
+            let probe = tokio::time::timeout(PROBE_TIMEOUT, UnixStream::connect(path)).await;
+            if matches!(probe, Ok(Ok(_))) {
+                return Err(ControlError::InUse {
+                    path: path.to_path_buf(),
+                });
+            }
+            std::fs::remove_file(path).map_err(io_err)?;
         }
-        std::fs::remove_file(path).map_err(io_err)?;
+        let listener = UnixListener::bind(path).map_err(io_err)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(io_err)?;
+        }
+        Ok(Self {
+            listener,
+            path: path.to_path_buf(),
+        })
     }
-    let listener = UnixListener::bind(path).map_err(io_err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_err)?;
+
+    /// Answers requests until `shutdown`, then removes the socket.
+    pub async fn serve(self, store: Store, shutdown: CancellationToken) -> Result<(), ControlError> {
+        serve(self.listener, store, &self.path, shutdown).await;
+        Ok(())
     }
+}
+
+async fn serve(listener: UnixListener, store: Store, path: &Path, shutdown: CancellationToken) {
     tracing::debug!(path = %path.display(), "control endpoint listening");
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut tasks = tokio::task::JoinSet::new();
@@ -81,7 +106,6 @@ async fn serve(store: Store, path: &Path, shutdown: CancellationToken) -> Result
     tasks.shutdown().await;
     let _ = std::fs::remove_file(path);
     tracing::debug!("control endpoint stopped");
-    Ok(())
 }
 
 async fn serve_connection(
