@@ -83,14 +83,30 @@ pub const SAMPLES: &[Sample] = &[
     sample!(AutoSend, "email.opened", "autosend/email.opened.json"),
     sample!(AutoSend, "email.clicked", "autosend/email.clicked.json"),
     sample!(AutoSend, "email.bounced", "autosend/email.bounced.json"),
-    sample!(AutoSend, "email.unsubscribed", "autosend/email.unsubscribed.json"),
+    sample!(
+        AutoSend,
+        "email.unsubscribed",
+        "autosend/email.unsubscribed.json"
+    ),
     sample!(AutoSend, "contact.created", "autosend/contact.created.json"),
     sample!(AutoSend, "contact.updated", "autosend/contact.updated.json"),
     sample!(AutoSend, "contact.deleted", "autosend/contact.deleted.json"),
-    sample!(Stripe, "payment_intent.succeeded", "stripe/payment_intent.succeeded.json"),
-    sample!(Stripe, "checkout.session.completed", "stripe/checkout.session.completed.json"),
+    sample!(
+        Stripe,
+        "payment_intent.succeeded",
+        "stripe/payment_intent.succeeded.json"
+    ),
+    sample!(
+        Stripe,
+        "checkout.session.completed",
+        "stripe/checkout.session.completed.json"
+    ),
     sample!(Stripe, "invoice.paid", "stripe/invoice.paid.json"),
-    sample!(Stripe, "customer.subscription.deleted", "stripe/customer.subscription.deleted.json"),
+    sample!(
+        Stripe,
+        "customer.subscription.deleted",
+        "stripe/customer.subscription.deleted.json"
+    ),
     sample!(GitHub, "push", "github/push.json"),
     sample!(GitHub, "pull_request", "github/pull_request.json"),
     sample!(GitHub, "issues", "github/issues.json"),
@@ -101,8 +117,16 @@ pub const SAMPLES: &[Sample] = &[
     sample!(Slack, "url_verification", "slack/url_verification.json"),
     sample!(Slack, "app_mention", "slack/app_mention.json"),
     sample!(Slack, "message.channels", "slack/message.channels.json"),
-    sample!(StandardWebhooks, "user.created", "standard-webhooks/user.created.json"),
-    sample!(StandardWebhooks, "subscription.renewed", "standard-webhooks/subscription.renewed.json"),
+    sample!(
+        StandardWebhooks,
+        "user.created",
+        "standard-webhooks/user.created.json"
+    ),
+    sample!(
+        StandardWebhooks,
+        "subscription.renewed",
+        "standard-webhooks/subscription.renewed.json"
+    ),
 ];
 
 /// The sample named `event`.
@@ -155,7 +179,10 @@ fn provider_headers(provider: Provider, event: &str, now_ms: u64) -> Vec<Header>
             Header::new("X-Webhook-Timestamp", now_ms.to_string()),
         ],
         Provider::Stripe => vec![
-            Header::new("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)"),
+            Header::new(
+                "User-Agent",
+                "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            ),
             Header::new("Content-Type", "application/json; charset=utf-8"),
         ],
         Provider::GitHub => vec![
@@ -192,7 +219,8 @@ fn uuid() -> String {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
         // A delivery id has a random part of its own; hashed, it does as well.
-        let seed = hookline_protocol::body_sha256_hex(DeliveryId::generate().to_string().as_bytes());
+        let seed =
+            hookline_protocol::body_sha256_hex(DeliveryId::generate().to_string().as_bytes());
         hex::decode_to_slice(&seed[..32], &mut bytes).unwrap_or_default();
     }
     bytes[6] = (bytes[6] & 0x0f) | 0x40;

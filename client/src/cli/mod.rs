@@ -11,6 +11,7 @@ pub mod list;
 pub mod listen;
 pub mod prune;
 pub mod replay;
+pub mod replay_edit;
 pub mod secret;
 pub mod show;
 pub mod status;

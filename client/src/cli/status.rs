@@ -51,7 +51,11 @@ impl StatusArgs {
             None => println!("listener    not running"),
         }
         if let Some(last) = last {
-            let label = if pid.is_some() { "public URL" } else { "last URL  " };
+            let label = if pid.is_some() {
+                "public URL"
+            } else {
+                "last URL  "
+            };
             println!("{label}  {}", last.public_url);
             println!("forward to  {}", last.forward);
         }

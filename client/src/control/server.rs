@@ -33,7 +33,12 @@ pub fn serve_control(
     shutdown: CancellationToken,
 ) -> impl Future<Output = Result<(), ControlError>> + Send + 'static {
     let path = path.as_ref().to_path_buf();
-    async move { ControlSocket::bind(&path).await?.serve(store, shutdown).await }
+    async move {
+        ControlSocket::bind(&path)
+            .await?
+            .serve(store, shutdown)
+            .await
+    }
 }
 
 /// The control socket, bound but not yet answering. `listen` binds it before
@@ -74,7 +79,11 @@ impl ControlSocket {
     }
 
     /// Answers requests until `shutdown`, then removes the socket.
-    pub async fn serve(self, store: Store, shutdown: CancellationToken) -> Result<(), ControlError> {
+    pub async fn serve(
+        self,
+        store: Store,
+        shutdown: CancellationToken,
+    ) -> Result<(), ControlError> {
         serve(self.listener, store, &self.path, shutdown).await;
         Ok(())
     }

@@ -105,7 +105,10 @@ impl tower_service::Service<Uri> for Connector {
                 return Ok(Stream::Plain(tcp));
             };
             let host = uri.host().unwrap_or_default();
-            let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
             let name = ServerName::try_from(host.clone())?;
             let stream = tls
                 .connect(name, tcp.into_inner())
@@ -131,7 +134,10 @@ fn client_config(options: &TlsOptions) -> ClientConfig {
     let mut roots = system_roots();
     let (_, ignored) = roots.add_parsable_certificates(options.extra_roots.iter().cloned());
     if ignored > 0 {
-        tracing::warn!(ignored, "some --forward-ca certificates are not usable as roots");
+        tracing::warn!(
+            ignored,
+            "some --forward-ca certificates are not usable as roots"
+        );
     }
     builder.with_root_certificates(roots).with_no_client_auth()
 }

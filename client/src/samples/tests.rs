@@ -24,7 +24,10 @@ fn vector_header_names() -> HashMap<String, BTreeSet<String>> {
         let vector: serde_json::Value = serde_json::from_str(line).unwrap();
         let scheme = vector["scheme"].as_str().unwrap().to_owned();
         let headers = vector["headers"].as_object().unwrap();
-        names.entry(scheme).or_default().extend(headers.keys().cloned());
+        names
+            .entry(scheme)
+            .or_default()
+            .extend(headers.keys().cloned());
     }
     names
 }
@@ -38,8 +41,8 @@ fn every_provider_has_samples_and_every_event_is_unique_json() {
     let events: BTreeSet<_> = SAMPLES.iter().map(|s| s.event).collect();
     assert_eq!(events.len(), SAMPLES.len(), "event names repeat");
     for sample in SAMPLES {
-        let body: serde_json::Value = serde_json::from_slice(sample.body)
-            .unwrap_or_else(|e| panic!("{}: {e}", sample.event));
+        let body: serde_json::Value =
+            serde_json::from_slice(sample.body).unwrap_or_else(|e| panic!("{}: {e}", sample.event));
         let named = match sample.provider {
             Provider::AutoSend => body["event"].as_str(),
             Provider::Stripe | Provider::StandardWebhooks => body["type"].as_str(),
@@ -97,7 +100,12 @@ fn each_sample_carries_only_its_providers_headers_as_the_vectors_spell_them() {
                 header.name,
                 scheme.name()
             );
-            assert!(!header.value.is_empty(), "{}: empty {}", sample.event, header.name);
+            assert!(
+                !header.value.is_empty(),
+                "{}: empty {}",
+                sample.event,
+                header.name
+            );
         }
     }
 }
@@ -114,7 +122,11 @@ fn a_sample_signed_under_another_scheme_gets_that_providers_headers_only() {
     );
     let verifier = Verifier::new(SchemeChoice::Fixed(Scheme::Stripe), vec![secret()]);
     let verdict = verifier.verify(&headers, opened.body, URL, (NOW_MS / 1000) as i64);
-    assert!(matches!(verdict, Verdict::Valid { .. }), "{}", verdict.describe());
+    assert!(
+        matches!(verdict, Verdict::Valid { .. }),
+        "{}",
+        verdict.describe()
+    );
 
     let headers = signed_request(opened, &Scheme::Paddle, &secret(), URL, NOW_MS).unwrap();
     let names: Vec<&str> = headers.iter().map(|h| h.name.as_str()).collect();

@@ -38,6 +38,20 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ),
             Span::raw("y/N"),
         ]),
+        (Some(Prompt::StaleSignature { scheme, .. }), _) => {
+            let keys = if app.header.can_resign {
+                "y re-sign · s send as is · n drop"
+            } else {
+                "s send as is · n drop"
+            };
+            Line::from(vec![
+                Span::styled(
+                    format!("The old {scheme} signature won't match the edited body. "),
+                    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(keys),
+            ])
+        }
         (None, Some(status)) => {
             let color = if status.error {
                 Color::Red
