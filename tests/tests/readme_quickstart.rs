@@ -2,8 +2,8 @@
 //! README.md (so the two cannot drift apart) and pasted one by one into
 //! `bash`, with `hookline` on PATH being the binary under test. Only the
 //! environment differs from a developer's fresh shell: a temp data dir
-//! (`HOOKLINE_DATA_DIR`), a free port for the embedded relay
-//! (`HOOKLINE_LISTEN`), and the app's address, which the README gives as
+//! (`HOOKLINE_DATA_DIR`), port 0 for the embedded relay (`HOOKLINE_LISTEN`:
+//! the system picks a free one, and `status --url` reports it), and the app's address, which the README gives as
 //! `http://127.0.0.1:3000`, replaced by this test's local app. `listen` runs
 //! in the background; the interactive `tui` line is skipped.
 
@@ -36,7 +36,6 @@ fn quick_start_lines() -> Vec<String> {
 /// A shell as a developer has it after installing: `hookline` on PATH.
 struct Shell {
     home: tempfile::TempDir,
-    listen: String,
 }
 
 impl Shell {
@@ -45,10 +44,7 @@ impl Shell {
         let bin = home.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
         std::os::unix::fs::symlink(BIN, bin.join("hookline")).unwrap();
-        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let listen = free.local_addr().unwrap().to_string();
-        drop(free);
-        Self { home, listen }
+        Self { home }
     }
 
     fn data_dir(&self) -> std::path::PathBuf {
@@ -68,7 +64,7 @@ impl Shell {
             .env("PATH", path)
             .env("HOME", self.home.path())
             .env("HOOKLINE_DATA_DIR", self.data_dir())
-            .env("HOOKLINE_LISTEN", &self.listen)
+            .env("HOOKLINE_LISTEN", "127.0.0.1:0")
             .kill_on_drop(true);
         for name in [
             "WEBHOOK_SECRET",
@@ -167,9 +163,10 @@ async fn the_readme_quick_start_works_line_by_line() {
             "listen" => {
                 let (child, url) = shell.start_listen(&line).await;
                 assert!(
-                    url.starts_with(&format!("http://{}/h/", shell.listen)),
+                    url.starts_with("http://127.0.0.1:") && url.contains("/h/"),
                     "{url}"
                 );
+                assert!(!url.starts_with("http://127.0.0.1:0/"), "{url}");
                 listener = Some(child);
             }
             "-X" => {

@@ -39,17 +39,18 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Span::raw("y/N"),
         ]),
         (Some(Prompt::StaleSignature { scheme, .. }), _) => {
+            // The keys come first so a narrow terminal cuts the explanation, not the choice.
             let keys = if app.header.can_resign {
-                "y re-sign · s send as is · n drop"
+                " y re-sign · s send as is · n drop"
             } else {
-                "s send as is · n drop"
+                " s send as is · n drop"
             };
             Line::from(vec![
                 Span::styled(
-                    format!("The old {scheme} signature won't match the edited body. "),
+                    keys,
                     Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(keys),
+                Span::raw(format!(" — the edit breaks its {scheme} signature")),
             ])
         }
         (None, Some(status)) => {
