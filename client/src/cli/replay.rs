@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
-use hookline_protocol::DeliveryId;
+use hookline_protocol::{DeliveryId, Secret};
 
 use super::StoreArgs;
 use super::forward_tls::ForwardTlsArgs;
@@ -101,8 +101,15 @@ impl ReplayArgs {
             ..ForwardConfig::default()
         });
         self.forward_tls.warn_if_insecure();
-        let secret = super::secret::signing_secret(self.secret.as_deref(), &data_dir)?;
-        let replayer = Replayer::new(Arc::new(access), forwarder, target, scheme, Some(secret));
+        // Only a replay that may sign needs the development secret made.
+        let secret = match self.resign || self.edit {
+            true => Some(super::secret::signing_secret(
+                self.secret.as_deref(),
+                &data_dir,
+            )?),
+            false => self.secret.as_deref().map(Secret::new),
+        };
+        let replayer = Replayer::new(Arc::new(access), forwarder, target, scheme, secret);
         let mut options = ReplayOptions {
             to: self.to.clone(),
             resign: self.resign,
