@@ -12,6 +12,7 @@ pub mod clock;
 pub mod connection;
 pub mod control;
 pub mod data_dir;
+pub mod dev_secret;
 pub mod editor;
 pub mod forward;
 pub mod last_listen;

@@ -4,7 +4,7 @@
 mod tui_support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use hookline::store::{DeliveryStatus, Page, StoreEvent, Summary};
+use hookline::store::{DeliveryStatus, Page, StoreEvent, StoredDelivery, Summary};
 use hookline::tui::action::{Action, Loaded, Place, for_key};
 use hookline::tui::app::{Focus, Prompt, Tab};
 use hookline::tui::window::{MAX_ROWS, PAGE};
@@ -196,38 +196,92 @@ fn r_replays_the_selected_delivery_and_r_needs_a_secret() {
     );
 }
 
+/// Opens the editor on delivery 1 (`stored`) and hands back `edited` as saved.
+fn edit_delivery(app: &mut App, record: StoredDelivery, edited: &[u8]) -> Vec<Effect> {
+    let body = record.delivery.body.clone();
+    load_detail(app, record);
+    assert_eq!(
+        press(app, KeyCode::Char('e')),
+        [Effect::Edit {
+            id: id(1),
+            body: body.to_vec()
+        }]
+    );
+    update(
+        app,
+        Action::Loaded(Loaded::Edited {
+            id: id(1),
+            result: Ok(Some(edited.to_vec())),
+        }),
+    )
+}
+
 #[test]
-fn e_edits_the_loaded_body_and_the_edit_is_replayed() {
+fn e_edits_the_loaded_body_and_an_unsigned_edit_is_replayed_at_once() {
     let (mut app, _) = app_with(summaries(1), None);
     assert_eq!(
         press(&mut app, KeyCode::Char('e')),
         [],
         "nothing to edit before the detail loads"
     );
-    let record = stored(1, "email.opened", Some(200));
-    let body = record.delivery.body.clone();
-    load_detail(&mut app, record);
+    let mut record = stored(1, "email.opened", Some(200));
+    record
+        .delivery
+        .headers
+        .retain(|h| h.name != "x-webhook-signature");
     assert_eq!(
-        press(&mut app, KeyCode::Char('e')),
-        [Effect::Edit {
-            id: id(1),
-            body: body.to_vec()
-        }]
-    );
-    let edited = update(
-        &mut app,
-        Action::Loaded(Loaded::Edited {
-            id: id(1),
-            result: Ok(Some(b"{}".to_vec())),
-        }),
-    );
-    assert_eq!(
-        edited,
+        edit_delivery(&mut app, record, b"{}"),
         [Effect::Replay {
             id: id(1),
             resign: false,
             body: Some(b"{}".to_vec())
         }]
+    );
+    assert_eq!(app.prompt, None);
+}
+
+#[test]
+fn an_edited_signed_body_asks_before_sending_the_stale_signature() {
+    let (mut app, _) = app_with(summaries(1), None);
+    let effects = edit_delivery(&mut app, stored(1, "email.opened", Some(200)), b"{}");
+    assert_eq!(effects, [], "nothing is sent before the answer");
+    assert!(matches!(
+        &app.prompt,
+        Some(Prompt::StaleSignature { scheme, .. }) if scheme == "autosend"
+    ));
+    assert_eq!(
+        press(&mut app, KeyCode::Char('y')),
+        [],
+        "no secret: re-signing is not offered"
+    );
+    assert_eq!(
+        press(&mut app, KeyCode::Char('s')),
+        [Effect::Replay {
+            id: id(1),
+            resign: false,
+            body: Some(b"{}".to_vec())
+        }]
+    );
+    assert_eq!(app.prompt, None);
+
+    app.header.can_resign = true;
+    edit_delivery(&mut app, stored(1, "email.opened", Some(200)), b"{}");
+    assert_eq!(
+        press(&mut app, KeyCode::Char('y')),
+        [Effect::Replay {
+            id: id(1),
+            resign: true,
+            body: Some(b"{}".to_vec())
+        }]
+    );
+
+    edit_delivery(&mut app, stored(1, "email.opened", Some(200)), b"{}");
+    assert_eq!(press(&mut app, KeyCode::Esc), []);
+    assert_eq!(app.prompt, None);
+    assert!(
+        app.status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("nothing replayed"))
     );
 }
 

@@ -236,3 +236,21 @@ fn escape_sequences_from_senders_are_drawn_inert() {
         "a body with raw control bytes is a hex dump: {shown}"
     );
 }
+
+#[test]
+fn an_edited_signed_body_asks_in_the_footer_before_replaying() {
+    let mut app = twelve();
+    app.header.can_resign = true;
+    let id = app.list.selected_id().unwrap();
+    update(
+        &mut app,
+        Action::Loaded(hookline::tui::action::Loaded::Edited {
+            id,
+            result: Ok(Some(b"{}".to_vec())),
+        }),
+    );
+    assert_eq!(
+        rows(&app, 23, 24),
+        [" y re-sign · s send as is · n drop — the edit breaks its autosend signature"]
+    );
+}

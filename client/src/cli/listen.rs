@@ -9,6 +9,7 @@ use anyhow::Context;
 use hookline_protocol::{ChannelId, Secret};
 
 use super::StoreArgs;
+use super::forward_tls::{ForwardTlsArgs, INSECURE_WARNING};
 use super::size::parse_size;
 use super::verify::SchemeArgs;
 use crate::forward::{ForwardConfig, ForwardTarget, RetryPolicy};
@@ -41,7 +42,9 @@ pub struct ListenArgs {
     /// and reported here. A remote relay sets its own limit.
     #[arg(long, env = "HOOKLINE_MAX_BODY", default_value = "10MiB", value_parser = parse_max_body)]
     pub max_body: usize,
-    /// Webhook signing secret; repeat the flag while keys rotate.
+    /// Webhook signing secret; repeat the flag while keys rotate. Without one,
+    /// deliveries are checked with the data dir's development secret, the one
+    /// `trigger` and `replay --resign` sign with (`hookline secret` prints it).
     #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub secrets: Vec<String>,
     #[command(flatten)]
@@ -84,6 +87,8 @@ pub struct ListenArgs {
     #[arg(long)]
     pub tui: bool,
     #[command(flatten)]
+    pub forward_tls: ForwardTlsArgs,
+    #[command(flatten)]
     pub store: StoreArgs,
 }
 
@@ -121,11 +126,13 @@ impl ListenArgs {
             );
         }
         let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
-        let secrets: Vec<Secret> = self
-            .secrets
-            .iter()
-            .map(|s| Secret::new(s.as_str()))
-            .collect();
+        let tls = self.forward_tls.options()?;
+        let verifier = if self.secrets.is_empty() {
+            Verifier::development(scheme, crate::dev_secret::load_or_create(&data_dir)?)
+        } else {
+            let secrets = self.secrets.iter().map(|s| Secret::new(s.as_str()));
+            Verifier::new(scheme, secrets.collect())
+        };
         let relay = match (self.relay, self.token) {
             (Some(url), Some(token)) => RelayChoice::Remote {
                 url,
@@ -144,7 +151,7 @@ impl ListenArgs {
             forward: self.forward.clone(),
             relay,
             channel,
-            verifier: Verifier::new(scheme.clone(), secrets.clone()),
+            verifier,
             reject_invalid: self.reject_invalid,
             events: self.events.as_deref().map(Glob::new),
             data_dir: data_dir.clone(),
@@ -152,6 +159,7 @@ impl ListenArgs {
             forward_config: ForwardConfig {
                 timeout: self.timeout,
                 max_in_flight: self.max_in_flight,
+                tls,
                 ..ForwardConfig::default()
             },
             retry: RetryPolicy {
@@ -165,6 +173,12 @@ impl ListenArgs {
                 ..RetentionPolicy::default()
             },
         };
+        if self.forward_tls.forward_insecure {
+            match self.output {
+                OutputFormat::Quiet => tracing::warn!("{INSECURE_WARNING}"),
+                _ => self.forward_tls.warn_if_insecure(),
+            }
+        }
         let listening = Listening::start(options)
             .await
             .context("hookline listen could not start")?;

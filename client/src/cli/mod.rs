@@ -6,12 +6,16 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod export;
+pub mod forward_tls;
 pub mod list;
 pub mod listen;
 pub mod prune;
 pub mod replay;
+pub mod replay_edit;
+pub mod secret;
 pub mod show;
 mod size;
+pub mod status;
 pub mod trigger;
 pub mod tui;
 pub mod verify;
@@ -50,7 +54,7 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Send stored deliveries to the app again, exactly, edited or re-signed.
     Replay(replay::ReplayArgs),
-    /// Send a signed sample event (email.opened, contact.created, …) to the listener or an app.
+    /// Send a realistic signed sample event (Stripe, GitHub, Shopify, Slack, …) to the listener or an app.
     Trigger(trigger::TriggerArgs),
     /// Write stored deliveries as JSON lines, HAR 1.2 or a curl script.
     Export(export::ExportArgs),
@@ -60,6 +64,10 @@ pub enum Command {
     Prune(prune::PruneArgs),
     /// Check one request's signature offline (exit 0 valid, 1 invalid, 2 usage).
     Verify(verify::VerifyArgs),
+    /// Say whether a listener runs on this data dir; `--url` prints where senders post.
+    Status(status::StatusArgs),
+    /// Print the development secret that `listen` checks and `trigger` signs with.
+    Secret(secret::SecretArgs),
     /// Browse, inspect and replay deliveries in a terminal UI.
     Tui(tui::TuiArgs),
 }
@@ -111,6 +119,8 @@ impl Cli {
             Command::Import(args) => args.run().await,
             Command::Prune(args) => args.run().await,
             Command::Verify(args) => args.run(),
+            Command::Status(args) => args.run().await,
+            Command::Secret(args) => args.run().await,
             Command::Tui(args) => args.run().await,
         }
     }

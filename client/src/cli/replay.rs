@@ -10,7 +10,9 @@ use futures_util::StreamExt;
 use hookline_protocol::{DeliveryId, Secret};
 
 use super::StoreArgs;
+use super::forward_tls::ForwardTlsArgs;
 use super::list::{FilterArgs, for_each_summary, open_store};
+use super::replay_edit::{EditedBody, StaleChoice};
 use crate::control::StoreAccess;
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder};
 use crate::last_listen::LastListen;
@@ -34,17 +36,26 @@ pub struct ReplayArgs {
     /// of the delivery (so the app gets it once); one to another URL does not.
     #[arg(long, value_name = "URL")]
     pub to: Option<ForwardTarget>,
-    /// Sign again with --secret and the current time, so receivers that
-    /// reject stale timestamps (Standard Webhooks, Svix, Stripe, Slack, Paddle) accept it.
-    #[arg(long)]
+    /// Sign again with the secret and the current time, so receivers that
+    /// reject stale timestamps (Standard Webhooks, Svix, Stripe, Slack, Paddle)
+    /// or an edited body accept it.
+    #[arg(long, conflicts_with = "keep_signature")]
     pub resign: bool,
-    /// Edit the body in $EDITOR before sending (one delivery only).
+    /// Edit the body in $EDITOR before sending (one delivery only). A signed
+    /// delivery's old signature no longer matches an edited body: hookline
+    /// warns, and on a terminal asks whether to re-sign.
     #[arg(long)]
     pub edit: bool,
-    /// Signing secret for --resign.
+    /// With --edit: send the old signature with the edited body without
+    /// asking (to test how the app rejects a bad signature).
+    #[arg(long, requires = "edit")]
+    pub keep_signature: bool,
+    /// Signing secret for --resign [default: the data dir's development
+    /// secret, which `listen` checks when it has no --secret].
     #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
-    /// Scheme for --resign [default: the listener's, or detected from the headers].
+    /// Scheme for --resign [default: the listener's, else detected from the
+    /// headers, else autosend].
     #[arg(long)]
     pub scheme: Option<SchemeChoice>,
     /// Replays in flight at once.
@@ -53,6 +64,8 @@ pub struct ReplayArgs {
     /// Print one JSON object per replay instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub forward_tls: ForwardTlsArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -86,9 +99,18 @@ impl ReplayArgs {
             .unwrap_or(SchemeChoice::Auto);
         let forwarder = Forwarder::new(ForwardConfig {
             max_in_flight: self.concurrency.max(1),
+            tls: self.forward_tls.options()?,
             ..ForwardConfig::default()
         });
-        let secret = self.secret.as_deref().map(Secret::new);
+        self.forward_tls.warn_if_insecure();
+        // Only a replay that may sign needs the development secret made.
+        let secret = match self.resign || self.edit {
+            true => Some(super::secret::signing_secret(
+                self.secret.as_deref(),
+                &data_dir,
+            )?),
+            false => self.secret.as_deref().map(Secret::new),
+        };
         let replayer = Replayer::new(Arc::new(access), forwarder, target, scheme, secret);
         let mut options = ReplayOptions {
             to: self.to.clone(),
@@ -96,9 +118,30 @@ impl ReplayArgs {
             body: None,
         };
         if self.edit {
-            options.body = Some(edit_body(&replayer, ids[0]).await?);
+            let edited = EditedBody::edit(&replayer, ids[0]).await?;
+            match edited.stale_choice(self.resign, self.keep_signature, self.secret_label())? {
+                StaleChoice::Send => {}
+                StaleChoice::Resign => options.resign = true,
+                StaleChoice::Abort => bail!("nothing was sent"),
+            }
+            options.body = Some(edited.body);
+        }
+        if options.resign && self.secret.is_none() {
+            eprintln!(
+                "note: signing with hookline's development secret (`hookline secret`); \
+                 pass --secret to sign with a provider's"
+            );
         }
         self.send_all(&replayer, &ids, &options).await
+    }
+
+    /// Which secret re-signing uses, in words for the question and warnings.
+    fn secret_label(&self) -> &'static str {
+        if self.secret.is_some() {
+            "your --secret"
+        } else {
+            "hookline's development secret"
+        }
     }
 
     async fn select(&self, access: &StoreAccess) -> anyhow::Result<Vec<DeliveryId>> {
@@ -198,52 +241,6 @@ fn describe(id: DeliveryId, replayed: &Replayed, json: bool) -> String {
             retry.retry
         ),
         None => result,
-    }
-}
-
-/// Opens the stored body in `$EDITOR` (or `vi`) and returns what was saved.
-async fn edit_body(replayer: &Replayer, id: DeliveryId) -> anyhow::Result<Vec<u8>> {
-    let stored = replayer
-        .access()
-        .get(id)
-        .await?
-        .context("delivery vanished from the store")?;
-    let path = std::env::temp_dir().join(format!("hookline-body-{id}-{}.json", std::process::id()));
-    let file = EditFile::create(path, &stored.delivery.body)?;
-    let status = crate::editor::edit(file.path())
-        .await
-        .map_err(anyhow::Error::msg)?;
-    if !status.success() {
-        bail!("the editor exited with {status}; nothing was sent");
-    }
-    std::fs::read(file.path()).context("cannot read the edited body back")
-}
-
-/// The body's temp file, removed again however the edit ends.
-struct EditFile(std::path::PathBuf);
-
-impl EditFile {
-    fn create(path: std::path::PathBuf, body: &[u8]) -> anyhow::Result<Self> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(&path)
-            .with_context(|| format!("cannot create {} for the body", path.display()))?;
-        file.write_all(body)
-            .context("cannot write the body to edit")?;
-        Ok(Self(path))
-    }
-
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for EditFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }
 

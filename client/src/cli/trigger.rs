@@ -5,33 +5,38 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use hookline_protocol::{DeliveryId, Header, Secret};
 
 use super::StoreArgs;
+use super::forward_tls::ForwardTlsArgs;
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, OutgoingRequest};
 use crate::last_listen::LastListen;
-use crate::samples::{SAMPLES, sample};
+use crate::samples::{Provider, SAMPLES, Sample, sample, signed_request};
 use crate::store::{AttemptKind, Outcome};
-use crate::verify::{Scheme, SchemeChoice, sign};
+use crate::verify::SchemeChoice;
 
 /// Send a signed sample event to the listener's public URL or straight to an app.
 #[derive(Debug, clap::Args)]
 pub struct TriggerArgs {
-    /// Event type to send (see --list).
+    /// Event type to send (see --list), e.g. push, invoice.paid, email.opened.
     #[arg(required_unless_present = "list")]
     pub event: Option<String>,
-    /// List the sample event types and exit.
+    /// List the sample event types by provider and exit.
     #[arg(long)]
     pub list: bool,
-    /// Send here (e.g. straight to the app) instead of the running listener's public URL.
+    /// Send here (e.g. straight to the app, http:// or https://) instead of
+    /// the running listener's public URL.
     #[arg(long, value_name = "URL")]
     pub to: Option<ForwardTarget>,
-    /// Sign with this secret (without one the request goes unsigned).
+    /// Sign with this secret [default: the data dir's development secret,
+    /// which `listen` checks when it has no --secret].
     #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
-    /// Signature scheme to sign with.
-    #[arg(long, default_value = "autosend")]
-    pub scheme: SchemeChoice,
+    /// Sign under this scheme, with its provider's headers [default: the
+    /// sample's provider's scheme].
+    #[arg(long)]
+    pub scheme: Option<SchemeChoice>,
+    #[command(flatten)]
+    pub forward_tls: ForwardTlsArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -39,20 +44,21 @@ pub struct TriggerArgs {
 impl TriggerArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         if self.list {
-            for (event, _) in SAMPLES {
-                println!("{event}");
-            }
+            print!("{}", list());
             return Ok(ExitCode::SUCCESS);
         }
         let event = self.event.as_deref().unwrap_or_default();
-        let Some(body) = sample(event) else {
-            let known: Vec<&str> = SAMPLES.iter().map(|(name, _)| *name).collect();
-            bail!("no sample for {event:?}; known types: {}", known.join(", "));
+        let Some(sample) = sample(event) else {
+            let known: Vec<&str> = SAMPLES.iter().map(|s| s.event).collect();
+            bail!(
+                "no sample for {event:?}; known types: {} (trigger --list groups them)",
+                known.join(", ")
+            );
         };
+        let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
         let target = match &self.to {
             Some(to) => to.clone(),
             None => {
-                let data_dir = crate::data_dir::resolve(self.store.data_dir.as_deref())?;
                 let last = LastListen::load(&data_dir).context(
                     "no `hookline listen` has run with this data dir: start one, or pass --to URL",
                 )?;
@@ -61,8 +67,13 @@ impl TriggerArgs {
                 })?
             }
         };
-        let request = self.request(event, body, &target)?;
-        let forwarder = Forwarder::new(ForwardConfig::default());
+        let tls = self.forward_tls.options()?;
+        self.forward_tls.warn_if_insecure();
+        let request = self.request(sample, &target, &data_dir)?;
+        let forwarder = Forwarder::new(ForwardConfig {
+            tls,
+            ..ForwardConfig::default()
+        });
         let attempt = forwarder
             .reserve()
             .await
@@ -90,51 +101,45 @@ impl TriggerArgs {
 
     fn request(
         &self,
-        event: &str,
-        body: &[u8],
+        sample: &Sample,
         target: &ForwardTarget,
+        data_dir: &std::path::Path,
     ) -> anyhow::Result<OutgoingRequest> {
-        let now_ms = crate::clock::now_ms();
-        let mut headers = vec![
-            Header::new("Content-Type", "application/json"),
-            Header::new(
-                "User-Agent",
-                concat!("hookline-trigger/", env!("CARGO_PKG_VERSION")),
-            ),
-            Header::new("X-Webhook-Event", event),
-            Header::new(
-                "X-Webhook-Delivery-Id",
-                format!("dlv_{}", DeliveryId::generate()),
-            ),
-            Header::new("X-Webhook-Timestamp", now_ms.to_string()),
-        ];
-        if let Some(secret) = &self.secret {
-            let scheme = match &self.scheme {
-                SchemeChoice::Fixed(scheme) => scheme.clone(),
-                SchemeChoice::Auto => Scheme::Autosend,
-            };
-            let url = target
-                .join("", None)
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            sign(
-                &scheme,
-                &Secret::new(secret.as_str()),
-                &mut headers,
-                body,
-                &url,
-                (now_ms / 1000) as i64,
-            )
+        let scheme = match &self.scheme {
+            Some(SchemeChoice::Fixed(scheme)) => scheme.clone(),
+            Some(SchemeChoice::Auto) | None => sample.provider.scheme(),
+        };
+        let secret = super::secret::signing_secret(self.secret.as_deref(), data_dir)?;
+        let url = target
+            .join("", None)
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let headers = signed_request(sample, &scheme, &secret, &url, crate::clock::now_ms())
             .context("cannot sign the sample")?;
-        }
         Ok(OutgoingRequest {
             method: "POST".into(),
             path: String::new(),
             query: None,
             headers,
-            body: Bytes::copy_from_slice(body),
+            body: Bytes::from_static(sample.body),
             remote_addr: None,
             public_url: String::new(),
         })
     }
+}
+
+/// `trigger --list`: the samples under their provider and its scheme.
+fn list() -> String {
+    let mut out = String::new();
+    for provider in Provider::ALL {
+        out.push_str(&format!(
+            "{} (--scheme {})\n",
+            provider.name(),
+            provider.scheme().name()
+        ));
+        for sample in SAMPLES.iter().filter(|s| s.provider == provider) {
+            out.push_str(&format!("  {}\n", sample.event));
+        }
+    }
+    out
 }

@@ -10,9 +10,10 @@ use hookline_protocol::Secret;
 use tokio_util::sync::CancellationToken;
 
 use super::StoreArgs;
+use super::forward_tls::ForwardTlsArgs;
 use super::listen::ListenArgs;
 use crate::control::StoreAccess;
-use crate::forward::{ForwardConfig, ForwardTarget, Forwarder};
+use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, TlsOptions};
 use crate::last_listen::LastListen;
 use crate::listen::{Listening, OutputFormat};
 use crate::replay::Replayer;
@@ -28,12 +29,15 @@ pub struct TuiArgs {
     /// Where `r` replays go [default: the target of the last `hookline listen`].
     #[arg(long, env = "HOOKLINE_FORWARD", value_name = "URL")]
     pub forward: Option<ForwardTarget>,
-    /// Signing secret for `R` (replay re-signed).
+    /// Signing secret for `R` (replay re-signed) [default: the data dir's
+    /// development secret].
     #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub secrets: Vec<String>,
     /// Scheme for re-signing [default: the listener's, or detected from the headers].
     #[arg(long)]
     pub scheme: Option<SchemeChoice>,
+    #[command(flatten)]
+    pub forward_tls: ForwardTlsArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -68,8 +72,11 @@ impl TuiArgs {
                 .map(|l| l.public_url),
             ..Header::default()
         };
-        let secret = self.secrets.first().map(|s| Secret::new(s.as_str()));
-        let options = options(access, header, target, scheme, secret, data_dir);
+        let secret =
+            super::secret::signing_secret(self.secrets.first().map(String::as_str), &data_dir)?;
+        let tls = self.forward_tls.options()?;
+        let options = options(access, header, target, scheme, Some(secret), data_dir);
+        let options = with_tls(options, tls);
         crate::tui::run(options, CancellationToken::new()).await?;
         Ok(ExitCode::SUCCESS)
     }
@@ -81,10 +88,15 @@ pub async fn listen_with_tui(mut args: ListenArgs) -> anyhow::Result<ExitCode> {
     args.output = OutputFormat::Quiet;
     let target = args.forward.clone();
     let scheme = args.scheme.choice().map_err(anyhow::Error::msg)?;
-    let secret = args.secrets.first().map(|s| Secret::new(s.as_str()));
+    let data_dir = crate::data_dir::prepare(args.store.data_dir.as_deref())?;
+    let secret =
+        super::secret::signing_secret(args.secrets.first().map(String::as_str), &data_dir)?;
     let embedded = args.relay.is_none();
+    let args_tls = args.forward_tls.options();
     let listening = args.start().await?;
-    let options = listening_options(&listening, target, scheme, secret, embedded);
+    let tls = args_tls?;
+    let options = listening_options(&listening, target, scheme, Some(secret), embedded);
+    let options = with_tls(options, tls);
     let shown = crate::tui::run(options, listening.shutdown_token()).await;
     let stopped = listening.stop().await;
     shown?;
@@ -113,6 +125,17 @@ pub fn listening_options(
     let dir = listening.store.dir().to_path_buf();
     let mut options = options(access, header, Some(target), scheme, secret, dir);
     options.state = Some(listening.state.clone());
+    options
+}
+
+/// Replays from the UI trust HTTPS targets as the command line said.
+fn with_tls(mut options: TuiOptions, tls: TlsOptions) -> TuiOptions {
+    if let Some(replayer) = options.replayer.take() {
+        options.replayer = Some(replayer.with_forwarder(Forwarder::new(ForwardConfig {
+            tls,
+            ..ForwardConfig::default()
+        })));
+    }
     options
 }
 

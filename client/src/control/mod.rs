@@ -29,7 +29,7 @@ pub use access::{EventStream, StoreAccess};
 pub use client::ControlClient;
 pub use limits::{ControlLimits, MAX_REQUEST_BYTES};
 pub use protocol::{ErrorReply, Hello, MAX_LINE_BYTES, Request};
-pub use server::{serve_control, serve_control_with};
+pub use server::{ControlSocket, serve_control, serve_control_with};
 
 /// Where the listener serves the control endpoint.
 pub fn socket_path(data_dir: &Path) -> PathBuf {

@@ -1,7 +1,7 @@
 //! The listener's side of the control socket: one task per connection, each
 //! request answered from the store the listener owns.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,34 +43,81 @@ pub fn serve_control_with(
     limits: ControlLimits,
 ) -> impl Future<Output = Result<(), ControlError>> + Send + 'static {
     let path = path.as_ref().to_path_buf();
-    async move { serve(store, &path, shutdown, limits).await }
+    async move {
+        ControlSocket::bind(&path)
+            .await?
+            .serve_with(store, shutdown, limits)
+            .await
+    }
+}
+
+/// The control socket, bound but not yet answering. `listen` binds it before
+/// it prints its startup block, so a command run as soon as that block
+/// appears finds the listener instead of a store it cannot open.
+#[derive(Debug)]
+pub struct ControlSocket {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl ControlSocket {
+    pub async fn bind(path: &Path) -> Result<Self, ControlError> {
+        let io_err = |source| ControlError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if path.exists() {
+            let probe = tokio::time::timeout(PROBE_TIMEOUT, UnixStream::connect(path)).await;
+            if matches!(probe, Ok(Ok(_))) {
+                return Err(ControlError::InUse {
+                    path: path.to_path_buf(),
+                });
+            }
+            std::fs::remove_file(path).map_err(io_err)?;
+        }
+        let listener = UnixListener::bind(path).map_err(io_err)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(io_err)?;
+        }
+        Ok(Self {
+            listener,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Answers requests within the default limits until `shutdown`, then
+    /// removes the socket.
+    pub async fn serve(
+        self,
+        store: Store,
+        shutdown: CancellationToken,
+    ) -> Result<(), ControlError> {
+        self.serve_with(store, shutdown, ControlLimits::default())
+            .await
+    }
+
+    /// [`serve`](Self::serve) within other limits.
+    pub async fn serve_with(
+        self,
+        store: Store,
+        shutdown: CancellationToken,
+        limits: ControlLimits,
+    ) -> Result<(), ControlError> {
+        serve(self.listener, store, &self.path, shutdown, limits).await;
+        Ok(())
+    }
 }
 
 async fn serve(
+    listener: UnixListener,
     store: Store,
     path: &Path,
     shutdown: CancellationToken,
     limits: ControlLimits,
-) -> Result<(), ControlError> {
-    let io_err = |source| ControlError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if path.exists() {
-        let probe = tokio::time::timeout(PROBE_TIMEOUT, UnixStream::connect(path)).await;
-        if matches!(probe, Ok(Ok(_))) {
-            return Err(ControlError::InUse {
-                path: path.to_path_buf(),
-            });
-        }
-        std::fs::remove_file(path).map_err(io_err)?;
-    }
-    let listener = UnixListener::bind(path).map_err(io_err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_err)?;
-    }
+) {
     tracing::debug!(path = %path.display(), "control endpoint listening");
     let slots = Slots::new(limits.max_connections);
     let long_lines = long_line_permits();
@@ -102,7 +149,6 @@ async fn serve(
     tasks.shutdown().await;
     let _ = std::fs::remove_file(path);
     tracing::debug!("control endpoint stopped");
-    Ok(())
 }
 
 /// One client's connection and what bounds it.

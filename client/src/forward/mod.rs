@@ -5,6 +5,7 @@ mod headers;
 mod request;
 mod retry;
 mod target;
+mod tls;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ pub use headers::{Origin, outgoing, to_list};
 pub use request::OutgoingRequest;
 pub use retry::RetryPolicy;
 pub use target::{ForwardTarget, TargetError};
+pub use tls::{HandshakeError, TlsOptions, read_pem_certificates};
 
 /// How forwarding behaves.
 #[derive(Debug, Clone)]
@@ -33,6 +35,8 @@ pub struct ForwardConfig {
     pub max_in_flight: usize,
     /// Most bytes of a response body kept; the rest is not read.
     pub response_body_limit: usize,
+    /// How `https://` targets are trusted.
+    pub tls: TlsOptions,
 }
 
 impl Default for ForwardConfig {
@@ -41,6 +45,7 @@ impl Default for ForwardConfig {
             timeout: Duration::from_secs(10),
             max_in_flight: 64,
             response_body_limit: hookline_protocol::limits::MAX_RESPONSE_BODY_BYTES,
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -48,7 +53,7 @@ impl Default for ForwardConfig {
 /// A cheap-to-clone handle on the shared connection pool.
 #[derive(Clone, Debug)]
 pub struct Forwarder {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<tls::Connector, Full<Bytes>>,
     permits: Arc<Semaphore>,
     config: Arc<ForwardConfig>,
 }
@@ -69,7 +74,7 @@ impl Forwarder {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(config.max_in_flight)
-            .build(connector);
+            .build(tls::Connector::new(connector, config.tls.clone()));
         Self {
             client,
             permits: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
@@ -184,6 +189,9 @@ impl Forwarder {
 
 /// Plain words for a failed exchange.
 fn describe(err: &hyper_util::client::legacy::Error, authority: &str) -> String {
+    if let Some(handshake) = find::<HandshakeError>(err) {
+        return handshake.to_string();
+    }
     if err.is_connect() {
         return format!(
             "cannot connect to {authority}: is the app running? ({})",
@@ -191,6 +199,20 @@ fn describe(err: &hyper_util::client::legacy::Error, authority: &str) -> String 
         );
     }
     format!("request to {authority} failed: {}", root_cause(err))
+}
+
+/// The first error of type `E` in `err`'s chain of causes.
+fn find<'a, E: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if let Some(found) = current.downcast_ref::<E>() {
+            return Some(found);
+        }
+        cause = current.source();
+    }
+    None
 }
 
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {

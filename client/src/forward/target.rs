@@ -7,8 +7,9 @@ use std::str::FromStr;
 use http::Uri;
 use http::uri::{Authority, PathAndQuery, Scheme};
 
-/// Where deliveries are forwarded: an `http://` URL given by the developer.
-/// Only the client's own configuration names it; nothing from the network can.
+/// Where deliveries are forwarded: an `http://` or `https://` URL given by
+/// the developer. Only the client's own configuration names it; nothing from
+/// the network can.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ForwardTarget {
     scheme: Scheme,
@@ -21,7 +22,7 @@ pub struct ForwardTarget {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
     #[error(
-        "forward URL {0:?} is not an absolute http:// URL (example: http://127.0.0.1:3000/webhooks)"
+        "forward URL {0:?} is not an absolute http:// or https:// URL (example: http://127.0.0.1:3000/webhooks)"
     )]
     NotHttp(String),
     #[error(
@@ -35,6 +36,10 @@ pub enum TargetError {
 impl ForwardTarget {
     pub fn authority(&self) -> &str {
         self.authority.as_str()
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.scheme == Scheme::HTTPS
     }
 
     /// The URL for a delivery with path suffix `suffix` (empty or `/…`) and raw
@@ -80,7 +85,10 @@ impl FromStr for ForwardTarget {
         let uri: Uri = text
             .parse()
             .map_err(|_| TargetError::NotHttp(text.to_owned()))?;
-        let scheme = uri.scheme().cloned().filter(|s| *s == Scheme::HTTP);
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .filter(|s| *s == Scheme::HTTP || *s == Scheme::HTTPS);
         let (Some(scheme), Some(authority)) = (scheme, uri.authority().cloned()) else {
             return Err(TargetError::NotHttp(text.to_owned()));
         };
@@ -173,15 +181,21 @@ mod tests {
     }
 
     #[test]
-    fn refuses_targets_that_are_not_plain_http() {
+    fn refuses_targets_that_are_not_http_or_https() {
         for text in [
             "ftp://x/",
             "localhost:3000",
             "/webhooks",
             "http://127.0.0.1:3000/x?y=1",
-            "https://127.0.0.1/",
+            "wss://127.0.0.1/",
         ] {
             assert!(text.parse::<ForwardTarget>().is_err(), "{text}");
         }
+        let https = target("https://localhost:8443/hooks");
+        assert!(https.is_https());
+        assert_eq!(
+            https.join("/x", None).unwrap().to_string(),
+            "https://localhost:8443/hooks/x"
+        );
     }
 }

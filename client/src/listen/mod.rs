@@ -155,6 +155,10 @@ impl Listening {
                 anyhow::bail!("the relay connection stopped before it was established");
             }
         };
+        let control_path = crate::control::socket_path(&options.data_dir);
+        let control_socket = crate::control::ControlSocket::bind(&control_path)
+            .await
+            .context("the control socket for other hookline commands")?;
         let last = LastListen {
             forward: options.forward.to_string(),
             public_url: public_url.clone(),
@@ -172,6 +176,7 @@ impl Listening {
             },
             data_dir: &options.data_dir,
             secrets: options.verifier.secret_count(),
+            development_secret: options.verifier.uses_development_secret(),
             scheme: options.verifier.scheme().to_string(),
         });
         let (durable_tx, durable_rx) = mpsc::unbounded_channel();
@@ -194,12 +199,7 @@ impl Listening {
             outbound_tx,
             reporter,
         ));
-        let control_path = crate::control::socket_path(&options.data_dir);
-        let control = tokio::spawn(crate::control::serve_control(
-            store.clone(),
-            control_path,
-            shutdown.clone(),
-        ));
+        let control = tokio::spawn(control_socket.serve(store.clone(), shutdown.clone()));
         let retention = tokio::spawn(retention_task(
             store.clone(),
             options.retention,

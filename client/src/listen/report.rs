@@ -153,6 +153,8 @@ pub struct Startup<'a> {
     pub relay: String,
     pub data_dir: &'a std::path::Path,
     pub secrets: usize,
+    /// The secret is the data dir's development secret, not a provider's.
+    pub development_secret: bool,
     pub scheme: String,
 }
 
@@ -196,6 +198,10 @@ impl Reporter {
     pub fn started(&self, startup: &Startup<'_>) {
         let secrets = match startup.secrets {
             0 => "no secret set: signatures are not checked (use --secret)".to_owned(),
+            _ if startup.development_secret => format!(
+                "development secret (`hookline secret` prints it; --secret for a provider's), scheme {}",
+                startup.scheme
+            ),
             n => format!("{n} secret(s), scheme {}", startup.scheme),
         };
         let text = format!(
@@ -220,6 +226,7 @@ impl Reporter {
                 "data_dir": startup.data_dir,
                 "relay": startup.relay,
                 "secret": startup.secrets > 0,
+                "development_secret": startup.development_secret,
                 "scheme": startup.scheme,
             }),
         );

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hookline_protocol::{DeliveryId, Secret};
+use hookline_protocol::{DeliveryId, Header, Secret};
 
 use crate::control::StoreAccess;
 use crate::forward::{ForwardTarget, Forwarder, OutgoingRequest};
@@ -34,8 +34,6 @@ pub enum ReplayError {
     NoTarget,
     #[error("--resign needs the signing secret: pass --secret or set WEBHOOK_SECRET")]
     NoSecret,
-    #[error("cannot tell which scheme signed delivery {0}: pass --scheme")]
-    UnknownScheme(DeliveryId),
     #[error(transparent)]
     Sign(#[from] SignError),
 }
@@ -46,6 +44,16 @@ pub struct Replayed {
     pub attempt: Attempt,
     /// The automatic retry this replay took the place of, if one was pending.
     pub superseded: Option<RetrySchedule>,
+}
+
+/// The scheme whose signature `headers` carry when `edited` differs from the
+/// `original` body: sending it unchanged would present a signature the app
+/// must reject, so callers warn and offer `--resign`.
+pub fn stale_signature(headers: &[Header], original: &[u8], edited: &[u8]) -> Option<Scheme> {
+    if original == edited {
+        return None;
+    }
+    detect(headers)
 }
 
 /// Replays deliveries. Cheap to clone; clones share the store and the connection pool.
@@ -77,6 +85,11 @@ impl Replayer {
         }
     }
 
+    /// The same replayer sending through `forwarder` (its TLS settings, its pool).
+    pub fn with_forwarder(self, forwarder: Forwarder) -> Self {
+        Self { forwarder, ..self }
+    }
+
     pub fn access(&self) -> &StoreAccess {
         &self.access
     }
@@ -101,7 +114,7 @@ impl Replayer {
             request.body = Bytes::from(body.clone());
         }
         if options.resign {
-            self.resign(id, &mut request)?;
+            self.resign(&mut request)?;
         }
         let kind = AttemptKind::Replay {
             resigned: options.resign,
@@ -129,11 +142,14 @@ impl Replayer {
         })
     }
 
-    fn resign(&self, id: DeliveryId, request: &mut OutgoingRequest) -> Result<(), ReplayError> {
+    /// Signs under the configured scheme, else the one whose signature the
+    /// request carries, else `autosend` (an unsigned delivery, such as one
+    /// posted with curl, gets the scheme `trigger` uses by default).
+    fn resign(&self, request: &mut OutgoingRequest) -> Result<(), ReplayError> {
         let secret = self.secret.as_ref().ok_or(ReplayError::NoSecret)?;
         let scheme = match &self.scheme {
             SchemeChoice::Fixed(scheme) => scheme.clone(),
-            SchemeChoice::Auto => detect(&request.headers).ok_or(ReplayError::UnknownScheme(id))?,
+            SchemeChoice::Auto => detect(&request.headers).unwrap_or(Scheme::Autosend),
         };
         let now = crate::clock::now_unix();
         if scheme == Scheme::Linear

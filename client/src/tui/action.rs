@@ -42,6 +42,8 @@ pub enum Action {
     Submit,
     /// `y`/`n` answering the delete question.
     Confirm(bool),
+    /// The answer about an edited body's stale signature.
+    AnswerStale(StaleAnswer),
     Resize(u16, u16),
     Tick(u64),
     Store(StoreEvent),
@@ -90,6 +92,14 @@ pub enum Loaded {
     Copied(Result<String, String>),
 }
 
+/// What to do with an edited body whose signature no longer matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaleAnswer {
+    Resign,
+    SendStale,
+    Cancel,
+}
+
 /// Where a loaded page goes in the window.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Place {
@@ -122,6 +132,18 @@ pub fn for_key(app: &App, key: KeyEvent) -> Option<Action> {
                 key.code,
                 KeyCode::Char('y' | 'Y') | KeyCode::Enter
             )));
+        }
+        Some(Prompt::StaleSignature { .. }) => {
+            return match key.code {
+                KeyCode::Char('y' | 'Y' | 'r' | 'R') | KeyCode::Enter if app.header.can_resign => {
+                    Some(Action::AnswerStale(StaleAnswer::Resign))
+                }
+                KeyCode::Char('s' | 'S') => Some(Action::AnswerStale(StaleAnswer::SendStale)),
+                KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
+                    Some(Action::AnswerStale(StaleAnswer::Cancel))
+                }
+                _ => None,
+            };
         }
         None => {}
     }

@@ -136,6 +136,13 @@ pub enum Prompt {
     ConfirmDelete {
         id: DeliveryId,
     },
+    /// An edited body would go out under a signature of the old one
+    /// (`scheme`'s): re-sign, send it stale, or drop it.
+    StaleSignature {
+        id: DeliveryId,
+        body: Vec<u8>,
+        scheme: String,
+    },
 }
 
 /// A one-line message in the footer, gone after `until_ms`.

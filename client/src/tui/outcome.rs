@@ -2,8 +2,9 @@
 //! finishes. The rows themselves refresh through store events.
 
 use super::action::Loaded;
-use super::app::App;
+use super::app::{App, Prompt};
 use super::update::Effect;
+use crate::replay::stale_signature;
 use crate::store::{Attempt, Outcome};
 
 pub(super) fn apply(app: &mut App, loaded: Loaded) -> Vec<Effect> {
@@ -18,6 +19,23 @@ pub(super) fn apply(app: &mut App, loaded: Loaded) -> Vec<Effect> {
         }
         Loaded::Edited { id, result } => match result {
             Ok(Some(body)) => {
+                let stale = app
+                    .detail
+                    .stored
+                    .as_deref()
+                    .filter(|stored| stored.delivery.id == id)
+                    .and_then(|stored| {
+                        stale_signature(&stored.delivery.headers, &stored.delivery.body, &body)
+                    });
+                if let Some(scheme) = stale {
+                    // Asked before sending: the old signature would reach the app over the new body.
+                    app.prompt = Some(Prompt::StaleSignature {
+                        id,
+                        body,
+                        scheme: scheme.name().to_owned(),
+                    });
+                    return vec![];
+                }
                 app.replaying.insert(id);
                 app.say(format!(
                     "replaying {id} with the edited body ({} bytes)…",
@@ -25,7 +43,7 @@ pub(super) fn apply(app: &mut App, loaded: Loaded) -> Vec<Effect> {
                 ));
                 vec![Effect::Replay {
                     id,
-                    resign: app.header.can_resign,
+                    resign: false,
                     body: Some(body),
                 }]
             }

@@ -1,6 +1,8 @@
 //! The keys that answer a question in the footer: the `/` filter prompt,
-//! the delete confirmation, and Esc backing out of whatever is open.
+//! the delete confirmation, the stale-signature question after an edit, and
+//! Esc backing out of whatever is open.
 
+use super::action::StaleAnswer;
 use super::app::{App, Focus, Prompt};
 use super::update::{Effect, reload};
 
@@ -52,6 +54,36 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
         return reload(app);
     }
     vec![]
+}
+
+/// Replays the edited body re-signed or with its stale signature, or drops it.
+pub(super) fn answer_stale(app: &mut App, answer: StaleAnswer) -> Vec<Effect> {
+    let Some(Prompt::StaleSignature { id, body, .. }) = app.prompt.take() else {
+        return vec![];
+    };
+    let resign = match answer {
+        StaleAnswer::Resign => true,
+        StaleAnswer::SendStale => false,
+        StaleAnswer::Cancel => {
+            app.say("edit dropped: nothing replayed");
+            return vec![];
+        }
+    };
+    app.replaying.insert(id);
+    app.say(format!(
+        "replaying {id} with the edited body ({} bytes){}…",
+        body.len(),
+        if resign {
+            ", re-signed"
+        } else {
+            ", old signature"
+        }
+    ));
+    vec![Effect::Replay {
+        id,
+        resign,
+        body: Some(body),
+    }]
 }
 
 pub(super) fn confirm_delete(app: &mut App, yes: bool) -> Vec<Effect> {

@@ -93,6 +93,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }),
         Action::Submit => prompt::submit_filter(app),
         Action::Confirm(yes) => prompt::confirm_delete(app, yes),
+        Action::AnswerStale(answer) => prompt::answer_stale(app, answer),
         Action::Resize(w, h) => {
             app.size = (w, h);
             app.list.scroll_into_view(app.list_height());

@@ -52,11 +52,32 @@ use claim::Parsed;
 pub struct Verifier {
     scheme: SchemeChoice,
     secrets: Vec<Secret>,
+    /// The one secret is hookline's own development secret, not a provider's.
+    development: bool,
 }
 
 impl Verifier {
     pub fn new(scheme: SchemeChoice, secrets: Vec<Secret>) -> Self {
-        Self { scheme, secrets }
+        Self {
+            scheme,
+            secrets,
+            development: false,
+        }
+    }
+
+    /// Checks with the data dir's development secret (see
+    /// [`crate::dev_secret`]). A mismatch then most likely means a real
+    /// provider signed with its own secret, and the verdict says so.
+    pub fn development(scheme: SchemeChoice, secret: Secret) -> Self {
+        Self {
+            scheme,
+            secrets: vec![secret],
+            development: true,
+        }
+    }
+
+    pub fn uses_development_secret(&self) -> bool {
+        self.development
     }
 
     pub fn has_secrets(&self) -> bool {
@@ -86,11 +107,25 @@ impl Verifier {
                 None => return Verdict::Unsigned { scheme: None },
             },
         };
-        claim::decide(
+        let verdict = claim::decide(
             &scheme,
             parse(&scheme, headers, body, url, now_unix),
             &self.secrets,
-        )
+        );
+        match verdict {
+            Verdict::Invalid { scheme, reason }
+                if self.development && reason.starts_with("no signature matched") =>
+            {
+                Verdict::Invalid {
+                    scheme,
+                    reason: "no signature matched hookline's development secret (it signs only \
+                             `trigger` and `replay --resign`); pass the provider's signing secret \
+                             with --secret"
+                        .to_owned(),
+                }
+            }
+            verdict => verdict,
+        }
     }
 }
 

@@ -38,6 +38,21 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ),
             Span::raw("y/N"),
         ]),
+        (Some(Prompt::StaleSignature { scheme, .. }), _) => {
+            // The keys come first so a narrow terminal cuts the explanation, not the choice.
+            let keys = if app.header.can_resign {
+                " y re-sign · s send as is · n drop"
+            } else {
+                " s send as is · n drop"
+            };
+            Line::from(vec![
+                Span::styled(
+                    keys,
+                    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(format!(" — the edit breaks its {scheme} signature")),
+            ])
+        }
         (None, Some(status)) => {
             let color = if status.error {
                 Color::Red

@@ -16,7 +16,10 @@ const KEYS: [(&str, &str); 18] = [
     ("← →  1-4", "detail tab: request, response, attempts, sig"),
     ("r", "replay to the forward target"),
     ("R", "replay re-signed with your secret"),
-    ("e", "edit the body in $EDITOR, then replay"),
+    (
+        "e",
+        "edit the body in $EDITOR, then replay (asks to re-sign a signed one)",
+    ),
     ("/", "filter; Esc clears"),
     ("f", "failed deliveries only"),
     ("c", "copy the request as a curl command"),

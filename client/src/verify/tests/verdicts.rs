@@ -314,3 +314,25 @@ fn twilio_refuses_unknown_signing_algorithms() {
         "{reason}"
     );
 }
+
+#[test]
+fn a_mismatch_with_the_development_secret_says_to_pass_the_providers_secret() {
+    let mut headers = Vec::new();
+    let provider = Secret::new("It's a Secret to Everybody");
+    sign(&Scheme::Github, &provider, &mut headers, b"{}", URL, NOW).unwrap();
+    let development = Verifier::development(SchemeChoice::Auto, Secret::new(WHSEC));
+    assert!(development.uses_development_secret());
+    let Verdict::Invalid { scheme, reason } = development.verify(&headers, b"{}", URL, NOW) else {
+        panic!("a provider's signature matched the development secret");
+    };
+    assert_eq!(scheme, "github");
+    assert!(
+        reason.contains("development secret") && reason.contains("--secret"),
+        "{reason}"
+    );
+    let own = Verifier::development(SchemeChoice::Auto, provider);
+    assert!(matches!(
+        own.verify(&headers, b"{}", URL, NOW),
+        Verdict::Valid { .. }
+    ));
+}
