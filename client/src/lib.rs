@@ -13,6 +13,7 @@ pub mod connection;
 pub mod control;
 pub mod data_dir;
 pub mod editor;
+pub mod escape;
 pub mod forward;
 pub mod last_listen;
 pub mod listen;

@@ -8,6 +8,7 @@ use anyhow::Context;
 
 use super::StoreArgs;
 use crate::control::StoreAccess;
+use crate::escape::{Lines, for_terminal};
 use crate::store::time::{format_utc, now_ms, parse_since};
 use crate::store::{DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, Summary};
 use crate::verify::VerdictKind;
@@ -201,14 +202,22 @@ impl ListArgs {
     }
 }
 
-/// One table row; long fields are cut so columns stay aligned.
+/// One table row; long fields are cut so columns stay aligned, and the
+/// sender's text (event type, method, path) is escaped for the terminal.
 pub fn row(s: &Summary) -> String {
     let id = s.id.to_string();
-    let request = format!(
-        "{} {}",
-        s.method,
-        if s.path.is_empty() { "/" } else { &s.path }
+    let request = for_terminal(
+        format!(
+            "{} {}",
+            s.method,
+            if s.path.is_empty() { "/" } else { &s.path }
+        ),
+        Lines::One,
     );
+    let event = s
+        .event
+        .as_deref()
+        .map_or_else(|| "–".to_owned(), |e| for_terminal(e, Lines::One));
     let status = match (s.last_status, s.attempts) {
         (_, 0) => "–".to_owned(),
         (Some(code), _) => code.to_string(),
@@ -222,7 +231,7 @@ pub fn row(s: &Summary) -> String {
         "{:<19}  {:<12}  {:<24}  {:<32}  {:<3}  {:>6}  {attempts}",
         format_utc(s.received_at_ms),
         &id[..12],
-        cut(s.event.as_deref().unwrap_or("–"), 24),
+        cut(&event, 24),
         cut(&request, 32),
         s.verdict.mark(),
         status,

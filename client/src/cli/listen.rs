@@ -40,8 +40,13 @@ pub struct ListenArgs {
     pub secrets: Vec<String>,
     #[command(flatten)]
     pub scheme: SchemeArgs,
-    /// Forward only these event types (comma-separated globs, e.g. 'email.*,contact.created'); all are stored.
-    #[arg(long)]
+    /// Forward only these event types (comma-separated globs, e.g.
+    /// 'email.*,push'). The type is the provider's event header
+    /// (X-GitHub-Event, X-Shopify-Topic, Linear-Event…) or the body's
+    /// `event`/`type`/`event_type` field, as `hookline list` shows it. All
+    /// deliveries are stored; a filtered one is answered 202 and its
+    /// `listen` line says it was not forwarded.
+    #[arg(long, value_name = "GLOBS")]
     pub events: Option<String>,
     /// Answer deliveries with a bad, stale or missing signature 401 and don't forward them
     /// (they are still stored). Needs --secret.

@@ -12,6 +12,7 @@ use hookline_protocol::{DeliveryId, Secret};
 use super::StoreArgs;
 use super::list::{FilterArgs, for_each_summary, open_store};
 use crate::control::StoreAccess;
+use crate::escape::{Lines, for_terminal};
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder};
 use crate::last_listen::LastListen;
 use crate::replay::{ReplayOptions, Replayer};
@@ -149,7 +150,7 @@ impl ReplayArgs {
                         serde_json::json!({"id": id.to_string(), "error": err.to_string()})
                             .to_string()
                     } else {
-                        format!("{id}  not sent: {err}")
+                        for_terminal(format!("{id}  not sent: {err}"), Lines::One)
                     }
                 }
             };
@@ -182,12 +183,13 @@ fn describe(id: DeliveryId, attempt: &Attempt, json: bool) -> String {
         })
         .to_string();
     }
-    match &attempt.outcome {
+    let line = match &attempt.outcome {
         Outcome::Response { status, .. } => {
             format!("{id}  → {status} from {} in {ms:.1} ms", attempt.target)
         }
         Outcome::Error { message } => format!("{id}  → error: {message}"),
-    }
+    };
+    for_terminal(line, Lines::One)
 }
 
 /// Opens the stored body in `$EDITOR` (or `vi`) and returns what was saved.

@@ -8,7 +8,8 @@ use hookline_protocol::Header;
 
 use super::StoreArgs;
 use super::list::{finish, open_store};
-use crate::store::render::{header_text, render_body};
+use crate::escape::{Lines, for_terminal};
+use crate::store::render::render_body;
 use crate::store::time::format_utc;
 use crate::store::{Attempt, AttemptKind, Outcome, StoredDelivery};
 
@@ -84,16 +85,21 @@ impl ShowArgs {
 
 fn print_all(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()> {
     let d = &stored.delivery;
-    writeln!(out, "{} {}", d.method, d.path_and_query())?;
+    let line = |text: &str| for_terminal(text, Lines::One);
+    writeln!(
+        out,
+        "{}",
+        line(&format!("{} {}", d.method, d.path_and_query()))
+    )?;
     writeln!(out, "id         {}", d.id)?;
     writeln!(
         out,
         "received   {} UTC from {}",
         format_utc(d.received_at_ms),
-        d.remote_addr.as_deref().unwrap_or("unknown")
+        line(d.remote_addr.as_deref().unwrap_or("unknown"))
     )?;
-    writeln!(out, "url        {}", d.public_url)?;
-    writeln!(out, "signature  {}", stored.verdict.describe())?;
+    writeln!(out, "url        {}", line(&d.public_url))?;
+    writeln!(out, "signature  {}", line(&stored.verdict.describe()))?;
     writeln!(
         out,
         "body       {} bytes, sha256 {} (as received)",
@@ -122,7 +128,12 @@ fn print_all(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()
 
 fn print_headers(out: &mut impl Write, headers: &[Header], indent: &str) -> anyhow::Result<()> {
     for h in headers {
-        writeln!(out, "{indent}{}: {}", h.name, header_text(&h.value))?;
+        writeln!(
+            out,
+            "{indent}{}: {}",
+            for_terminal(&h.name, Lines::One),
+            for_terminal(&h.value, Lines::One)
+        )?;
     }
     Ok(())
 }
@@ -163,7 +174,7 @@ fn print_attempt(
         out,
         "  #{n} {kind}  {} UTC → {}  ({took:.1} ms)",
         format_utc(a.at_ms),
-        a.target
+        for_terminal(&a.target, Lines::One)
     )?;
     if a.sent_body_sha256 != received_sha {
         writeln!(
@@ -173,7 +184,9 @@ fn print_attempt(
         )?;
     }
     match &a.outcome {
-        Outcome::Error { message } => writeln!(out, "     error: {message}")?,
+        Outcome::Error { message } => {
+            writeln!(out, "     error: {}", for_terminal(message, Lines::One))?;
+        }
         Outcome::Response {
             status,
             headers,

@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use super::report::{Report, Reporter};
 use crate::connection::Incoming;
 use crate::forward::{ForwardTarget, Forwarder, OutgoingRequest, RetryPolicy};
-use crate::store::{Attempt, AttemptKind, Glob, Outcome, Store, StoredDelivery, event_type};
-use crate::verify::{Verdict, VerdictKind, Verifier};
+use crate::store::{Attempt, AttemptKind, Glob, Outcome, Store, StoredDelivery};
+use crate::verify::{Verdict, VerdictKind, Verifier, event_type};
 
 /// Tries at storing a delivery before giving up on it (the relay keeps it).
 const STORE_TRIES: usize = 5;
@@ -192,7 +192,7 @@ impl Pipeline {
         let Some(events) = &self.events else {
             return true;
         };
-        events.matches(&event_type(&delivery.body).unwrap_or_default())
+        events.matches(&event_type(&delivery.headers, &delivery.body).unwrap_or_default())
     }
 
     fn record(&self, id: DeliveryId, attempt: &Attempt) {

@@ -33,7 +33,7 @@ pub use model::{Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, S
 pub use open::set_schema_version;
 pub use query::{Filter, Glob, ListQuery, MAX_PAGE, Page};
 pub use retention::{RetentionPolicy, retention_task};
-pub use summary::{Counts, event_type};
+pub use summary::Counts;
 
 use hookline_protocol::DeliveryId;
 use serde::{Deserialize, Serialize};

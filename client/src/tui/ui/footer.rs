@@ -6,20 +6,24 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::clean;
+use crate::escape::{Lines, for_terminal};
 use crate::tui::app::{App, Prompt};
 
 const HINTS: &str = " ↑↓ move  Tab pane  ←→ tab  r replay  / filter  f failed  ? help  q quit";
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let line = match (&app.prompt, &app.status) {
+    frame.render_widget(line(app), area);
+}
+
+fn line(app: &App) -> Line<'static> {
+    match (&app.prompt, &app.status) {
         (Some(Prompt::Filter { input, error }), _) => {
             let mut spans = vec![
                 Span::styled(
                     "/",
                     Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(clean(input)),
+                Span::raw(for_terminal(input, Lines::One)),
                 Span::styled("█", Style::new().fg(Color::Magenta)),
             ];
             match error {
@@ -44,9 +48,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
             } else {
                 Color::Green
             };
-            Line::styled(format!(" {}", clean(&status.text)), Style::new().fg(color))
+            Line::styled(
+                format!(" {}", for_terminal(&status.text, Lines::One)),
+                Style::new().fg(color),
+            )
         }
         (None, None) => Line::styled(HINTS, Style::new().fg(Color::DarkGray)),
-    };
-    frame.render_widget(line, area);
+    }
 }
