@@ -32,6 +32,11 @@ pub enum Format {
 /// Write stored deliveries out, oldest first.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
+    /// Deliveries to export: `latest`, `latest~N`, ids, or unique starts or
+    /// ends of ids (the ID and SHORT columns of `hookline list`), in the
+    /// order given. Without them, every delivery the filters match.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: Format,
@@ -84,6 +89,12 @@ impl ExportArgs {
     /// and memory holds one delivery at a time.
     async fn matching_ids(&self, access: &StoreAccess) -> anyhow::Result<Vec<DeliveryId>> {
         let mut ids = Vec::new();
+        if !self.ids.is_empty() {
+            for given in &self.ids {
+                ids.push(access.resolve(given).await?);
+            }
+            return Ok(ids);
+        }
         for_each_summary(access, self.filter.to_filter()?, self.limit, async |s| {
             ids.push(s.id);
             Ok(())

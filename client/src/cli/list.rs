@@ -10,7 +10,7 @@ use super::StoreArgs;
 use crate::control::StoreAccess;
 use crate::escape::{Lines, for_terminal};
 use crate::store::time::{format_utc, now_ms, parse_since};
-use crate::store::{DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, Summary};
+use crate::store::{DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, SHORT_ID_LEN, Summary};
 use crate::verify::VerdictKind;
 
 /// Show stored deliveries, newest first.
@@ -174,8 +174,8 @@ impl ListArgs {
         if !self.json {
             writeln!(
                 out,
-                "{:<19}  {:<12}  {:<24}  {:<32}  {:<3}  {:>6}  ATTEMPTS",
-                "TIME (UTC)", "ID", "EVENT", "REQUEST", "SIG", "STATUS"
+                "{:<19}  {:<12}  {:<6}  {:<24}  {:<32}  {:<3}  {:>6}  ATTEMPTS",
+                "TIME (UTC)", "ID", "SHORT", "EVENT", "REQUEST", "SIG", "STATUS"
             )?;
         }
         let json = self.json;
@@ -204,6 +204,10 @@ impl ListArgs {
 
 /// One table row; long fields are cut so columns stay aligned, and the
 /// sender's text (event type, method, path) is escaped for the terminal.
+/// The id shows twice: its first 12 characters (a prefix, as git
+/// abbreviates) and its last [`SHORT_ID_LEN`] (random, so unique in
+/// practice even within one millisecond); `show`, `replay` and `export`
+/// take either back.
 pub fn row(s: &Summary) -> String {
     let id = s.id.to_string();
     let request = for_terminal(
@@ -228,9 +232,10 @@ pub fn row(s: &Summary) -> String {
         n => format!("{} ({n} replayed)", s.attempts),
     };
     format!(
-        "{:<19}  {:<12}  {:<24}  {:<32}  {:<3}  {:>6}  {attempts}",
+        "{:<19}  {:<12}  {:<6}  {:<24}  {:<32}  {:<3}  {:>6}  {attempts}",
         format_utc(s.received_at_ms),
         &id[..12],
+        &id[id.len() - SHORT_ID_LEN..],
         cut(&event, 24),
         cut(&request, 32),
         s.verdict.mark(),

@@ -22,8 +22,9 @@ use crate::verify::SchemeChoice;
 /// Send stored deliveries to the app again; each replay is recorded as an attempt.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// Deliveries to replay: ids or unique prefixes. Without ids, every
-    /// delivery the filters match is replayed, oldest first.
+    /// Deliveries to replay: `latest`, `latest~N`, ids, or unique starts or
+    /// ends of ids (the ID and SHORT columns of `hookline list`). Without
+    /// them, every delivery the filters match is replayed, oldest first.
     pub ids: Vec<String>,
     #[command(flatten)]
     pub filter: FilterArgs,

@@ -22,7 +22,9 @@ const MAX_RESPONSE_SHOWN: usize = 2048;
 /// Show one delivery: request, verdict, body and every attempt.
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// Delivery id, or a unique prefix of it (like git).
+    /// The delivery: `latest`, `latest~N` (N before the newest), its id, or
+    /// the start or the end of its id as `hookline list` shows them (ID and
+    /// SHORT columns); any unique part works.
     pub id: String,
     /// Only the body. Piped or redirected, the exact bytes are written, so
     /// `hookline show ID --body > body.bin` keeps a binary body intact.

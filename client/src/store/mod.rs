@@ -22,6 +22,7 @@ mod open;
 mod query;
 mod read;
 pub mod render;
+mod resolve;
 mod retention;
 mod summary;
 pub mod time;
@@ -32,6 +33,7 @@ pub use model::{Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, S
 #[doc(hidden)]
 pub use open::set_schema_version;
 pub use query::{Filter, Glob, ListQuery, MAX_PAGE, Page};
+pub use resolve::SHORT_ID_LEN;
 pub use retention::{RetentionPolicy, retention_task};
 pub use summary::Counts;
 
