@@ -236,3 +236,25 @@ fn escape_sequences_from_senders_are_drawn_inert() {
         "a body with raw control bytes is a hex dump: {shown}"
     );
 }
+
+#[test]
+fn a_long_footer_message_wraps_instead_of_losing_its_end() {
+    let mut app = twelve();
+    let message = "cannot replay 01KQGDBJ0008H200000000NF6Y: no target: this UI was started \
+                   without a forward target and no `hookline listen` has run with this data \
+                   dir, so there is nowhere to send it; pass --forward URL";
+    update(&mut app, Action::Resize(120, 30));
+    app.complain(message);
+    let shown = screen(&app, 120, 30);
+    let footer = shown
+        .iter()
+        .skip_while(|l| !l.contains("cannot replay"))
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(footer.ends_with("pass --forward URL"), "{shown:#?}");
+    assert!(
+        shown.iter().any(|l| l.starts_with("14:30:")),
+        "the list keeps its rows: {shown:#?}"
+    );
+}

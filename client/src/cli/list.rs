@@ -97,10 +97,22 @@ fn parse_class(text: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("{text:?} is not a status class: use 2, 4, 5 or 2xx, 4xx, 5xx"))
 }
 
-/// Opens the store for a command: through the listener when one runs.
+/// Opens the store for a command that reads or changes what is stored
+/// (everything but `listen` and `import`): through the listener when one
+/// runs, and only where a store already is.
 pub(crate) async fn open_store(store: &StoreArgs) -> anyhow::Result<StoreAccess> {
+    let dir = crate::data_dir::existing_store(store.data_dir.as_deref())?;
+    access(&dir).await
+}
+
+/// Opens the store for `import`, creating it (and the data dir) if needed.
+pub(crate) async fn open_or_create_store(store: &StoreArgs) -> anyhow::Result<StoreAccess> {
     let dir = crate::data_dir::prepare(store.data_dir.as_deref())?;
-    StoreAccess::open(&dir)
+    access(&dir).await
+}
+
+async fn access(dir: &std::path::Path) -> anyhow::Result<StoreAccess> {
+    StoreAccess::open(dir)
         .await
         .with_context(|| format!("cannot open the store in {}", dir.display()))
 }

@@ -52,8 +52,10 @@ pub struct ListenArgs {
     /// (they are still stored). Needs --secret.
     #[arg(long)]
     pub reject_invalid: bool,
-    /// How to print deliveries: text, or json (one object per line; the first holds public_url).
-    #[arg(long, default_value = "text")]
+    /// How to print deliveries: text (a line each, for people), json (one
+    /// object per line; the first holds public_url) or quiet (nothing on
+    /// stdout; warnings and errors still go to the log on stderr).
+    #[arg(long, env = "HOOKLINE_OUTPUT", default_value = "text")]
     pub output: OutputFormat,
     /// Longest wait for the local app's answer (e.g. 10s, 500ms).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]

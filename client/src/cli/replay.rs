@@ -62,8 +62,8 @@ impl ReplayArgs {
         if self.failed {
             self.filter.status = Some(DeliveryStatus::Failed);
         }
-        let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
         let access = open_store(&self.store).await?;
+        let data_dir = crate::data_dir::resolve(self.store.data_dir.as_deref())?;
         let ids = self.select(&access).await?;
         if ids.is_empty() {
             bail!("nothing to replay: no delivery matches");

@@ -16,6 +16,12 @@ use crate::store::{Attempt, AttemptKind, Outcome, StoredDelivery};
 /// Bytes of a binary body shown as hex on a terminal.
 const MAX_DUMP: usize = 4096;
 
+/// Lines of the request body in the full view (`--body` shows them all).
+const MAX_BODY_LINES: usize = 200;
+
+/// Bytes of rendered request body in the full view.
+const MAX_BODY_CHARS: usize = 32 * 1024;
+
 /// Bytes of an app's response body shown per attempt.
 const MAX_RESPONSE_SHOWN: usize = 2048;
 
@@ -123,9 +129,41 @@ fn print_all(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()
     writeln!(out, "\nheaders ({})", d.headers.len())?;
     print_headers(out, &d.headers, "  ")?;
     writeln!(out, "\nbody")?;
-    writeln!(out, "{}", render_body(&d.body, MAX_DUMP))?;
+    print_cut_body(out, d)?;
     writeln!(out)?;
     print_attempts(out, stored)
+}
+
+/// The body in the full view, cut after [`MAX_BODY_LINES`] lines or
+/// [`MAX_BODY_CHARS`] bytes of text with a note saying how to see the rest:
+/// a 9 MB body would otherwise scroll past for minutes and bury the
+/// attempts printed after it.
+fn print_cut_body(out: &mut impl Write, d: &hookline_protocol::Delivery) -> anyhow::Result<()> {
+    let text = render_body(&d.body, MAX_DUMP);
+    let mut end = 0;
+    for (lines, line) in text.split_inclusive('\n').enumerate() {
+        if lines == MAX_BODY_LINES || end + line.len() > MAX_BODY_CHARS {
+            break;
+        }
+        end += line.len();
+    }
+    if end == 0 {
+        // One line longer than the whole allowance: cut inside it.
+        end = MAX_BODY_CHARS.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+    }
+    writeln!(out, "{}", text[..end].trim_end_matches('\n'))?;
+    if end < text.len() {
+        writeln!(
+            out,
+            "… cut here: the body is {} bytes; `hookline show {} --body` prints all of it",
+            d.body.len(),
+            d.id
+        )?;
+    }
+    Ok(())
 }
 
 fn print_headers(out: &mut impl Write, headers: &[Header], indent: &str) -> anyhow::Result<()> {

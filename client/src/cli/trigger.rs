@@ -49,10 +49,10 @@ impl TriggerArgs {
             let known: Vec<&str> = SAMPLES.iter().map(|(name, _)| *name).collect();
             bail!("no sample for {event:?}; known types: {}", known.join(", "));
         };
+        let data_dir = crate::data_dir::resolve(self.store.data_dir.as_deref())?;
         let target = match &self.to {
             Some(to) => to.clone(),
             None => {
-                let data_dir = crate::data_dir::resolve(self.store.data_dir.as_deref())?;
                 let last = LastListen::load(&data_dir).context(
                     "no `hookline listen` has run with this data dir: start one, or pass --to URL",
                 )?;
@@ -84,6 +84,12 @@ impl TriggerArgs {
                     ExitCode::FAILURE
                 })
             }
+            Outcome::Error { .. } if self.to.is_none() && !listener_runs(&data_dir).await => bail!(
+                "{event} not delivered to {}: no `hookline listen` runs with data dir {}; \
+                 start the listener again, or pass --to URL to send straight to an app",
+                attempt.target,
+                data_dir.display()
+            ),
             Outcome::Error { message } => bail!("{event} not delivered: {message}"),
         }
     }
@@ -137,4 +143,13 @@ impl TriggerArgs {
             public_url: String::new(),
         })
     }
+}
+
+/// Whether a listener answers on the data dir's control socket: the
+/// forwarder's "is the app running?" would blame the wrong program when it
+/// is the listener (and its embedded relay) that is gone.
+async fn listener_runs(data_dir: &std::path::Path) -> bool {
+    crate::control::ControlClient::connect(&crate::control::socket_path(data_dir))
+        .await
+        .is_ok()
 }

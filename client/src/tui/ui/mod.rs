@@ -23,7 +23,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Constraint::Length(2),
         Constraint::Length(list_height),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(footer::height(app, area.width)),
     ])
     .areas(area);
     header::draw(frame, top, app);
