@@ -11,6 +11,13 @@ pub enum DataDirError {
     NoHome,
     #[error("cannot create the data directory {}: {source}", path.display())]
     Create { path: PathBuf, source: io::Error },
+    #[error(
+        "{} {}: nothing was ever received with this data dir. Check --data-dir (or \
+         HOOKLINE_DATA_DIR) for a typo, or run `hookline listen` first, which creates the store",
+        path.display(),
+        if *exists { "holds no hookline store" } else { "does not exist" }
+    )]
+    NoStore { path: PathBuf, exists: bool },
 }
 
 /// The data directory to use: `explicit` (from `--data-dir`, which clap also
@@ -70,6 +77,20 @@ pub fn prepare(explicit: Option<&Path>) -> Result<PathBuf, DataDirError> {
     Ok(dir)
 }
 
+/// [`resolve`], for commands that only read or change what is stored: the
+/// directory must already hold a store. Creating an empty one there would
+/// turn a mistyped `--data-dir` into a silent "no deliveries".
+pub fn existing_store(explicit: Option<&Path>) -> Result<PathBuf, DataDirError> {
+    let dir = resolve(explicit)?;
+    if crate::store::db_path(&dir).is_dir() {
+        return Ok(dir);
+    }
+    Err(DataDirError::NoStore {
+        exists: dir.is_dir(),
+        path: dir,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +106,21 @@ mod tests {
             let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+
+    #[test]
+    fn readers_refuse_a_dir_without_a_store() {
+        let tmp = tempfile::tempdir().unwrap();
+        let typo = tmp.path().join("hookilne");
+        let err = existing_store(Some(&typo)).unwrap_err().to_string();
+        assert!(
+            err.contains("does not exist") && err.contains("--data-dir"),
+            "{err}"
+        );
+        assert!(!typo.exists(), "a reader must not create the directory");
+        let err = existing_store(Some(tmp.path())).unwrap_err().to_string();
+        assert!(err.contains("holds no hookline store"), "{err}");
+        std::fs::create_dir(crate::store::db_path(tmp.path())).unwrap();
+        assert_eq!(existing_store(Some(tmp.path())).unwrap(), tmp.path());
     }
 }

@@ -14,6 +14,7 @@ pub mod control;
 pub mod data_dir;
 pub mod dev_secret;
 pub mod editor;
+pub mod escape;
 pub mod forward;
 pub mod last_listen;
 pub mod listen;

@@ -1,5 +1,6 @@
 //! Log setup: `RUST_LOG` wins; otherwise warnings, or debug with `-v`.
 
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -28,6 +29,10 @@ pub fn init(verbose: bool, log_file: Option<&Path>) {
             .with_ansi(false)
             .with_writer(Mutex::new(file))
             .try_init(),
-        None => builder.with_writer(std::io::stderr).try_init(),
+        // Colours only on a terminal: `2> listen.log` gets plain text.
+        None => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .try_init(),
     };
 }

@@ -363,3 +363,68 @@ fn curl_export_run_by_sh_resends_the_same_bytes() {
         deliveries.len()
     );
 }
+
+#[test]
+fn import_reads_stdin_and_names_formats_it_does_not_read() {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let originals = varied(&Store::open(src.path()).unwrap());
+    let jsonl = ok(hookline(src.path(), &["export"]));
+    let mut import = Command::new(env!("CARGO_BIN_EXE_hookline"))
+        .args(["import", "-", "--data-dir"])
+        .arg(dst.path())
+        .env_remove("HOOKLINE_DATA_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    import
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(jsonl.as_bytes())
+        .unwrap();
+    let out = import.wait_with_output().unwrap();
+    assert!(
+        ok(out).contains(&format!("imported {} deliveries", originals.len())),
+        "stdin import"
+    );
+    let spooled: Vec<_> = std::fs::read_dir(dst.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".import-"))
+        .collect();
+    assert!(spooled.is_empty(), "the stdin copy is removed");
+
+    for (format, says) in [("har", "is a HAR file"), ("curl", "is a shell script")] {
+        let file = src.path().join(format!("out.{format}"));
+        ok(hookline(
+            src.path(),
+            &[
+                "export",
+                "--format",
+                format,
+                "--to",
+                "http://127.0.0.1:9",
+                "--output",
+                file.to_str().unwrap(),
+            ],
+        ));
+        let out = hookline(dst.path(), &["import", file.to_str().unwrap()]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(says) && err.contains("--format jsonl"),
+            "{err}"
+        );
+    }
+    let pretty = src.path().join("one.json");
+    let shown = ok(hookline(
+        src.path(),
+        &["show", &originals[0].delivery.id.to_string(), "--json"],
+    ));
+    std::fs::write(&pretty, shown).unwrap();
+    let out = hookline(dst.path(), &["import", pretty.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("spread over several lines"), "{err}");
+}

@@ -257,7 +257,8 @@ fn prefixes_resolve_like_git() {
     );
     assert_eq!(store.resolve(&tb).unwrap(), b.id);
     match store.resolve(&ta[..common]) {
-        Err(StoreError::Ambiguous { candidates, .. }) => assert_eq!(candidates, vec![a.id, b.id]),
+        // Newest first, as `list` shows them.
+        Err(StoreError::Ambiguous { candidates, .. }) => assert_eq!(candidates, vec![b.id, a.id]),
         other => panic!("expected ambiguous, got {other:?}"),
     }
     assert!(matches!(

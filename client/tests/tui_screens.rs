@@ -230,7 +230,7 @@ fn escape_sequences_from_senders_are_drawn_inert() {
         !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
         "{shown}"
     );
-    assert!(shown.contains("POST /x�]52;c;aGk=�"), "{shown}");
+    assert!(shown.contains(r"POST /x\x1b]52;c;aGk=\x07"), "{shown}");
     assert!(
         shown.contains("|{\"event\":\"evil.[|"),
         "a body with raw control bytes is a hex dump: {shown}"
@@ -252,5 +252,27 @@ fn an_edited_signed_body_asks_in_the_footer_before_replaying() {
     assert_eq!(
         rows(&app, 23, 24),
         [" y re-sign · s send as is · n drop — the edit breaks its autosend signature"]
+    );
+}
+
+#[test]
+fn a_long_footer_message_wraps_instead_of_losing_its_end() {
+    let mut app = twelve();
+    let message = "cannot replay 01KQGDBJ0008H200000000NF6Y: no target: this UI was started \
+                   without a forward target and no `hookline listen` has run with this data \
+                   dir, so there is nowhere to send it; pass --forward URL";
+    update(&mut app, Action::Resize(120, 30));
+    app.complain(message);
+    let shown = screen(&app, 120, 30);
+    let footer = shown
+        .iter()
+        .skip_while(|l| !l.contains("cannot replay"))
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(footer.ends_with("pass --forward URL"), "{shown:#?}");
+    assert!(
+        shown.iter().any(|l| l.starts_with("14:30:")),
+        "the list keeps its rows: {shown:#?}"
     );
 }

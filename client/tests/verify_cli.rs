@@ -83,7 +83,7 @@ fn body_file_auto_scheme_and_env_secret() {
 }
 
 #[test]
-fn tampered_body_exits_1_with_the_reason_on_stderr() {
+fn tampered_body_exits_1_with_the_reason_on_stdout() {
     let out = run(
         &[
             "--scheme",
@@ -97,14 +97,16 @@ fn tampered_body_exits_1_with_the_reason_on_stderr() {
         None,
     );
     assert_eq!(out.code, 1);
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    // The verdict is on one stream whatever it is; stderr is for usage errors.
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
     assert!(
-        out.stderr
+        out.stdout
             .contains("invalid (github): no signature matched any of the 1 secret"),
         "{}",
-        out.stderr
+        out.stdout
     );
-    assert!(!out.stderr.contains(GITHUB_SECRET));
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(!out.stdout.contains(GITHUB_SECRET));
 }
 
 #[test]
@@ -138,10 +140,10 @@ fn stale_exits_1_and_rotation_names_the_secret() {
     assert_eq!(stale.code, 1);
     assert!(
         stale
-            .stderr
+            .stdout
             .contains("stale (stripe): timestamp 301s old, tolerance 300s"),
         "{}",
-        stale.stderr
+        stale.stdout
     );
 }
 
@@ -170,7 +172,7 @@ fn twilio_needs_the_public_url() {
     assert_eq!(with_url.code, 0, "{}", with_url.stderr);
     let without = run(&args, body, None);
     assert_eq!(without.code, 1);
-    assert!(without.stderr.contains("--url"), "{}", without.stderr);
+    assert!(without.stdout.contains("--url"), "{}", without.stdout);
 }
 
 #[test]
@@ -201,9 +203,9 @@ fn missing_signature_header_is_unsigned_and_exits_1() {
     let out = run(&["--scheme", "shopify", "--secret", "s"], b"{}", None);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("unsigned: no shopify signature header"),
+        out.stdout.contains("unsigned: no shopify signature header"),
         "{}",
-        out.stderr
+        out.stdout
     );
 }
 

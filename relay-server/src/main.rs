@@ -3,6 +3,7 @@
 
 mod args;
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -87,10 +88,12 @@ fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Colours only on a terminal: in a log file or a journal they are noise.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     let tokens = load_tokens(&args)?;
     let channels: Vec<(String, String)> = tokens

@@ -1,19 +1,18 @@
-//! `hookline export` (JSON lines, HAR, curl script) and `hookline import`
-//! (JSON lines back in). Output goes to a temporary file renamed into place,
-//! so a failed export never leaves half a file behind.
+//! `hookline export`: JSON lines (which `hookline import` reads back), HAR
+//! or a curl script. Output goes to a temporary file renamed into place, so
+//! a failed export never leaves half a file behind.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use hookline_protocol::{DeliveryId, body_sha256_hex};
+use hookline_protocol::DeliveryId;
 
 use super::StoreArgs;
 use super::list::{FilterArgs, finish, for_each_summary, open_store};
-use crate::control::{MAX_LINE_BYTES, StoreAccess};
-use crate::store::StoredDelivery;
+use crate::control::StoreAccess;
 
 pub mod curl;
 mod har;
@@ -32,6 +31,11 @@ pub enum Format {
 /// Write stored deliveries out, oldest first.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
+    /// Deliveries to export: `latest`, `latest~N`, ids, or unique starts or
+    /// ends of ids (the ID and SHORT columns of `hookline list`), in the
+    /// order given. Without them, every delivery the filters match.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: Format,
@@ -84,6 +88,12 @@ impl ExportArgs {
     /// and memory holds one delivery at a time.
     async fn matching_ids(&self, access: &StoreAccess) -> anyhow::Result<Vec<DeliveryId>> {
         let mut ids = Vec::new();
+        if !self.ids.is_empty() {
+            for given in &self.ids {
+                ids.push(access.resolve(given).await?);
+            }
+            return Ok(ids);
+        }
         for_each_summary(access, self.filter.to_filter()?, self.limit, async |s| {
             ids.push(s.id);
             Ok(())
@@ -168,88 +178,6 @@ impl Drop for AtomicFile {
     fn drop(&mut self) {
         if !self.done {
             let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// Read deliveries exported with `hookline export --format jsonl` back into
-/// the store; ones already stored (same id) are skipped.
-#[derive(Debug, clap::Args)]
-pub struct ImportArgs {
-    /// The JSON lines file to read.
-    pub file: PathBuf,
-    #[command(flatten)]
-    pub store: StoreArgs,
-}
-
-impl ImportArgs {
-    pub async fn run(self) -> anyhow::Result<ExitCode> {
-        // Check every line before storing any, so a bad file imports nothing.
-        let mut reader = RecordReader::open(&self.file)?;
-        let mut total = 0usize;
-        while reader.next_record()?.is_some() {
-            total += 1;
-        }
-        let access = open_store(&self.store).await?;
-        let mut reader = RecordReader::open(&self.file)?;
-        let mut added = 0usize;
-        while let Some(stored) = reader.next_record()? {
-            added += usize::from(access.import(&stored).await?);
-        }
-        access.flush().await?;
-        println!(
-            "imported {added} deliveries ({} already stored)",
-            total - added
-        );
-        Ok(ExitCode::SUCCESS)
-    }
-}
-
-/// Reads a JSON lines export one bounded line at a time.
-struct RecordReader {
-    path: PathBuf,
-    lines: BufReader<File>,
-    line_no: usize,
-}
-
-impl RecordReader {
-    fn open(path: &Path) -> anyhow::Result<Self> {
-        let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            lines: BufReader::new(file),
-            line_no: 0,
-        })
-    }
-
-    /// The next record; blank lines are skipped, anything else unreadable
-    /// is an error naming the line.
-    fn next_record(&mut self) -> anyhow::Result<Option<StoredDelivery>> {
-        loop {
-            let mut line = Vec::new();
-            let n = (&mut self.lines)
-                .take(MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut line)?;
-            if n == 0 {
-                return Ok(None);
-            }
-            self.line_no += 1;
-            let at = || format!("{} line {}", self.path.display(), self.line_no);
-            if line.len() > MAX_LINE_BYTES {
-                bail!("{}: longer than {MAX_LINE_BYTES} bytes", at());
-            }
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let stored: StoredDelivery = serde_json::from_slice(&line)
-                .with_context(|| format!("{}: not a hookline delivery", at()))?;
-            if body_sha256_hex(&stored.delivery.body) != stored.delivery.body_sha256 {
-                bail!(
-                    "{}: the body does not match its body_sha256 (edited or damaged)",
-                    at()
-                );
-            }
-            return Ok(Some(stored));
         }
     }
 }

@@ -8,8 +8,9 @@ use anyhow::Context;
 
 use super::StoreArgs;
 use crate::control::StoreAccess;
+use crate::escape::{Lines, for_terminal};
 use crate::store::time::{format_utc, now_ms, parse_since};
-use crate::store::{DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, Summary};
+use crate::store::{DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, SHORT_ID_LEN, Summary};
 use crate::verify::VerdictKind;
 
 /// Show stored deliveries, newest first.
@@ -96,10 +97,22 @@ fn parse_class(text: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("{text:?} is not a status class: use 2, 4, 5 or 2xx, 4xx, 5xx"))
 }
 
-/// Opens the store for a command: through the listener when one runs.
+/// Opens the store for a command that reads or changes what is stored
+/// (everything but `listen` and `import`): through the listener when one
+/// runs, and only where a store already is.
 pub(crate) async fn open_store(store: &StoreArgs) -> anyhow::Result<StoreAccess> {
+    let dir = crate::data_dir::existing_store(store.data_dir.as_deref())?;
+    access(&dir).await
+}
+
+/// Opens the store for `import`, creating it (and the data dir) if needed.
+pub(crate) async fn open_or_create_store(store: &StoreArgs) -> anyhow::Result<StoreAccess> {
     let dir = crate::data_dir::prepare(store.data_dir.as_deref())?;
-    StoreAccess::open(&dir)
+    access(&dir).await
+}
+
+async fn access(dir: &std::path::Path) -> anyhow::Result<StoreAccess> {
+    StoreAccess::open(dir)
         .await
         .with_context(|| format!("cannot open the store in {}", dir.display()))
 }
@@ -173,8 +186,8 @@ impl ListArgs {
         if !self.json {
             writeln!(
                 out,
-                "{:<19}  {:<12}  {:<24}  {:<32}  {:<3}  {:>6}  ATTEMPTS",
-                "TIME (UTC)", "ID", "EVENT", "REQUEST", "SIG", "STATUS"
+                "{:<19}  {:<12}  {:<6}  {:<24}  {:<32}  {:<3}  {:>6}  ATTEMPTS",
+                "TIME (UTC)", "ID", "SHORT", "EVENT", "REQUEST", "SIG", "STATUS"
             )?;
         }
         let json = self.json;
@@ -201,14 +214,26 @@ impl ListArgs {
     }
 }
 
-/// One table row at time `now_ms`; long fields are cut so columns stay aligned.
+/// One table row at time `now_ms`; long fields are cut so columns stay
+/// aligned, and the sender's text (event type, method, path) is escaped for
+/// the terminal. The id shows twice: its first 12 characters (a prefix, as
+/// git abbreviates) and its last [`SHORT_ID_LEN`] (random, so unique in
+/// practice even within one millisecond); `show`, `replay` and `export`
+/// take either back.
 pub fn row(s: &Summary, now_ms: u64) -> String {
     let id = s.id.to_string();
-    let request = format!(
-        "{} {}",
-        s.method,
-        if s.path.is_empty() { "/" } else { &s.path }
+    let request = for_terminal(
+        format!(
+            "{} {}",
+            s.method,
+            if s.path.is_empty() { "/" } else { &s.path }
+        ),
+        Lines::One,
     );
+    let event = s
+        .event
+        .as_deref()
+        .map_or_else(|| "–".to_owned(), |e| for_terminal(e, Lines::One));
     let status = match (s.last_status, s.attempts) {
         (_, 0) => "–".to_owned(),
         (Some(code), _) => code.to_string(),
@@ -222,10 +247,11 @@ pub fn row(s: &Summary, now_ms: u64) -> String {
         attempts.push_str(&format!(", {}", retry_in(due, now_ms)));
     }
     format!(
-        "{:<19}  {:<12}  {:<24}  {:<32}  {:<3}  {:>6}  {attempts}",
+        "{:<19}  {:<12}  {:<6}  {:<24}  {:<32}  {:<3}  {:>6}  {attempts}",
         format_utc(s.received_at_ms),
         &id[..12],
-        cut(s.event.as_deref().unwrap_or("–"), 24),
+        &id[id.len() - SHORT_ID_LEN..],
+        cut(&event, 24),
         cut(&request, 32),
         s.verdict.mark(),
         status,

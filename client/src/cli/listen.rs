@@ -49,15 +49,22 @@ pub struct ListenArgs {
     pub secrets: Vec<String>,
     #[command(flatten)]
     pub scheme: SchemeArgs,
-    /// Forward only these event types (comma-separated globs, e.g. 'email.*,contact.created'); all are stored.
-    #[arg(long)]
+    /// Forward only these event types (comma-separated globs, e.g.
+    /// 'email.*,push'). The type is the provider's event header
+    /// (X-GitHub-Event, X-Shopify-Topic, Linear-Event…) or the body's
+    /// `event`/`type`/`event_type` field, as `hookline list` shows it. All
+    /// deliveries are stored; a filtered one is answered 202 and its
+    /// `listen` line says it was not forwarded.
+    #[arg(long, value_name = "GLOBS")]
     pub events: Option<String>,
     /// Answer deliveries with a bad, stale or missing signature 401 and don't forward them
     /// (they are still stored). Needs --secret.
     #[arg(long)]
     pub reject_invalid: bool,
-    /// How to print deliveries: text, or json (one object per line; the first holds public_url).
-    #[arg(long, default_value = "text")]
+    /// How to print deliveries: text (a line each, for people), json (one
+    /// object per line; the first holds public_url) or quiet (nothing on
+    /// stdout; warnings and errors still go to the log on stderr).
+    #[arg(long, env = "HOOKLINE_OUTPUT", default_value = "text")]
     pub output: OutputFormat,
     /// Longest wait for the local app's answer (e.g. 10s, 500ms).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod export;
 pub mod forward_tls;
+pub mod import;
 pub mod list;
 pub mod listen;
 pub mod prune;
@@ -58,8 +59,9 @@ pub enum Command {
     Trigger(trigger::TriggerArgs),
     /// Write stored deliveries as JSON lines, HAR 1.2 or a curl script.
     Export(export::ExportArgs),
-    /// Read a JSON lines export back into the store (duplicates skipped).
-    Import(export::ImportArgs),
+    /// Read a JSON lines export (a file, or - for stdin) back into the store
+    /// (duplicates skipped).
+    Import(import::ImportArgs),
     /// Delete old deliveries now, by age and/or count.
     Prune(prune::PruneArgs),
     /// Check one request's signature offline (exit 0 valid, 1 invalid, 2 usage).
@@ -97,15 +99,17 @@ pub fn main() -> ExitCode {
 }
 
 impl Cli {
-    /// Where logs go while a terminal UI owns the screen: `tui.log` in the data dir.
+    /// Where logs go while a terminal UI owns the screen: `tui.log` in the
+    /// data dir. `tui` never creates the dir (it refuses one without a store).
     fn tui_log_file(&self) -> Option<PathBuf> {
-        let store = match &self.command {
-            Command::Tui(args) => &args.store,
-            Command::Listen(args) if args.tui => &args.store,
+        let dir = match &self.command {
+            Command::Tui(args) => crate::data_dir::existing_store(args.store.data_dir.as_deref()),
+            Command::Listen(args) if args.tui => {
+                crate::data_dir::prepare(args.store.data_dir.as_deref())
+            }
             _ => return None,
         };
-        let dir = crate::data_dir::prepare(store.data_dir.as_deref()).ok()?;
-        Some(dir.join("tui.log"))
+        Some(dir.ok()?.join("tui.log"))
     }
 
     pub async fn run(self) -> anyhow::Result<ExitCode> {

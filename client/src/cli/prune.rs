@@ -8,7 +8,9 @@ use super::StoreArgs;
 use super::list::open_store;
 use crate::store::time::parse_duration;
 
-/// Delete old deliveries by age and/or count.
+/// Delete old deliveries by age and/or count. At least one rule is needed:
+/// deleting is not undone, so a bare `prune` guesses nothing (the listener
+/// already prunes in the background by its --keep and --max-age).
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("rule").required(true).multiple(true).args(["older_than", "keep"]))]
 pub struct PruneArgs {

@@ -14,6 +14,7 @@ use super::forward_tls::ForwardTlsArgs;
 use super::list::{FilterArgs, for_each_summary, open_store};
 use super::replay_edit::{EditedBody, StaleChoice};
 use crate::control::StoreAccess;
+use crate::escape::{Lines, for_terminal};
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder};
 use crate::last_listen::LastListen;
 use crate::replay::{ReplayOptions, Replayed, Replayer};
@@ -23,8 +24,9 @@ use crate::verify::SchemeChoice;
 /// Send stored deliveries to the app again; each replay is recorded as an attempt.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// Deliveries to replay: ids or unique prefixes. Without ids, every
-    /// delivery the filters match is replayed, oldest first.
+    /// Deliveries to replay: `latest`, `latest~N`, ids, or unique starts or
+    /// ends of ids (the ID and SHORT columns of `hookline list`). Without
+    /// them, every delivery the filters match is replayed, oldest first.
     pub ids: Vec<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -75,8 +77,8 @@ impl ReplayArgs {
         if self.failed {
             self.filter.status = Some(DeliveryStatus::Failed);
         }
-        let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
         let access = open_store(&self.store).await?;
+        let data_dir = crate::data_dir::resolve(self.store.data_dir.as_deref())?;
         let ids = self.select(&access).await?;
         if ids.is_empty() {
             bail!("nothing to replay: no delivery matches");
@@ -194,7 +196,7 @@ impl ReplayArgs {
                         serde_json::json!({"id": id.to_string(), "error": err.to_string()})
                             .to_string()
                     } else {
-                        format!("{id}  not sent: {err}")
+                        for_terminal(format!("{id}  not sent: {err}"), Lines::One)
                     }
                 }
             };
@@ -235,13 +237,14 @@ fn describe(id: DeliveryId, replayed: &Replayed, json: bool) -> String {
         }
         Outcome::Error { message } => format!("{id}  → error: {message}"),
     };
-    match replayed.superseded {
+    let line = match replayed.superseded {
         Some(retry) => format!(
             "{result}  (instead of automatic retry #{}, now cancelled)",
             retry.retry
         ),
         None => result,
-    }
+    };
+    for_terminal(line, Lines::One)
 }
 
 /// A one-line progress bar on stderr for bulk replays, only on a terminal.

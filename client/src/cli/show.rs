@@ -8,12 +8,19 @@ use hookline_protocol::Header;
 
 use super::StoreArgs;
 use super::list::{finish, open_store, retry_in};
-use crate::store::render::{header_text, render_body};
+use crate::escape::{Lines, for_terminal};
+use crate::store::render::render_body;
 use crate::store::time::{format_utc, now_ms};
 use crate::store::{Attempt, AttemptKind, Outcome, RetrySchedule, StoredDelivery};
 
 /// Bytes of a binary body shown as hex on a terminal.
 const MAX_DUMP: usize = 4096;
+
+/// Lines of the request body in the full view (`--body` shows them all).
+const MAX_BODY_LINES: usize = 200;
+
+/// Bytes of rendered request body in the full view.
+const MAX_BODY_CHARS: usize = 32 * 1024;
 
 /// Bytes of an app's response body shown per attempt.
 const MAX_RESPONSE_SHOWN: usize = 2048;
@@ -21,7 +28,9 @@ const MAX_RESPONSE_SHOWN: usize = 2048;
 /// Show one delivery: request, verdict, body and every attempt.
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// Delivery id, or a unique prefix of it (like git).
+    /// The delivery: `latest`, `latest~N` (N before the newest), its id, or
+    /// the start or the end of its id as `hookline list` shows them (ID and
+    /// SHORT columns); any unique part works.
     pub id: String,
     /// Only the body. Piped or redirected, the exact bytes are written, so
     /// `hookline show ID --body > body.bin` keeps a binary body intact.
@@ -90,16 +99,21 @@ fn print_all(
     retry: Option<RetrySchedule>,
 ) -> anyhow::Result<()> {
     let d = &stored.delivery;
-    writeln!(out, "{} {}", d.method, d.path_and_query())?;
+    let line = |text: &str| for_terminal(text, Lines::One);
+    writeln!(
+        out,
+        "{}",
+        line(&format!("{} {}", d.method, d.path_and_query()))
+    )?;
     writeln!(out, "id         {}", d.id)?;
     writeln!(
         out,
         "received   {} UTC from {}",
         format_utc(d.received_at_ms),
-        d.remote_addr.as_deref().unwrap_or("unknown")
+        line(d.remote_addr.as_deref().unwrap_or("unknown"))
     )?;
-    writeln!(out, "url        {}", d.public_url)?;
-    writeln!(out, "signature  {}", stored.verdict.describe())?;
+    writeln!(out, "url        {}", line(&d.public_url))?;
+    writeln!(out, "signature  {}", line(&stored.verdict.describe()))?;
     writeln!(
         out,
         "body       {} bytes, sha256 {} (as received)",
@@ -121,14 +135,51 @@ fn print_all(
     writeln!(out, "\nheaders ({})", d.headers.len())?;
     print_headers(out, &d.headers, "  ")?;
     writeln!(out, "\nbody")?;
-    writeln!(out, "{}", render_body(&d.body, MAX_DUMP))?;
+    print_cut_body(out, d)?;
     writeln!(out)?;
     print_attempts(out, stored, retry)
 }
 
+/// The body in the full view, cut after [`MAX_BODY_LINES`] lines or
+/// [`MAX_BODY_CHARS`] bytes of text with a note saying how to see the rest:
+/// a 9 MB body would otherwise scroll past for minutes and bury the
+/// attempts printed after it.
+fn print_cut_body(out: &mut impl Write, d: &hookline_protocol::Delivery) -> anyhow::Result<()> {
+    let text = render_body(&d.body, MAX_DUMP);
+    let mut end = 0;
+    for (lines, line) in text.split_inclusive('\n').enumerate() {
+        if lines == MAX_BODY_LINES || end + line.len() > MAX_BODY_CHARS {
+            break;
+        }
+        end += line.len();
+    }
+    if end == 0 {
+        // One line longer than the whole allowance: cut inside it.
+        end = MAX_BODY_CHARS.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+    }
+    writeln!(out, "{}", text[..end].trim_end_matches('\n'))?;
+    if end < text.len() {
+        writeln!(
+            out,
+            "… cut here: the body is {} bytes; `hookline show {} --body` prints all of it",
+            d.body.len(),
+            d.id
+        )?;
+    }
+    Ok(())
+}
+
 fn print_headers(out: &mut impl Write, headers: &[Header], indent: &str) -> anyhow::Result<()> {
     for h in headers {
-        writeln!(out, "{indent}{}: {}", h.name, header_text(&h.value))?;
+        writeln!(
+            out,
+            "{indent}{}: {}",
+            for_terminal(&h.name, Lines::One),
+            for_terminal(&h.value, Lines::One)
+        )?;
     }
     Ok(())
 }
@@ -207,7 +258,7 @@ fn print_attempt(
         out,
         "  #{n} {kind}  {} UTC → {}  ({took:.1} ms)",
         format_utc(a.at_ms),
-        a.target
+        for_terminal(&a.target, Lines::One)
     )?;
     if a.sent_body_sha256 != received_sha {
         writeln!(
@@ -217,7 +268,9 @@ fn print_attempt(
         )?;
     }
     match &a.outcome {
-        Outcome::Error { message } => writeln!(out, "     error: {message}")?,
+        Outcome::Error { message } => {
+            writeln!(out, "     error: {}", for_terminal(message, Lines::One))?;
+        }
         Outcome::Response {
             status,
             headers,

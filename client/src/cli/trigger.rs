@@ -95,6 +95,12 @@ impl TriggerArgs {
                     ExitCode::FAILURE
                 })
             }
+            Outcome::Error { .. } if self.to.is_none() && !listener_runs(&data_dir).await => bail!(
+                "{event} not delivered to {}: no `hookline listen` runs with data dir {}; \
+                 start the listener again, or pass --to URL to send straight to an app",
+                attempt.target,
+                data_dir.display()
+            ),
             Outcome::Error { message } => bail!("{event} not delivered: {message}"),
         }
     }
@@ -142,4 +148,13 @@ fn list() -> String {
         }
     }
     out
+}
+
+/// Whether a listener answers on the data dir's control socket: the
+/// forwarder's "is the app running?" would blame the wrong program when it
+/// is the listener (and its embedded relay) that is gone.
+async fn listener_runs(data_dir: &std::path::Path) -> bool {
+    crate::control::ControlClient::connect(&crate::control::socket_path(data_dir))
+        .await
+        .is_ok()
 }

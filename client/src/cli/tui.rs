@@ -44,7 +44,7 @@ pub struct TuiArgs {
 
 impl TuiArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
-        let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
+        let data_dir = crate::data_dir::existing_store(self.store.data_dir.as_deref())?;
         let access = Arc::new(StoreAccess::open(&data_dir).await?);
         let last = LastListen::load(&data_dir);
         let target = match (self.forward, &last) {

@@ -7,15 +7,20 @@ use std::process::ExitCode;
 use hookline_protocol::limits::MAX_BODY_BYTES_CEILING;
 use hookline_protocol::{Header, Secret};
 
-use crate::verify::{Digest, Encoding, GenericHmac, Scheme, SchemeChoice, Verdict, Verifier};
+use crate::escape::{Lines, for_terminal};
+use crate::verify::{
+    Digest, Encoding, GenericHmac, Scheme, SchemeChoice, Verdict, VerdictKind, Verifier,
+};
 
 /// Exit status for a request whose signature does not check out.
 const EXIT_INVALID: u8 = 1;
 /// Exit status for bad input to the command itself, as clap uses.
 const EXIT_USAGE: u8 = 2;
 
-/// Checks one request's signature: exit 0 valid (verdict on stdout), 1 invalid,
-/// stale or unsigned (reason on stderr), 2 usage error.
+/// Checks one request's signature. The verdict is printed on stdout whatever
+/// it is (so `verdict=$(hookline verify …)` always captures it); the exit
+/// status tells it apart: 0 valid, 1 invalid, stale or unsigned, 2 usage
+/// error (reported on stderr, with no verdict).
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
@@ -156,21 +161,21 @@ struct Input {
     body: Vec<u8>,
 }
 
-/// Prints the verdict where scripts expect it and picks the exit status.
+/// Prints the verdict on stdout and picks the exit status. The reason can
+/// quote the request's headers, so it is escaped for the terminal.
 fn report(verdict: &Verdict) -> ExitCode {
+    let text = for_terminal(verdict.describe(), Lines::One);
     match verdict {
-        Verdict::Valid { .. } => {
-            println!("{}", verdict.describe());
-            ExitCode::SUCCESS
-        }
         Verdict::NoSecret => {
-            eprintln!("error: {}", verdict.describe());
-            ExitCode::from(EXIT_USAGE)
+            eprintln!("error: {text}");
+            return ExitCode::from(EXIT_USAGE);
         }
-        Verdict::Invalid { .. } | Verdict::Stale { .. } | Verdict::Unsigned { .. } => {
-            eprintln!("{}", verdict.describe());
-            ExitCode::from(EXIT_INVALID)
-        }
+        _ => println!("{text}"),
+    }
+    if verdict.kind() == VerdictKind::Valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INVALID)
     }
 }
 

@@ -9,6 +9,7 @@ use hookline_protocol::{
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::{Error as WsError, UrlError};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -63,6 +64,14 @@ pub enum ConnectError {
     Unreachable { url: String, detail: String },
     #[error("relay {url} broke the handshake: {detail}")]
     Handshake { url: String, detail: String },
+    /// The settings look wrong: a URL that is not `ws://`/`wss://`, a
+    /// certificate this machine does not trust, a server that is not a relay.
+    #[error("cannot use relay {url}: {detail}; {advice}")]
+    Misconfigured {
+        url: String,
+        detail: String,
+        advice: &'static str,
+    },
 }
 
 impl ConnectError {
@@ -71,8 +80,61 @@ impl ConnectError {
         match self {
             Self::Refused { reason, .. } => reason.is_fatal(),
             Self::Version(_) => true,
-            Self::Unreachable { .. } | Self::Handshake { .. } => false,
+            Self::Unreachable { .. } | Self::Handshake { .. } | Self::Misconfigured { .. } => false,
         }
+    }
+
+    /// True when the settings are probably wrong. Before any session has
+    /// worked that ends `listen` with the advice; once one has, the same
+    /// error more likely means a relay being redeployed or a captive portal,
+    /// and retrying is right.
+    pub fn is_misconfiguration(&self) -> bool {
+        matches!(self, Self::Misconfigured { .. })
+    }
+}
+
+/// Sorts a failed WebSocket connect into settings that cannot work (with
+/// what to change) and trouble that may pass (retried).
+fn connect_error(url: &str, err: WsError) -> ConnectError {
+    let advice = match &err {
+        WsError::Url(UrlError::UnsupportedUrlScheme) => Some(
+            "the relay URL must start with wss:// (ws:// for a relay without TLS): for \
+             https://relay.example.com use --relay wss://relay.example.com",
+        ),
+        WsError::Url(UrlError::NoHostName | UrlError::EmptyHostName) => {
+            Some("the relay URL has no host name; check --relay")
+        }
+        WsError::Tls(_) => Some("check the host name in --relay"),
+        WsError::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            Some(rustls::Error::InvalidCertificate(_)) => Some(
+                "the relay's TLS certificate is not trusted by this machine (self-signed, expired \
+                 or for another name); give the relay a certificate from a public CA, or use \
+                 ws:// on a trusted network",
+            ),
+            Some(rustls::Error::InvalidMessage(_) | rustls::Error::PeerIncompatible(_)) => {
+                Some("that port does not speak TLS; use ws:// if the relay serves plain HTTP there")
+            }
+            _ => None,
+        },
+        WsError::Http(response) => match response.status().as_u16() {
+            400 | 401 | 403 | 404 | 405 | 410 => Some(
+                "the server there is not a hookline relay (it refused the WebSocket at /connect); \
+                 check --relay",
+            ),
+            _ => None,
+        },
+        _ => None,
+    };
+    match advice {
+        Some(advice) => ConnectError::Misconfigured {
+            url: url.to_owned(),
+            detail: err.to_string(),
+            advice,
+        },
+        None => ConnectError::Unreachable {
+            url: url.to_owned(),
+            detail: err.to_string(),
+        },
     }
 }
 
@@ -120,10 +182,20 @@ async fn open_inner(
         url: url.to_owned(),
         detail,
     };
+    // Checked before connecting: a refused connection would hide it.
+    if let Some(scheme) = url.split_once("://").map(|(scheme, _)| scheme)
+        && !scheme.eq_ignore_ascii_case("ws")
+        && !scheme.eq_ignore_ascii_case("wss")
+    {
+        return Err(connect_error(
+            url,
+            WsError::Url(UrlError::UnsupportedUrlScheme),
+        ));
+    }
     let (mut socket, _) =
         tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), true)
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| connect_error(url, e))?;
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         token: endpoint.token.clone(),

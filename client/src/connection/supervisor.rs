@@ -44,6 +44,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), Stopped> {
     let mut backoff = Backoff::default();
+    // Whether any session got past the handshake: until one has, settings
+    // that look wrong end the run instead of being retried forever.
+    let mut worked_once = false;
     let result = loop {
         if shutdown.is_cancelled() {
             break Ok(());
@@ -55,6 +58,7 @@ pub async fn run(
         };
         let (delay, error) = match opened {
             Ok((socket, welcome)) => {
+                worked_once = true;
                 tracing::info!(channel = %welcome.channel, relay = %welcome.relay, "connected");
                 state.send_replace(ConnectionState::Connected {
                     public_url: welcome.public_url.clone(),
@@ -67,7 +71,9 @@ pub async fn run(
                     SessionEnd::Lost(why) => (backoff.next_delay(true), why),
                 }
             }
-            Err(err) if err.is_fatal() => break Err(err.into()),
+            Err(err) if err.is_fatal() || (!worked_once && err.is_misconfiguration()) => {
+                break Err(err.into());
+            }
             Err(err) => (backoff.next_delay(false), err.to_string()),
         };
         tracing::debug!(%error, ?delay, "reconnecting");

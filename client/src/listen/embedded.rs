@@ -37,12 +37,9 @@ impl EmbeddedRelay {
         let mut config = RelayConfig::new(tokens, data_dir.join("relay"));
         config.max_body = max_body;
         let relay = Relay::open(config).context("cannot open the embedded relay's queue")?;
-        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
-            format!(
-                "the embedded relay cannot listen on {listen}: is another `hookline listen` running? \
-                 Pick another address with --listen"
-            )
-        })?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|err| bind_error(listen, &err))?;
         let addr = listener.local_addr().context("embedded relay address")?;
         let shutdown = CancellationToken::new();
         let serving = tokio::spawn({
@@ -71,6 +68,27 @@ impl EmbeddedRelay {
             .await
             .context("flushing the embedded relay's queue")
     }
+}
+
+/// Why the embedded relay's address cannot be had, and what to do. Whoever
+/// holds a busy port is not known (another `hookline listen`, or any
+/// server), so the message names the address, not a culprit.
+fn bind_error(listen: SocketAddr, err: &std::io::Error) -> anyhow::Error {
+    let why = match err.kind() {
+        std::io::ErrorKind::AddrInUse => format!("{listen} is already in use by another program"),
+        std::io::ErrorKind::PermissionDenied => {
+            format!("listening on {listen} is not permitted (ports below 1024 need privileges)")
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            format!("{} is not an address of this machine", listen.ip())
+        }
+        _ => format!("cannot listen on {listen}: {err}"),
+    };
+    anyhow::anyhow!(
+        "the embedded relay cannot start: {why}; pick another address with --listen \
+         (e.g. --listen 127.0.0.1:{}, or set HOOKLINE_LISTEN)",
+        listen.port().saturating_add(1).max(1024)
+    )
 }
 
 fn load_or_create_token(path: &Path) -> anyhow::Result<Secret> {

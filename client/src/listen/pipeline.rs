@@ -13,8 +13,8 @@ use super::flusher::Durable;
 use super::report::{Report, Reporter};
 use crate::connection::Incoming;
 use crate::forward::{ForwardTarget, Forwarder, RetryPolicy};
-use crate::store::{Glob, Outcome, Store, event_type};
-use crate::verify::{Verdict, VerdictKind, Verifier};
+use crate::store::{Glob, Outcome, Store};
+use crate::verify::{Verdict, VerdictKind, Verifier, event_type};
 
 /// Tries at storing a delivery before giving up on it (the relay keeps it).
 const STORE_TRIES: usize = 5;
@@ -140,7 +140,7 @@ impl Pipeline {
         let Some(events) = &self.events else {
             return true;
         };
-        events.matches(&event_type(&delivery.body).unwrap_or_default())
+        events.matches(&event_type(&delivery.headers, &delivery.body).unwrap_or_default())
     }
 
     /// A re-sent delivery that is already stored: answer from its last attempt

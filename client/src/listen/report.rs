@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 use crate::connection::{ConnectionState, Refusal};
 
 use crate::clock::format_hms;
-use crate::store::{Attempt, Outcome, event_type};
-use crate::verify::Verdict;
+use crate::escape::{Lines, for_terminal};
+use crate::store::{Attempt, Outcome};
+use crate::verify::{Verdict, event_type};
 
 /// How output is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,7 +47,7 @@ impl Report {
         Self {
             at_ms: delivery.received_at_ms,
             id: delivery.id.to_string(),
-            event: event_type(&delivery.body),
+            event: event_type(&delivery.headers, &delivery.body),
             method: delivery.method.clone(),
             path: if delivery.path.is_empty() {
                 "/".into()
@@ -97,6 +98,8 @@ impl Report {
         report
     }
 
+    /// One line for people. The event type, method and path are the
+    /// sender's, so the finished line is escaped for the terminal.
     fn text(&self) -> String {
         let event = self.event.as_deref().unwrap_or("-");
         let outcome = match (&self.status, &self.error) {
@@ -104,6 +107,14 @@ impl Report {
             (Some(status), None) => format!("→ {status}"),
             (None, None) if self.action == "superseded" => {
                 "→ not retried: a replay took its place".to_owned()
+            }
+            (None, None) if self.action == "filtered" => {
+                let why = if self.event.is_some() {
+                    "the event type does not match --events"
+                } else {
+                    "no event type to match --events"
+                };
+                format!("→ stored, not forwarded: {why}")
             }
             (None, None) => format!("→ {}", self.action),
         };
@@ -116,14 +127,15 @@ impl Report {
         } else {
             String::new()
         };
-        format!(
+        let line = format!(
             "{}  {event:<20} {} {:<16} {}  {} {outcome}{took}{retry}",
             format_hms(self.at_ms),
             self.method,
             self.path,
             self.id,
             self.verdict.describe(),
-        )
+        );
+        for_terminal(line, Lines::One)
     }
 
     fn json(&self) -> serde_json::Value {
@@ -184,9 +196,10 @@ impl Reporter {
     }
 
     /// A notice about the session itself (startup, connection changes).
+    /// Relay messages end up in them, so they are escaped too.
     pub fn notice(&self, text: &str, json: serde_json::Value) {
         match self.format {
-            OutputFormat::Text => self.line(text),
+            OutputFormat::Text => self.line(&for_terminal(text, Lines::Kept)),
             OutputFormat::Json => self.line(&json.to_string()),
             OutputFormat::Quiet => tracing::info!("{text}"),
         }

@@ -46,19 +46,33 @@ pub enum StoreError {
         source: serde_json::Error,
     },
 
-    #[error("no delivery matches id {prefix:?}; `hookline list` shows the stored ones")]
+    #[error(
+        "no delivery matches id {prefix:?}; `hookline list` shows the stored ones (ID and SHORT columns)"
+    )]
     Unknown { prefix: String },
 
-    #[error("id prefix {prefix:?} matches {} deliveries ({}); type more characters", candidates.len(), list_ids(candidates))]
+    /// `candidates` holds at most `MAX_CANDIDATES + 1` ids, newest first;
+    /// one more than listed means there are more still.
+    #[error(
+        "{prefix:?} matches {} deliveries: {}; type more of the id's start, or its end as `hookline list` shows it (SHORT column)",
+        count(candidates),
+        list_ids(candidates)
+    )]
     Ambiguous {
         prefix: String,
         candidates: Vec<DeliveryId>,
     },
 
     #[error(
-        "{prefix:?} is not a delivery id or prefix: ids are up to 26 characters of 0-9 and A-Z (no I, L, O, U), starting with 0-7"
+        "{prefix:?} is not a delivery id: give `latest` (or `latest~N`, N deliveries before it), or the start or the end of an id as `hookline list` shows them (0-9 and A-Z without I, L, O, U)"
     )]
     InvalidPrefix { prefix: String },
+
+    #[error(
+        "{given:?} goes back further than the {stored} deliveries stored (`latest~{}` is the oldest)",
+        stored.saturating_sub(1)
+    )]
+    TooFarBack { given: String, stored: u64 },
 
     #[error("delivery {0} is not in the store")]
     NotFound(DeliveryId),
@@ -69,10 +83,23 @@ pub enum StoreError {
 }
 
 fn list_ids(ids: &[DeliveryId]) -> String {
-    ids.iter()
+    let mut shown: Vec<String> = ids
+        .iter()
+        .take(super::resolve::MAX_CANDIDATES)
         .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    if ids.len() > super::resolve::MAX_CANDIDATES {
+        shown.push("…".to_owned());
+    }
+    shown.join(", ")
+}
+
+fn count(ids: &[DeliveryId]) -> String {
+    if ids.len() > super::resolve::MAX_CANDIDATES {
+        format!("more than {}", super::resolve::MAX_CANDIDATES)
+    } else {
+        ids.len().to_string()
+    }
 }
 
 impl StoreError {

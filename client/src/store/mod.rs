@@ -26,6 +26,7 @@ mod query;
 mod read;
 mod record;
 pub mod render;
+mod resolve;
 mod retention;
 mod retries;
 mod summary;
@@ -37,9 +38,10 @@ pub use model::{Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, S
 #[doc(hidden)]
 pub use open::set_schema_version;
 pub use query::{Filter, Glob, ListQuery, MAX_PAGE, Page};
+pub use resolve::SHORT_ID_LEN;
 pub use retention::{RetentionPolicy, retention_task};
 pub use retries::RetrySchedule;
-pub use summary::{Counts, event_type};
+pub use summary::Counts;
 
 use hookline_protocol::DeliveryId;
 use serde::{Deserialize, Serialize};

@@ -76,7 +76,8 @@ impl Outcome {
 pub struct Summary {
     pub id: DeliveryId,
     pub received_at_ms: u64,
-    /// `event` or `type` from a JSON body, when present.
+    /// The event type, when the provider's header or the body names one
+    /// (see [`crate::verify::event_type`]).
     pub event: Option<String>,
     pub method: String,
     pub path: String,

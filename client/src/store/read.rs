@@ -1,5 +1,4 @@
-//! Reading the store: one record, an id from a prefix, a page of summaries,
-//! the counts.
+//! Reading the store: one record, a page of summaries, the counts.
 
 use hookline_protocol::DeliveryId;
 
@@ -7,12 +6,6 @@ use super::model::{Attempt, StoredDelivery, Summary};
 use super::query::{ListQuery, MAX_PAGE, Page};
 use super::summary::Counts;
 use super::{Store, StoreError};
-
-/// Length of an id's text form (the protocol's `ID_LEN`, not exported).
-const ID_LEN: usize = 26;
-
-/// Candidates listed in an ambiguous-prefix error.
-const MAX_CANDIDATES: usize = 10;
 
 impl Store {
     /// The full record: request, verdict and every attempt, oldest first.
@@ -52,30 +45,6 @@ impl Store {
             serde_json::from_slice(bytes).map_err(StoreError::decode("summary"))?;
         summary.next_retry_at_ms = self.next_retry_at(summary.id)?;
         Ok(summary)
-    }
-
-    /// The one stored id starting with `prefix`, like git's abbreviated
-    /// hashes: case-insensitive, Crockford look-alikes (`o`, `i`, `l`) accepted.
-    pub fn resolve(&self, prefix: &str) -> Result<DeliveryId, StoreError> {
-        let (low, high) = prefix_bounds(prefix)?;
-        let mut found = Vec::new();
-        for entry in self.inner.summaries.range(low.to_bytes()..=high.to_bytes()) {
-            let (key, _) = entry?;
-            found.push(key_to_id(&key)?);
-            if found.len() > MAX_CANDIDATES {
-                break;
-            }
-        }
-        match found.len() {
-            0 => Err(StoreError::Unknown {
-                prefix: prefix.to_owned(),
-            }),
-            1 => Ok(found[0]),
-            _ => Err(StoreError::Ambiguous {
-                prefix: prefix.to_owned(),
-                candidates: found.into_iter().take(MAX_CANDIDATES).collect(),
-            }),
-        }
     }
 
     /// One page of summaries, newest first, filtered while scanning, so
@@ -129,26 +98,10 @@ impl Store {
     }
 }
 
-fn key_to_id(key: &[u8]) -> Result<DeliveryId, StoreError> {
+pub(super) fn key_to_id(key: &[u8]) -> Result<DeliveryId, StoreError> {
     let bytes: [u8; 16] = key.try_into().map_err(|_| StoreError::Corrupt {
         path: std::path::PathBuf::from("summaries"),
         detail: format!("a key of {} bytes where ids have 16", key.len()),
     })?;
     Ok(DeliveryId::from_bytes(bytes))
-}
-
-/// The lowest and highest ids whose text starts with `prefix`: the prefix
-/// padded with the smallest and the largest base32 digit.
-fn prefix_bounds(prefix: &str) -> Result<(DeliveryId, DeliveryId), StoreError> {
-    let invalid = || StoreError::InvalidPrefix {
-        prefix: prefix.to_owned(),
-    };
-    let len = prefix.chars().count();
-    if len == 0 || len > ID_LEN || !prefix.is_ascii() {
-        return Err(invalid());
-    }
-    let pad = |c: char| format!("{prefix}{}", c.to_string().repeat(ID_LEN - len));
-    let low: DeliveryId = pad('0').parse().map_err(|_| invalid())?;
-    let high: DeliveryId = pad('Z').parse().map_err(|_| invalid())?;
-    Ok((low, high))
 }

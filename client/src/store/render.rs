@@ -1,7 +1,10 @@
 //! How stored bytes are shown to people (`show`, the TUI): JSON
-//! re-indented in its original key order, text as is, binary as a hex dump.
+//! re-indented in its original key order, text as is, binary as a hex dump,
+//! and control characters escaped in all of them (see [`crate::escape`]).
 
 use std::fmt::Write;
+
+use crate::escape::{Lines, for_terminal};
 
 /// What a body looks like, decided once so every view agrees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,15 +34,17 @@ pub fn body_kind(body: &[u8]) -> BodyKind {
     }
 }
 
-/// The body for reading: pretty JSON, text, or a hex dump of at most
-/// `max_dump` bytes (with a line saying how many more there are).
+/// The body for reading on a terminal: pretty JSON, text, or a hex dump of
+/// at most `max_dump` bytes (with a line saying how many more there are).
+/// JSON strings may hold raw C1 controls and bidi overrides, and text may
+/// hold a lone `\r`; all come out escaped.
 pub fn render_body(body: &[u8], max_dump: usize) -> String {
     match body_kind(body) {
         BodyKind::Empty => "(empty body)".to_owned(),
         BodyKind::Json => std::str::from_utf8(body)
-            .map(pretty_json)
+            .map(|text| for_terminal(pretty_json(text), Lines::Kept))
             .unwrap_or_default(),
-        BodyKind::Text => String::from_utf8_lossy(body).into_owned(),
+        BodyKind::Text => for_terminal(body, Lines::Kept),
         BodyKind::Binary => hex_dump(body, max_dump),
     }
 }
@@ -136,23 +141,6 @@ pub fn hex_dump(bytes: &[u8], max: usize) -> String {
     out
 }
 
-/// A header value for display: text as is, other bytes as escaped hex.
-pub fn header_text(value: &[u8]) -> String {
-    match std::str::from_utf8(value) {
-        Ok(text) => text.to_owned(),
-        Err(_) => value
-            .iter()
-            .map(|&b| {
-                if b.is_ascii_graphic() || b == b' ' {
-                    (b as char).to_string()
-                } else {
-                    format!("\\x{b:02x}")
-                }
-            })
-            .collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +160,13 @@ mod tests {
         assert_eq!(body_kind(b"a=1&b=2"), BodyKind::Text);
         assert_eq!(body_kind(&[0xff, 0x00]), BodyKind::Binary);
         assert!(hex_dump(&[0u8; 40], 32).ends_with("… 8 more bytes\n"));
+    }
+
+    #[test]
+    fn rendered_bodies_carry_no_raw_controls() {
+        let json = render_body("{\"t\":\"a\u{9b}2J\u{202e}\"}".as_bytes(), 64);
+        assert_eq!(json, "{\n  \"t\": \"a\\u{9b}2J\\u{202e}\"\n}");
+        let text = render_body(b"line one\r\nfake\rover", 64);
+        assert_eq!(text, "line one\r\nfake\\rover");
     }
 }

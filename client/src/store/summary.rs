@@ -5,10 +5,7 @@ use hookline_protocol::Delivery;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Attempt, AttemptKind, DeliveryStatus, StoredDelivery, Summary};
-use crate::verify::{Verdict, VerdictKind};
-
-/// Longest event type kept in a summary; a hostile body cannot bloat lists.
-const MAX_EVENT_LEN: usize = 200;
+use crate::verify::{Verdict, VerdictKind, event_type};
 
 /// Totals shown in headers and status bars, maintained on every write.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,34 +39,13 @@ impl Counts {
     }
 }
 
-/// The event type of a webhook: the `event` or `type` string field of a JSON
-/// object body (AutoSend, Stripe, Svix and most others use one of the two).
-pub fn event_type(body: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Probe {
-        event: Option<serde_json::Value>,
-        #[serde(rename = "type")]
-        kind: Option<serde_json::Value>,
-    }
-    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
-    if *first != b'{' {
-        return None;
-    }
-    let probe: Probe = serde_json::from_slice(body).ok()?;
-    let text = [probe.event, probe.kind]
-        .into_iter()
-        .flatten()
-        .find_map(|v| v.as_str().map(str::to_owned))?;
-    Some(text.chars().take(MAX_EVENT_LEN).collect())
-}
-
 impl Summary {
     /// The summary of a delivery that has no attempts yet.
     pub fn new(delivery: &Delivery, verdict: &Verdict) -> Self {
         Self {
             id: delivery.id,
             received_at_ms: delivery.received_at_ms,
-            event: event_type(&delivery.body),
+            event: event_type(&delivery.headers, &delivery.body),
             method: delivery.method.clone(),
             path: delivery.path.clone(),
             body_len: delivery.body.len() as u64,

@@ -9,7 +9,7 @@ pub const MAX_LINES: usize = 5_000;
 /// Bytes shown as a hex dump at most for a binary body.
 const MAX_DUMP: usize = 4_096;
 
-/// A body as lines of clean text, and whether it is JSON (to colour it).
+/// A body as lines of escaped text, and whether it is JSON (to colour it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BodyLines {
     pub lines: Vec<String>,
@@ -20,7 +20,13 @@ impl BodyLines {
     pub fn new(body: &[u8]) -> Self {
         let json = body_kind(body) == BodyKind::Json;
         let text = render_body(body, MAX_DUMP);
-        let mut lines: Vec<String> = text.lines().take(MAX_LINES).map(super::ui::clean).collect();
+        // Already escaped by `render_body`; tabs become spaces because a
+        // cell grid has no tab stops.
+        let mut lines: Vec<String> = text
+            .lines()
+            .take(MAX_LINES)
+            .map(|line| line.replace('\t', "    "))
+            .collect();
         let total = text.lines().count();
         if total > MAX_LINES {
             lines.push(format!(
@@ -47,5 +53,7 @@ mod tests {
         let text = BodyLines::new(b"hi \x1b[2J there");
         assert!(!text.json);
         assert!(!text.lines.concat().contains('\x1b'));
+        let text = BodyLines::new(b"a\tb\rc");
+        assert_eq!(text.lines, [r"a    b\rc"]);
     }
 }

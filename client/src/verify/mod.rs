@@ -18,6 +18,7 @@
 mod body_schemes;
 mod claim;
 mod detect;
+mod event;
 mod form;
 mod headers;
 mod keys;
@@ -36,6 +37,7 @@ mod tests;
 use hookline_protocol::{Header, Secret};
 
 pub use detect::detect;
+pub use event::event_type;
 pub use keys::KeyError;
 pub use linear_body::refresh_linear_timestamp;
 pub use scheme::{

@@ -9,7 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::list::format_latency;
-use super::{clean, json, status_style};
+use super::{json, status_style};
+use crate::escape::{Lines, for_terminal};
 use crate::store::time::format_utc;
 use crate::store::{AttemptKind, Outcome, StoredDelivery};
 use crate::tui::app::{App, Focus, Tab};
@@ -27,7 +28,10 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(block, area);
     let height = usize::from(inner.height);
     let lines = match (app.selected_stored(), &app.detail.error) {
-        (_, Some(error)) => vec![Line::styled(clean(error), Style::new().fg(Color::Red))],
+        (_, Some(error)) => vec![Line::styled(
+            for_terminal(error, Lines::One),
+            Style::new().fg(Color::Red),
+        )],
         (Some(stored), None) => content(app, stored, height),
         (None, None) if app.list.rows.is_empty() => vec![],
         (None, None) => vec![Line::styled("loading…", Style::new().fg(Color::DarkGray))],
@@ -84,16 +88,19 @@ fn dim(text: impl Into<String>) -> Span<'static> {
 fn header_lines(headers: &[Header]) -> impl Iterator<Item = Line<'static>> + '_ {
     headers.iter().map(|h| {
         Line::from(vec![
-            Span::styled(clean(&h.name), Style::new().fg(Color::Cyan)),
+            Span::styled(
+                for_terminal(&h.name, Lines::One),
+                Style::new().fg(Color::Cyan),
+            ),
             Span::raw(": "),
-            Span::raw(clean(&String::from_utf8_lossy(&h.value))),
+            Span::raw(for_terminal(&h.value, Lines::One)),
         ])
     })
 }
 
 fn request(stored: &StoredDelivery) -> Vec<Line<'static>> {
     let d = &stored.delivery;
-    let target = clean(&format!("{} {}", d.method, d.path_and_query()));
+    let target = for_terminal(format!("{} {}", d.method, d.path_and_query()), Lines::One);
     let mut lines = vec![
         Line::from(vec![Span::styled(
             target,
@@ -122,7 +129,7 @@ fn response<'a>(
         "{} UTC · {} · {}",
         format_utc(last.at_ms),
         format_latency(last.duration_us),
-        clean(&last.target)
+        for_terminal(&last.target, Lines::One)
     );
     match &last.outcome {
         Outcome::Response {
@@ -150,7 +157,7 @@ fn response<'a>(
         Outcome::Error { message } => (
             vec![
                 Line::styled(
-                    format!("no answer: {}", clean(message)),
+                    format!("no answer: {}", for_terminal(message, Lines::One)),
                     Style::new().fg(Color::Red),
                 ),
                 Line::from(dim(when)),
@@ -182,7 +189,7 @@ fn attempts(stored: &StoredDelivery) -> Vec<Line<'static>> {
                     Span::styled(status.to_string(), status_style(Some(*status), false))
                 }
                 Outcome::Error { message } => Span::styled(
-                    format!("error: {}", clean(message)),
+                    format!("error: {}", for_terminal(message, Lines::One)),
                     Style::new().fg(Color::Red),
                 ),
             };
@@ -196,7 +203,7 @@ fn attempts(stored: &StoredDelivery) -> Vec<Line<'static>> {
                 )),
                 result,
                 Span::raw(format!(" {:>7} ", format_latency(a.duration_us))),
-                dim(clean(&a.target)),
+                dim(for_terminal(&a.target, Lines::One)),
             ])
         })
         .collect()
@@ -220,7 +227,10 @@ fn signature(stored: &StoredDelivery) -> Vec<Line<'static>> {
         _ => Color::DarkGray,
     };
     vec![
-        Line::from(vec![dim("scheme   "), Span::raw(clean(&scheme))]),
+        Line::from(vec![
+            dim("scheme   "),
+            Span::raw(for_terminal(&scheme, Lines::One)),
+        ]),
         Line::from(vec![
             dim("verdict  "),
             Span::styled(
@@ -228,10 +238,13 @@ fn signature(stored: &StoredDelivery) -> Vec<Line<'static>> {
                 Style::new().fg(color).add_modifier(Modifier::BOLD),
             ),
         ]),
-        Line::from(vec![dim("reason   "), Span::raw(clean(&v.describe()))]),
+        Line::from(vec![
+            dim("reason   "),
+            Span::raw(for_terminal(v.describe(), Lines::One)),
+        ]),
         Line::from(vec![
             dim("sha256   "),
-            Span::raw(clean(&stored.delivery.body_sha256)),
+            Span::raw(for_terminal(&stored.delivery.body_sha256, Lines::One)),
         ]),
     ]
 }

@@ -1,25 +1,51 @@
 //! The last line: the filter prompt, the delete question, a message, or
-//! the most useful keys.
+//! the most useful keys. A message longer than the screen is wide wraps
+//! onto a few more lines (taken from the detail pane) rather than losing
+//! its end, which is usually the part that says what to do.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
 
-use super::clean;
+use crate::escape::{Lines, for_terminal};
 use crate::tui::app::{App, Prompt};
 
 const HINTS: &str = " ↑↓ move  Tab pane  ←→ tab  r replay  / filter  f failed  ? help  q quit";
 
+/// Most rows the footer grows to; a message longer still is cut.
+const MAX_ROWS: u16 = 4;
+
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let line = match (&app.prompt, &app.status) {
+    frame.render_widget(Paragraph::new(line(app)).wrap(Wrap { trim: false }), area);
+}
+
+/// Rows the footer needs at `width` columns: one, or as many as its
+/// message wraps to, up to [`MAX_ROWS`]. Wrapping breaks between words, so
+/// each row is counted a few columns short of the full width.
+pub(super) fn height(app: &App, width: u16) -> u16 {
+    let text = line(app).width();
+    let width = usize::from(width);
+    if text <= width {
+        return 1;
+    }
+    let per_row = width.saturating_sub(WORD_SLACK).max(1);
+    u16::try_from(text.div_ceil(per_row)).map_or(MAX_ROWS, |rows| rows.clamp(1, MAX_ROWS))
+}
+
+/// Columns a wrapped row may leave empty when the next word does not fit.
+const WORD_SLACK: usize = 12;
+
+fn line(app: &App) -> Line<'static> {
+    match (&app.prompt, &app.status) {
         (Some(Prompt::Filter { input, error }), _) => {
             let mut spans = vec![
                 Span::styled(
                     "/",
                     Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(clean(input)),
+                Span::raw(for_terminal(input, Lines::One)),
                 Span::styled("█", Style::new().fg(Color::Magenta)),
             ];
             match error {
@@ -59,9 +85,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
             } else {
                 Color::Green
             };
-            Line::styled(format!(" {}", clean(&status.text)), Style::new().fg(color))
+            Line::styled(
+                format!(" {}", for_terminal(&status.text, Lines::One)),
+                Style::new().fg(color),
+            )
         }
         (None, None) => Line::styled(HINTS, Style::new().fg(Color::DarkGray)),
-    };
-    frame.render_widget(line, area);
+    }
 }

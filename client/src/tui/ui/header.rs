@@ -6,8 +6,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::clean;
 use crate::connection::ConnectionState;
+use crate::escape::{Lines, for_terminal};
 use crate::tui::app::{App, Link};
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -22,7 +22,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     first.extend(link(app));
     first.push(Span::raw("   "));
     first.extend(counts(app));
-    let public = app.header.public_url.as_deref().map(clean);
+    let public = app
+        .header
+        .public_url
+        .as_deref()
+        .map(|text| for_terminal(text, Lines::One));
     let forward = app.header.forward.clone();
     let second = vec![
         Span::raw(" "),
@@ -54,7 +58,10 @@ fn link(app: &App) -> Vec<Span<'static>> {
                     .div_ceil(1000);
                 (
                     "○",
-                    format!("reconnecting in {left}s: {}", clean(error)),
+                    format!(
+                        "reconnecting in {left}s: {}",
+                        for_terminal(error, Lines::One)
+                    ),
                     Color::Yellow,
                 )
             }

@@ -4,7 +4,7 @@
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 
-/// Colours `line` (already clean, as made by [`crate::tui::body::BodyLines`]).
+/// Colours `line` (already escaped, as made by [`crate::tui::body::BodyLines`]).
 pub fn highlight(line: &str) -> Line<'static> {
     let mut spans = Vec::new();
     let mut rest = line;

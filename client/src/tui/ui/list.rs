@@ -7,7 +7,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use super::{clean, status_style};
+use super::status_style;
+use crate::escape::{Lines, for_terminal};
 use crate::store::Summary;
 use crate::tui::app::{App, Focus};
 use crate::verify::VerdictKind;
@@ -70,7 +71,7 @@ fn title(app: &App) -> Line<'static> {
     )];
     if app.filter.is_active() {
         spans.push(Span::styled(
-            format!("[{}] ", clean(&app.filter.describe())),
+            format!("[{}] ", for_terminal(app.filter.describe(), Lines::One)),
             Style::new().fg(Color::Magenta),
         ));
     }
@@ -90,7 +91,7 @@ fn empty_text(app: &App) -> Vec<Line<'static>> {
         (false, true, _) => vec![" no delivery matches the filter (Esc clears it)".to_owned()],
         (false, false, Some(url)) => vec![
             " no deliveries yet. Send a webhook to".to_owned(),
-            format!("   {}", clean(url)),
+            format!("   {}", for_terminal(url, Lines::One)),
             " or try: hookline trigger email.opened".to_owned(),
         ],
         (false, false, None) => vec![" no deliveries stored yet".to_owned()],
@@ -105,13 +106,16 @@ fn row<'a>(app: &App, s: &'a Summary) -> Row<'a> {
     let event = s
         .event
         .as_deref()
-        .map(clean)
+        .map(|text| for_terminal(text, Lines::One))
         .unwrap_or_else(|| "–".to_owned());
-    let request = clean(&format!(
-        "{} {}",
-        s.method,
-        if s.path.is_empty() { "/" } else { &s.path }
-    ));
+    let request = for_terminal(
+        format!(
+            "{} {}",
+            s.method,
+            if s.path.is_empty() { "/" } else { &s.path }
+        ),
+        Lines::One,
+    );
     let verdict = match s.verdict {
         VerdictKind::Valid => Color::Green,
         VerdictKind::Invalid | VerdictKind::Stale => Color::Red,

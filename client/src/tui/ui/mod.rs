@@ -1,6 +1,6 @@
 //! Drawing: a pure function of `&App`, one file per pane. Text from the
-//! network passes through [`clean`] so a sender cannot write escape
-//! sequences to the developer's terminal.
+//! network passes through [`crate::escape::for_terminal`] so a sender cannot
+//! write escape sequences to the developer's terminal.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -23,7 +23,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Constraint::Length(2),
         Constraint::Length(list_height),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(footer::height(app, area.width)),
     ])
     .areas(area);
     header::draw(frame, top, app);
@@ -33,21 +33,6 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if app.help {
         help::draw(frame, centered(area, 64, 20), app);
     }
-}
-
-/// Replaces control characters (ESC included) so network text is inert.
-pub fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '�'
-            } else if c == '\t' {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 /// The colour of a status code's class: 2xx green, 3xx cyan, 4xx yellow, 5xx red.
