@@ -10,6 +10,9 @@
 
 mod commit;
 mod config;
+mod conn_limits;
+mod data_dir;
+mod deadline;
 mod error;
 mod handshake;
 mod hub;
@@ -18,8 +21,10 @@ mod ingress;
 mod io;
 mod metrics;
 mod ops;
+mod proxies;
 mod public_url;
 pub mod queue;
+mod refusals;
 mod relay;
 mod respond;
 mod server;
@@ -30,6 +35,7 @@ mod tokens;
 
 pub use config::{Heartbeat, OfflineMode, QueueLimits, RelayConfig};
 pub use error::RelayError;
+pub use proxies::{IpNet, IpNetError};
 pub use relay::Relay;
 pub use session::CLIENT_MESSAGE_LIMIT;
 pub use subscription::MAX_IN_FLIGHT;
