@@ -78,7 +78,7 @@ fn tracked_and_tallied_sources_stay_bounded() {
         refusals.note(Some(s), Refused::Handshake(GoodbyeReason::BadToken));
     }
     assert_eq!(refusals.state().windows.len(), MAX_TRACKED_SOURCES);
-    let last = many.last().unwrap();
+    let last = many.clone().next_back().unwrap();
     assert_eq!(refusals.admit(last, t0), Ok(()), "untracked: not limited");
     // Once the old windows expire, new sources are tracked again.
     let later = t0 + FAILURE_WINDOW + PRUNE_EVERY;
