@@ -80,7 +80,12 @@ pub struct ServeArgs {
     /// --trust-proxy) and they are exempt from the per-address limits, since
     /// every sender behind them shares their address. Other peers are direct
     /// senders: their X-Forwarded-* is ignored and the limits apply.
-    #[arg(long, env = "HOOKLINE_RELAY_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "HOOKLINE_RELAY_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "ADDR[/BITS]"
+    )]
     pub trusted_proxy: Vec<IpNet>,
     /// Largest webhook body in bytes (GitHub sends up to 25 MiB).
     #[arg(long, env = "HOOKLINE_RELAY_MAX_BODY", default_value_t = limits::DEFAULT_MAX_BODY_BYTES,
@@ -116,7 +121,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HOOKLINE_RELAY_MAX_CONNECTIONS_PER_IP", default_value_t = 256,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections_per_ip: usize,
-    /// Failed client handshakes (bad token, unknown channel…) one address may
+    /// Failed client handshakes (bad token, another token's channel…) one address may
     /// make per minute; then its connects get 429 until the minute is over.
     /// Refusals are logged as one summary line a minute. Trusted proxies are exempt.
     #[arg(long, env = "HOOKLINE_RELAY_MAX_FAILED_HANDSHAKES", default_value_t = 10,

@@ -5,6 +5,10 @@
 //! Follow a delivery through the files: `server` (accept loop) → `ingress`
 //! (read, record) → `queue` (durable) → `hub` (wake the session, wait for the
 //! answer) → `session` (handshake) → `subscription` (WebSocket out, acks in) → `respond` (back to the sender).
+//! Guards against hostile peers: `conn_limits` (connections per listener and
+//! per source address), `deadline` (the whole-request deadline), `refusals`
+//! (failed handshakes per address, summarised logging), `proxies` (who may
+//! speak for senders) and `data_dir` (owner-only storage).
 
 #![forbid(unsafe_code)]
 
