@@ -41,10 +41,15 @@ pub(crate) fn timed_out(error: &(dyn Error + 'static)) -> Option<Duration> {
 #[derive(Debug)]
 pub(crate) struct DeadlineBody<B> {
     inner: B,
-    sleep: Pin<Box<Sleep>>,
+    deadline: tokio::time::Instant,
+    /// Armed at the first wait: most bodies arrive with their head and never need a timer.
+    sleep: Option<Pin<Box<Sleep>>>,
     limit: Duration,
     activity: Activity,
+    /// The clock was told this request is read (or abandoned).
     finished: bool,
+    /// The deadline passed: every later poll fails too, never a clean end.
+    expired: bool,
 }
 
 impl<B> DeadlineBody<B> {
@@ -52,13 +57,14 @@ impl<B> DeadlineBody<B> {
     /// that byte arrived with the previous request's (pipelining).
     pub(crate) fn new(inner: B, activity: Activity, limit: Duration) -> Self {
         let started = activity.request_started().unwrap_or_else(Instant::now);
-        let deadline = tokio::time::Instant::from_std(started + limit);
         Self {
             inner,
-            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            deadline: tokio::time::Instant::from_std(started + limit),
+            sleep: None,
             limit,
             activity,
             finished: false,
+            expired: false,
         }
     }
 
@@ -89,8 +95,8 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
-        if this.finished {
-            return Poll::Ready(None);
+        if this.expired {
+            return Poll::Ready(Some(Err(Box::new(RequestTimedOut(this.limit)))));
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(None) => {
@@ -107,18 +113,25 @@ where
                 this.finish();
                 Poll::Ready(Some(Err(e.into())))
             }
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    this.finish();
-                    Poll::Ready(Some(Err(Box::new(RequestTimedOut(this.limit)))))
+            Poll::Pending => {
+                let deadline = this.deadline;
+                let sleep = this
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        this.expired = true;
+                        this.finish();
+                        Poll::Ready(Some(Err(Box::new(RequestTimedOut(this.limit)))))
+                    }
+                    Poll::Pending => Poll::Pending,
                 }
-                Poll::Pending => Poll::Pending,
-            },
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.finished || self.inner.is_end_stream()
+        !self.expired && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

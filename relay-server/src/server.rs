@@ -82,9 +82,7 @@ impl Relay {
         tracing::info!("listener stopped");
         Ok(())
     }
-}
 
-impl Relay {
     /// The slots a new connection holds, or `None` when its source address
     /// is at its cap: then a plain connection is told so with 429 (best
     /// effort, never waiting on the peer) and closed; a TLS one is closed.
