@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hookline_protocol::{limits, parse_duration};
+use hookline_relay::IpNet;
 
 /// The public half of hookline: accepts webhooks at per-channel URLs and
 /// streams them to the developer's `hookline` client over a WebSocket.
@@ -67,8 +68,25 @@ pub struct ServeArgs {
     #[arg(long, env = "HOOKLINE_RELAY_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Believe X-Forwarded-Proto/Host/For: only behind a proxy that sets them.
+    /// Alone, every peer counts as a proxy, so the per-address limits
+    /// (--max-connections-per-ip, --max-failed-handshakes) are off and the
+    /// proxy must do its own; name the proxies with --trusted-proxy instead
+    /// to keep the limits for everyone else.
     #[arg(long, env = "HOOKLINE_RELAY_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// Address or network of a proxy in front of the relay (10.0.0.5,
+    /// 10.0.0.0/8, fd00::/8); repeat it or separate with commas. Only these
+    /// peers count as proxies: their X-Forwarded-* is believed (no need for
+    /// --trust-proxy) and they are exempt from the per-address limits, since
+    /// every sender behind them shares their address. Other peers are direct
+    /// senders: their X-Forwarded-* is ignored and the limits apply.
+    #[arg(
+        long,
+        env = "HOOKLINE_RELAY_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "ADDR[/BITS]"
+    )]
+    pub trusted_proxy: Vec<IpNet>,
     /// Largest webhook body in bytes (GitHub sends up to 25 MiB).
     #[arg(long, env = "HOOKLINE_RELAY_MAX_BODY", default_value_t = limits::DEFAULT_MAX_BODY_BYTES,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=limits::MAX_BODY_BYTES_CEILING as u64))]
@@ -94,15 +112,32 @@ pub struct ServeArgs {
     /// Unacknowledged deliveries older than this are dropped (counted in /metrics).
     #[arg(long, env = "HOOKLINE_RELAY_QUEUE_MAX_AGE", default_value = "7d", value_parser = parse_duration)]
     pub queue_max_age: Duration,
-    /// Most open connections; further ones wait in the listen backlog.
+    /// Most open connections per listener; further ones wait in the listen backlog.
     #[arg(long, env = "HOOKLINE_RELAY_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
+    /// Most open connections from one address (IPv6: one /64); past it a
+    /// connection gets 429 and is closed, so a flood from one address leaves
+    /// room for others. Trusted proxies are exempt (see --trusted-proxy).
+    #[arg(long, env = "HOOKLINE_RELAY_MAX_CONNECTIONS_PER_IP", default_value_t = 256,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections_per_ip: usize,
+    /// Failed client handshakes (bad token, another token's channel…) one address may
+    /// make per minute; then its connects get 429 until the minute is over.
+    /// Refusals are logged as one summary line a minute. Trusted proxies are exempt.
+    #[arg(long, env = "HOOKLINE_RELAY_MAX_FAILED_HANDSHAKES", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_failed_handshakes: u32,
     /// Close an HTTP connection with no traffic for this long (above --response-timeout).
     #[arg(long, env = "HOOKLINE_RELAY_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
     /// Time allowed for a request's headers and the TLS handshake (slowloris guard).
     #[arg(long, env = "HOOKLINE_RELAY_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_read_timeout: Duration,
+    /// Time allowed for a whole request, headers and body, from its first
+    /// byte; a sender still sending after it gets 408. The wait for the local
+    /// app's answer is not included (--response-timeout).
+    #[arg(long, env = "HOOKLINE_RELAY_REQUEST_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_read_timeout: Duration,
     /// How often the relay pings each client.
     #[arg(long, env = "HOOKLINE_RELAY_PING_INTERVAL", default_value = "10s", value_parser = parse_duration)]
     pub ping_interval: Duration,

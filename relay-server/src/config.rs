@@ -1,11 +1,12 @@
 //! Relay settings with the defaults a public relay should start with.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use hookline_protocol::limits;
 
-use crate::{RelayError, TokenSet};
+use crate::{IpNet, RelayError, TokenSet};
 
 /// What the relay does with a webhook for a channel whose client is offline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,19 +64,37 @@ pub struct RelayConfig {
     /// Base URL senders use, e.g. `https://relay.example.com`. `None`: derived
     /// from each request (Host, and `X-Forwarded-*` only when `trust_proxy`).
     pub public_url: Option<String>,
-    /// Believe `X-Forwarded-Proto/Host/For`: only behind a proxy that sets them.
+    /// Believe `X-Forwarded-Proto/Host/For`: only behind a proxy that sets
+    /// them. Alone, every peer counts as a proxy (see [`Self::is_proxy`]).
     pub trust_proxy: bool,
+    /// The proxies' addresses. When given, only these peers count as proxies:
+    /// their `X-Forwarded-*` is believed (whatever `trust_proxy` says) and
+    /// they are exempt from the per-address limits; every other peer is a
+    /// direct sender.
+    pub trusted_proxies: Vec<IpNet>,
     pub max_body: usize,
     /// Senders give up after about 10 s, so the default stays inside that.
     pub response_timeout: Duration,
     pub offline: OfflineMode,
     pub queue_limits: QueueLimits,
+    /// Open connections per listener; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Open connections per source address (IPv6: per /64), proxies exempt:
+    /// past it a connection is closed at once, so one address cannot take
+    /// every slot. Sized far above what one honest sender opens.
+    pub max_connections_per_ip: usize,
+    /// Failed WebSocket handshakes a source address (proxies exempt) may make
+    /// per minute before its `/connect` attempts get 429 for the rest of it.
+    pub max_failed_handshakes: u32,
     /// An HTTP connection with no bytes in either direction for this long is
     /// closed. Kept above `response_timeout` so a waiting sender is not cut.
     pub idle_timeout: Duration,
     /// Time allowed for a request's head (and the TLS handshake): the slowloris guard.
     pub header_read_timeout: Duration,
+    /// Time allowed for a whole request, head and body, from its first byte;
+    /// past it the sender gets 408. The wait for the local app's answer is
+    /// not part of it (`response_timeout`).
+    pub request_read_timeout: Duration,
     pub heartbeat: Heartbeat,
 }
 
@@ -86,13 +105,18 @@ impl RelayConfig {
             data_dir,
             public_url: None,
             trust_proxy: false,
+            trusted_proxies: Vec::new(),
             max_body: limits::DEFAULT_MAX_BODY_BYTES,
             response_timeout: Duration::from_secs(9),
             offline: OfflineMode::Queue,
             queue_limits: QueueLimits::default(),
             max_connections: 4096,
+            max_connections_per_ip: 256,
+            max_failed_handshakes: 10,
             idle_timeout: Duration::from_secs(60),
             header_read_timeout: Duration::from_secs(10),
+            // A 25 MiB body at 1 MB/s fits; a trickle of any size does not.
+            request_read_timeout: Duration::from_secs(30),
             heartbeat: Heartbeat::default(),
         }
     }
@@ -110,8 +134,11 @@ impl RelayConfig {
                 limits::MAX_BODY_BYTES_CEILING
             ));
         }
-        if self.max_connections == 0 {
-            return bad("max connections must be at least 1".into());
+        if self.max_connections == 0 || self.max_connections_per_ip == 0 {
+            return bad("max connections (in all and per address) must be at least 1".into());
+        }
+        if self.max_failed_handshakes == 0 {
+            return bad("max failed handshakes must be at least 1".into());
         }
         if self.idle_timeout <= self.response_timeout {
             return bad("idle timeout must be longer than the response timeout".into());
@@ -119,6 +146,7 @@ impl RelayConfig {
         let zero = [
             self.idle_timeout,
             self.header_read_timeout,
+            self.request_read_timeout,
             self.heartbeat.ping_interval,
             self.heartbeat.handshake_timeout,
         ];
@@ -136,6 +164,17 @@ impl RelayConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the peer at `ip` is a proxy speaking for senders: one of
+    /// `trusted_proxies` when that list is given, else any peer when
+    /// `trust_proxy` is set. `None` (no socket, as in router tests) is a
+    /// proxy only under a bare `trust_proxy`.
+    pub fn is_proxy(&self, ip: Option<IpAddr>) -> bool {
+        if self.trusted_proxies.is_empty() {
+            return self.trust_proxy;
+        }
+        ip.is_some_and(|ip| self.trusted_proxies.iter().any(|net| net.contains(ip)))
     }
 
     /// The public base without a trailing slash.

@@ -18,6 +18,17 @@ pub enum RelayError {
          (is another hookline-relay using this --data-dir? a corrupt store can be moved aside)"
     )]
     OpenQueue { path: PathBuf, source: QueueError },
+    #[error(
+        "the relay data dir {path} is writable by group or others (mode {mode:o}), so another \
+         user could replace the queued deliveries: make it owner-only with `chmod 700 '{path}'` \
+         or pass a --data-dir of the relay's own"
+    )]
+    SharedDataDir { path: PathBuf, mode: u32 },
+    #[error("cannot prepare the relay data dir {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("relay queue: {0}")]
     Queue(#[from] QueueError),
     #[error("Relay::open must be called inside a Tokio runtime")]

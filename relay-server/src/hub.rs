@@ -8,7 +8,7 @@ use hookline_protocol::{ChannelId, DeliveryId, Header};
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::refused::Refused;
+use crate::refused_senders::Refused;
 use crate::tokens::TokenHash;
 
 /// The local app's answer, on its way back to a waiting sender.

@@ -27,6 +27,7 @@ use http::{StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tracing::Instrument;
 
+use crate::deadline::timed_out;
 use crate::hub::ChannelHub;
 use crate::metrics::{DropReason, inc};
 use crate::public_url::{ConnInfo, base_url, remote_addr};
@@ -95,6 +96,13 @@ async fn read_delivery(
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
         Err(e) => {
+            if let Some(limit) = timed_out(&*e) {
+                inc(&relay.inner.metrics.request_timeouts);
+                tracing::debug!("request body not received within {limit:?}");
+                let (response, message) = request_timeout(limit);
+                hub.refused.note(408, "request_timeout", &message);
+                return Err(response);
+            }
             tracing::debug!("request body read failed: {e}");
             return Err(json_error(
                 StatusCode::BAD_REQUEST,
@@ -163,7 +171,7 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
                 hub.forget(id);
                 inc(&inner.metrics.response_timeouts);
                 tracing::info!("client did not respond in time; delivery stays queued");
-                timed_out(inner.config.response_timeout, id)
+                response_timed_out(inner.config.response_timeout, id)
             }
         },
         None => queued(&relay, id).await,
@@ -211,7 +219,22 @@ async fn queued(relay: &Relay, id: DeliveryId) -> Response {
     (StatusCode::ACCEPTED, axum::Json(body)).into_response()
 }
 
-fn timed_out(after: Duration, id: DeliveryId) -> Response {
+/// 408, closing the connection: the rest of a trickled body is not worth
+/// reading. Also returns what the sender is told.
+fn request_timeout(limit: Duration) -> (Response, String) {
+    let message = format!("the request was not received within {limit:?}; send it whole, faster");
+    let mut response = json_error(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        message.clone(),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+    (response, message)
+}
+
+fn response_timed_out(after: Duration, id: DeliveryId) -> Response {
     let body = serde_json::json!({
         "error": format!("the client did not answer within {after:?}; the delivery stays queued for it"),
         "reason": "response_timeout",

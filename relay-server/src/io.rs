@@ -1,4 +1,5 @@
-//! A socket wrapper that notes when bytes last moved, for the idle timeout.
+//! A socket wrapper that notes when bytes last moved, for the idle timeout,
+//! and when the request being read began, for the whole-request deadline.
 
 use std::io;
 use std::pin::Pin;
@@ -9,30 +10,77 @@ use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Milliseconds since `start` at the last read or write.
+/// No request is being read: the next byte read starts one.
+const BETWEEN_REQUESTS: u64 = u64::MAX;
+
+#[derive(Debug)]
+struct Clock {
+    /// Milliseconds since `start` at the last read or write.
+    last_ms: AtomicU64,
+    /// Milliseconds since `start` at the first byte of the request being
+    /// read, or `BETWEEN_REQUESTS`.
+    request_ms: AtomicU64,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Activity {
     start: Instant,
-    last_ms: Arc<AtomicU64>,
+    clock: Arc<Clock>,
 }
 
 impl Activity {
     pub(crate) fn new() -> Self {
         Self {
             start: Instant::now(),
-            last_ms: Arc::new(AtomicU64::new(0)),
+            clock: Arc::new(Clock {
+                last_ms: AtomicU64::new(0),
+                request_ms: AtomicU64::new(BETWEEN_REQUESTS),
+            }),
         }
     }
 
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
     fn touch(&self) {
-        self.last_ms
-            .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.clock.last_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    fn read(&self) {
+        let now = self.now_ms();
+        self.clock.last_ms.store(now, Ordering::Relaxed);
+        let request = &self.clock.request_ms;
+        if request.load(Ordering::Relaxed) == BETWEEN_REQUESTS {
+            let _ = request.compare_exchange(
+                BETWEEN_REQUESTS,
+                now,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// When the first byte of the request being read arrived; `None` when its
+    /// bytes came with the previous request's (pipelined), so no read marked it.
+    pub(crate) fn request_started(&self) -> Option<Instant> {
+        match self.clock.request_ms.load(Ordering::Relaxed) {
+            BETWEEN_REQUESTS => None,
+            ms => Some(self.start + std::time::Duration::from_millis(ms)),
+        }
+    }
+
+    /// The request is read (or will not be): the next byte starts another.
+    pub(crate) fn request_read(&self) {
+        self.clock
+            .request_ms
+            .store(BETWEEN_REQUESTS, Ordering::Relaxed);
     }
 
     /// Time since bytes last moved.
     pub(crate) fn idle(&self) -> std::time::Duration {
-        let now = self.start.elapsed().as_millis() as u64;
-        std::time::Duration::from_millis(now.saturating_sub(self.last_ms.load(Ordering::Relaxed)))
+        let last = self.clock.last_ms.load(Ordering::Relaxed);
+        std::time::Duration::from_millis(self.now_ms().saturating_sub(last))
     }
 }
 
@@ -57,7 +105,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for TrackedIo<S> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.touch();
+            self.activity.read();
         }
         result
     }

@@ -5,11 +5,18 @@
 //! Follow a delivery through the files: `server` (accept loop) → `ingress`
 //! (read, record) → `queue` (durable) → `hub` (wake the session, wait for the
 //! answer) → `session` (handshake) → `subscription` (WebSocket out, acks in) → `respond` (back to the sender).
+//! Guards against hostile peers: `conn_limits` (connections per listener and
+//! per source address), `deadline` (the whole-request deadline), `refusals`
+//! (failed handshakes per address, summarised logging), `proxies` (who may
+//! speak for senders) and `data_dir` (owner-only storage).
 
 #![forbid(unsafe_code)]
 
 mod commit;
 mod config;
+mod conn_limits;
+mod data_dir;
+mod deadline;
 mod error;
 mod handshake;
 mod hub;
@@ -18,9 +25,11 @@ mod ingress;
 mod io;
 mod metrics;
 mod ops;
+mod proxies;
 mod public_url;
 pub mod queue;
-mod refused;
+mod refusals;
+mod refused_senders;
 mod relay;
 mod respond;
 mod server;
@@ -31,6 +40,7 @@ mod tokens;
 
 pub use config::{Heartbeat, OfflineMode, QueueLimits, RelayConfig};
 pub use error::RelayError;
+pub use proxies::{IpNet, IpNetError};
 pub use relay::Relay;
 pub use session::CLIENT_MESSAGE_LIMIT;
 pub use subscription::MAX_IN_FLIGHT;

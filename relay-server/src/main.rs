@@ -65,6 +65,7 @@ fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
     let mut config = RelayConfig::new(tokens, args.data_dir.clone());
     config.public_url = args.public_url.clone();
     config.trust_proxy = args.trust_proxy;
+    config.trusted_proxies = args.trusted_proxy.clone();
     config.max_body = args.max_body;
     config.response_timeout = args.response_timeout;
     config.offline = match args.offline {
@@ -77,8 +78,11 @@ fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
         max_age: args.queue_max_age,
     };
     config.max_connections = args.max_connections;
+    config.max_connections_per_ip = args.max_connections_per_ip;
+    config.max_failed_handshakes = args.max_failed_handshakes;
     config.idle_timeout = args.idle_timeout;
     config.header_read_timeout = args.header_read_timeout;
+    config.request_read_timeout = args.request_read_timeout;
     config.heartbeat = Heartbeat {
         ping_interval: args.ping_interval,
         dead_peer_after: args.dead_peer_after,

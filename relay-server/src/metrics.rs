@@ -3,7 +3,19 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use hookline_protocol::GoodbyeReason;
+
 use crate::queue::QueueStats;
+use crate::refusals::reason_label;
+
+/// The reasons a hello can be refused, one counter each.
+const HELLO_REFUSALS: [GoodbyeReason; 5] = [
+    GoodbyeReason::MissingToken,
+    GoodbyeReason::BadToken,
+    GoodbyeReason::VersionMismatch,
+    GoodbyeReason::ChannelForbidden,
+    GoodbyeReason::ProtocolError,
+];
 
 /// Why a delivery was not kept.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +37,14 @@ pub(crate) struct Metrics {
     pub responses: AtomicU64,
     pub response_timeouts: AtomicU64,
     pub connected: AtomicU64,
+    /// Senders answered 408: the request was not read within its deadline.
+    pub request_timeouts: AtomicU64,
+    /// Connections closed at once: their source address was at its cap.
+    pub connections_refused_per_source: AtomicU64,
+    /// `/connect` attempts answered 429 after too many failed handshakes.
+    pub handshakes_throttled: AtomicU64,
+    /// Refused hellos, in `HELLO_REFUSALS` order.
+    handshakes_refused: [AtomicU64; HELLO_REFUSALS.len()],
     dropped_age: AtomicU64,
     dropped_full: AtomicU64,
     dropped_offline: AtomicU64,
@@ -42,6 +62,15 @@ impl Metrics {
             DropReason::QueueFull => &self.dropped_full,
             DropReason::OfflineReject => &self.dropped_offline,
         });
+    }
+
+    pub(crate) fn handshake_refused(&self, reason: GoodbyeReason) {
+        // A reason a hello cannot get is counted as a protocol error.
+        let i = HELLO_REFUSALS
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(HELLO_REFUSALS.len() - 1);
+        inc(&self.handshakes_refused[i]);
     }
 
     pub(crate) fn render(&self, queue: QueueStats) -> String {
@@ -115,6 +144,42 @@ impl Metrics {
             ],
         );
         metric(
+            "request_timeouts_total",
+            "counter",
+            "Senders answered 408 because the request was not read within its deadline.",
+            &[("", get(&self.request_timeouts))],
+        );
+        metric(
+            "connections_refused_total",
+            "counter",
+            "Connections closed at once because their source address had the most allowed open.",
+            &[(
+                "{reason=\"per_ip\"}",
+                get(&self.connections_refused_per_source),
+            )],
+        );
+        let labels: Vec<String> = HELLO_REFUSALS
+            .iter()
+            .map(|r| format!("{{reason=\"{}\"}}", reason_label(*r)))
+            .collect();
+        let refused: Vec<(&str, u64)> = labels
+            .iter()
+            .zip(&self.handshakes_refused)
+            .map(|(l, c)| (l.as_str(), get(c)))
+            .collect();
+        metric(
+            "handshakes_refused_total",
+            "counter",
+            "Client hellos refused, by reason.",
+            &refused,
+        );
+        metric(
+            "handshakes_throttled_total",
+            "counter",
+            "Client connects answered 429 after too many failed handshakes from their address.",
+            &[("", get(&self.handshakes_throttled))],
+        );
+        metric(
             "connected_clients",
             "gauge",
             "Client sessions currently connected.",
@@ -141,5 +206,13 @@ mod tests {
         assert!(text.contains("hookline_relay_dropped_total{reason=\"age\"} 1\n"));
         assert!(text.contains("hookline_relay_queued 3\n"));
         assert!(text.contains("# TYPE hookline_relay_connected_clients gauge\n"));
+        m.handshake_refused(GoodbyeReason::BadToken);
+        m.handshake_refused(GoodbyeReason::TakenOver);
+        let text = m.render(QueueStats::default());
+        assert!(text.contains("hookline_relay_handshakes_refused_total{reason=\"bad_token\"} 1\n"));
+        assert!(
+            text.contains("hookline_relay_handshakes_refused_total{reason=\"protocol_error\"} 1\n")
+        );
+        assert!(text.contains("hookline_relay_connections_refused_total{reason=\"per_ip\"} 0\n"));
     }
 }

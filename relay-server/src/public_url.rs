@@ -14,9 +14,9 @@ pub(crate) struct ConnInfo {
     pub tls: bool,
     /// The `serve` call's shutdown token, so its sessions end with it.
     pub shutdown: tokio_util::sync::CancellationToken,
-    /// The connection's slot under `max_connections`; a WebSocket session
-    /// keeps it after the upgrade, so sessions count against the limit too.
-    pub _slot: std::sync::Arc<tokio::sync::OwnedSemaphorePermit>,
+    /// The connection's slots under `max_connections` and its address's cap;
+    /// a WebSocket session keeps them after the upgrade, so sessions count too.
+    pub _slot: std::sync::Arc<crate::conn_limits::Slot>,
     /// When bytes last moved on the socket: a session's progress signal.
     pub activity: crate::io::Activity,
 }
@@ -37,12 +37,8 @@ pub(crate) fn base_url(
     if let Some(base) = config.public_base() {
         return base;
     }
-    let forwarded = |name| {
-        config
-            .trust_proxy
-            .then(|| first_forwarded(headers, name))
-            .flatten()
-    };
+    let proxied = config.is_proxy(conn.map(|c| c.peer.ip()));
+    let forwarded = |name| proxied.then(|| first_forwarded(headers, name)).flatten();
     let tls = conn.is_some_and(|c| c.tls);
     let scheme = match forwarded("x-forwarded-proto") {
         Some(p) if p.eq_ignore_ascii_case("https") => "https",
@@ -63,13 +59,14 @@ pub(crate) fn base_url(
     format!("{scheme}://{host}")
 }
 
-/// The sender's address: the proxy's `X-Forwarded-For` when trusted, else the peer.
+/// The sender's address: the proxy's `X-Forwarded-For` when the peer is a
+/// trusted proxy, else the peer.
 pub(crate) fn remote_addr(
     config: &RelayConfig,
     headers: &HeaderMap,
     conn: Option<&ConnInfo>,
 ) -> Option<String> {
-    if config.trust_proxy
+    if config.is_proxy(conn.map(|c| c.peer.ip()))
         && let Some(addr) = first_forwarded(headers, "x-forwarded-for")
     {
         return Some(addr.to_owned());
@@ -113,6 +110,14 @@ mod tests {
             remote_addr(&config, &h, None).as_deref(),
             Some("203.0.113.9")
         );
+        config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(
+            remote_addr(&config, &h, None),
+            None,
+            "with a list, an unknown peer is not a proxy"
+        );
+        assert!(config.is_proxy(Some("10.0.0.1".parse().unwrap())));
+        assert!(!config.is_proxy(Some("192.0.2.1".parse().unwrap())));
         config.public_url = Some("https://relay.example.com/".into());
         assert_eq!(base_url(&config, &h, None), "https://relay.example.com");
     }

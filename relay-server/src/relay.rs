@@ -13,10 +13,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::commit::GroupCommit;
+use crate::conn_limits::PerSourceLimit;
 use crate::hub::ChannelHub;
 use crate::metrics::{DropReason, Metrics};
 use crate::queue::{ChannelQueue, SledQueue};
-use crate::{RelayConfig, RelayError, ops};
+use crate::refusals::Refusals;
+use crate::{RelayConfig, RelayError, data_dir, ops};
 
 /// How often the queue's upkeep runs.
 const MAINTAIN_EVERY: Duration = Duration::from_millis(25);
@@ -31,6 +33,9 @@ pub(crate) struct Inner {
     pub hubs: HashMap<ChannelId, Arc<ChannelHub>>,
     pub metrics: Metrics,
     pub commit: Arc<GroupCommit>,
+    /// Open connections per source address, across every listener.
+    pub per_source: Arc<PerSourceLimit>,
+    pub refusals: Refusals,
     next_session: AtomicU64,
     /// Cancelled by `close`: ends background tasks and any remaining session.
     pub shutdown: CancellationToken,
@@ -45,13 +50,16 @@ pub struct Relay {
 
 impl Relay {
     /// Opens the durable queue in `config.data_dir` and starts the flusher and
-    /// the age-expiry task. Must run inside a Tokio runtime.
+    /// the age-expiry task. Must run inside a Tokio runtime. The data dir is
+    /// created owner-only, and refused if group or others can write it.
     pub fn open(config: RelayConfig) -> Result<Relay, RelayError> {
         config.validate()?;
+        data_dir::prepare(&config.data_dir)?;
         let queue = SledQueue::open(&config.data_dir).map_err(|source| RelayError::OpenQueue {
             path: config.data_dir.clone(),
             source,
         })?;
+        data_dir::restrict_queue_files(&config.data_dir)?;
         Self::with_queue(config, Arc::new(queue))
     }
 
@@ -70,6 +78,8 @@ impl Relay {
             }
         }
         let inner = Arc::new(Inner {
+            per_source: PerSourceLimit::new(config.max_connections_per_ip),
+            refusals: Refusals::new(config.max_failed_handshakes),
             config,
             queue,
             hubs,
@@ -90,13 +100,21 @@ impl Relay {
         record_expired(&inner, expired);
         inner.tasks.spawn_on(expire_loop(inner.clone()), &runtime);
         inner.tasks.spawn_on(maintain_loop(inner.clone()), &runtime);
+        let summaries = crate::refusals::summary_loop(inner.clone());
+        inner.tasks.spawn_on(summaries, &runtime);
         Ok(Relay { inner })
     }
 
     /// Every route, for `serve` and for `oneshot` tests.
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/connect", get(crate::session::upgrade))
+            .route(
+                "/connect",
+                get(crate::session::upgrade).layer(axum::middleware::from_fn_with_state(
+                    self.clone(),
+                    crate::refusals::gate,
+                )),
+            )
             .route("/h/{channel}", any(crate::ingress::ingress))
             // A catch-all needs one character, so the bare trailing slash has its own route.
             .route("/h/{channel}/", any(crate::ingress::ingress))

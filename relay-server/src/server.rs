@@ -1,6 +1,7 @@
 //! The accept loop: HTTP/1.1 (plain or TLS) on hyper with a header-read
-//! timeout, header limits, an idle timeout and a connection limit, because
-//! `axum::serve` has none of these and a trickling client must be cut off.
+//! timeout, a whole-request deadline, header limits, an idle timeout, and
+//! connection limits in all and per source address, because `axum::serve`
+//! has none of these and a trickling or flooding client must be cut off.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -15,12 +16,14 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+use crate::conn_limits::{Slot, SourceKey};
+use crate::deadline::DeadlineBody;
 use crate::io::{Activity, TrackedIo};
 use crate::public_url::ConnInfo;
 use crate::{Relay, RelayError};
@@ -60,13 +63,16 @@ impl Relay {
                 },
                 () = shutdown.cancelled() => break,
             };
+            let Some(slot) = self.slot(permit, &stream, peer, acceptor.is_some()) else {
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             let conn = Connection {
                 relay: self.clone(),
                 router: router.clone(),
                 peer,
                 shutdown: shutdown.clone(),
-                slot: Arc::new(permit),
+                slot: Arc::new(slot),
             };
             connections.spawn(conn.run(stream, acceptor.clone()));
         }
@@ -76,6 +82,53 @@ impl Relay {
         tracing::info!("listener stopped");
         Ok(())
     }
+
+    /// The slots a new connection holds, or `None` when its source address
+    /// is at its cap: then a plain connection is told so with 429 (best
+    /// effort, never waiting on the peer) and closed; a TLS one is closed.
+    fn slot(
+        &self,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        stream: &TcpStream,
+        peer: SocketAddr,
+        tls: bool,
+    ) -> Option<Slot> {
+        let inner = &self.inner;
+        if inner.config.is_proxy(Some(peer.ip())) {
+            return Some(Slot {
+                _listener: permit,
+                _source: None,
+            });
+        }
+        let source = SourceKey::from(peer.ip());
+        if let Some(slot) = inner.per_source.try_acquire(source) {
+            return Some(Slot {
+                _listener: permit,
+                _source: Some(slot),
+            });
+        }
+        let cap = inner.config.max_connections_per_ip;
+        crate::refusals::over_source_cap(self, source, cap);
+        if !tls {
+            let _ = stream.try_write(&too_many_connections(cap));
+        }
+        None
+    }
+}
+
+/// A complete 429 response, written raw: the connection never reaches hyper.
+fn too_many_connections(cap: usize) -> Vec<u8> {
+    let body = serde_json::json!({
+        "error": format!("{cap} connections are already open from your address; close some or retry later"),
+        "reason": "too_many_connections",
+    })
+    .to_string();
+    format!(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 struct Connection {
@@ -83,7 +136,7 @@ struct Connection {
     router: Router,
     peer: SocketAddr,
     shutdown: CancellationToken,
-    slot: Arc<OwnedSemaphorePermit>,
+    slot: Arc<Slot>,
 }
 
 impl Connection {
@@ -118,22 +171,22 @@ impl Connection {
             activity: activity.clone(),
         };
         let router = self.router.clone();
+        let read_limit = config.request_read_timeout;
+        let clock = activity.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
             request.extensions_mut().insert(info.clone());
+            let request =
+                request.map(|body| Body::new(DeadlineBody::new(body, clock.clone(), read_limit)));
             let router = router.clone();
             async move {
-                Ok::<_, Infallible>(
-                    router
-                        .oneshot(request.map(Body::new))
-                        .await
-                        .unwrap_or_else(|e| match e {}),
-                )
+                Ok::<_, Infallible>(router.oneshot(request).await.unwrap_or_else(|e| match e {}))
             }
         });
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(config.header_read_timeout)
+            // The head is part of the whole request, so its own limit is the smaller.
+            .header_read_timeout(config.header_read_timeout.min(read_limit))
             .max_headers(MAX_HEADERS)
             .max_buf_size(MAX_HEADER_BYTES + 16 * 1024);
         let conn = builder

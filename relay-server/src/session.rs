@@ -97,7 +97,7 @@ async fn run(relay: Relay, socket: WebSocket, base: String, conn: Option<ConnInf
     let (hub, client) = match hello {
         Ok(ok) => ok,
         Err(refusal) => {
-            tracing::info!(reason = ?refusal.reason, "refused a client: {}", refusal.message);
+            crate::refusals::handshake_refused(&relay, conn.as_ref(), &refusal);
             return goodbye(&mut sink, refusal.reason, refusal.message).await;
         }
     };

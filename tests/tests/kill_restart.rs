@@ -65,6 +65,8 @@ async fn every_accepted_delivery_is_stored_exactly_once_across_a_kill() {
     tokens.add(Secret::new(TOKEN), Vec::new());
     let mut config = RelayConfig::new(tokens, relay_dir.path().to_path_buf());
     config.response_timeout = Duration::from_secs(2);
+    // All TOTAL senders connect at once, from 127.0.0.1.
+    config.max_connections_per_ip = TOTAL + 16;
     let relay = Relay::open(config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let relay_url = format!("ws://{}", listener.local_addr().unwrap());

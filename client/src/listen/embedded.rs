@@ -36,6 +36,9 @@ impl EmbeddedRelay {
         tokens.add(token.clone(), Vec::new());
         let mut config = RelayConfig::new(tokens, data_dir.join("relay"));
         config.max_body = max_body;
+        // Every sender of a local relay is 127.0.0.1: a per-address cap would
+        // be a cap on all of them together.
+        config.max_connections_per_ip = config.max_connections;
         let relay = Relay::open(config).context("cannot open the embedded relay's queue")?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -3,6 +3,9 @@
 mod auth;
 mod binary;
 mod delivery;
+mod hostile;
+mod modes;
+mod refusals;
 mod sessions;
 mod support;
 mod transport;

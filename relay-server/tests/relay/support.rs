@@ -128,6 +128,31 @@ impl Client {
         (client, first)
     }
 
+    /// [`connect`](Self::connect) from the loopback address `source`;
+    /// the upgrade's refusal (an HTTP status) is an `Err`.
+    pub async fn connect_from(
+        source: &str,
+        addr: SocketAddr,
+        hello: ClientMessage,
+    ) -> Result<(Client, RelayMessage), http::Response<Option<Vec<u8>>>> {
+        let stream = MaybeTlsStream::Plain(connect_from(source, addr).await);
+        let url = format!("ws://{addr}/connect");
+        let upgrade = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()));
+        match tokio::time::timeout(WAIT, upgrade)
+            .await
+            .expect("upgrade in time")
+        {
+            Ok((ws, _)) => {
+                let mut client = Client { ws };
+                client.send(&hello).await;
+                let first = client.recv().await;
+                Ok((client, first))
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(*response),
+            Err(e) => panic!("websocket upgrade: {e}"),
+        }
+    }
+
     /// Connects with the token's default channel and expects a welcome.
     pub async fn welcome(addr: SocketAddr, token: &str) -> Client {
         let (client, first) = Self::connect(addr, hello(token, None)).await;
@@ -235,8 +260,34 @@ where
     }
 }
 
+/// A TCP connection to `addr` from the loopback address `source` (127.0.0.2
+/// is a second sender as far as per-address limits go).
+pub async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    let source: std::net::IpAddr = source.parse().expect("source address");
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .expect("bind source");
+    tokio::time::timeout(WAIT, socket.connect(addr))
+        .await
+        .expect("connect in time")
+        .expect("connect")
+}
+
 /// `method path` with `headers` and `body` to the relay at `addr`.
 pub async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Reply {
+    send_from("127.0.0.1", addr, method, path, headers, body).await
+}
+
+/// [`send`] from the loopback address `source`.
+pub async fn send_from(
+    source: &str,
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -251,8 +302,7 @@ pub async fn send(
         request = request.header(*name, *value);
     }
     let request = request.body(Full::new(body.into())).expect("request");
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    send_on(stream, request).await
+    send_on(connect_from(source, addr).await, request).await
 }
 
 /// A JSON POST; the future owns its arguments so it can be spawned.
@@ -274,9 +324,14 @@ pub fn post(
     }
 }
 
-/// The value of one unlabelled metric.
+/// The value of one metric; `name` may carry labels: `x_total{reason="y"}`.
 pub async fn metric(addr: SocketAddr, name: &str) -> u64 {
-    let reply = send(addr, "GET", "/metrics", &[], Bytes::new()).await;
+    metric_from("127.0.0.1", addr, name).await
+}
+
+/// [`metric`], asked from the loopback address `source`.
+pub async fn metric_from(source: &str, addr: SocketAddr, name: &str) -> u64 {
+    let reply = send_from(source, addr, "GET", "/metrics", &[], Bytes::new()).await;
     let text = String::from_utf8(reply.body.to_vec()).expect("utf-8 metrics");
     let prefix = format!("hookline_relay_{name} ");
     text.lines()

@@ -133,6 +133,8 @@ async fn measure(n: usize) -> anyhow::Result<Cost> {
     }
     let mut config = RelayConfig::new(tokens, dir.path().join("relay"));
     config.max_connections = n + 256;
+    // Every idle client connects from 127.0.0.1.
+    config.max_connections_per_ip = n + 256;
     let (relay, addr, shutdown, serving) = tunnel::serve(config).await?;
     let before = vm_rss()?;
     let mut child = tokio::process::Command::new(std::env::current_exe().context("own path")?)
