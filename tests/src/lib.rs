@@ -6,6 +6,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod sender;
+pub mod soak;
 
 pub use app::{LocalApp, Received, Reply};
 pub use sender::{Sent, send};
