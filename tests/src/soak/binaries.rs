@@ -57,12 +57,30 @@ fn build() -> anyhow::Result<Binaries> {
             "--locked",
             "--message-format=json-render-diagnostics",
         ])
-        .args(["-p", CLIENT, "--bin", CLIENT, "-p", RELAY, "--bin", RELAY])
+        // With this crate selected too, features resolve as for the soak's
+        // own build, so cargo reuses its libraries and links two binaries.
+        .args(["-p", env!("CARGO_PKG_NAME"), "-p", CLIENT, "-p", RELAY])
+        .args(["--bin", CLIENT, "--bin", RELAY])
         .arg("--manifest-path")
         .arg(&manifest)
         .args(profile_args(profile_dir))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    // `cargo run` gives the soak its crate's variables (CARGO_PKG_NAME…);
+    // build scripts watch some of them, so passed on they would make cargo
+    // rebuild dependencies on every run.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                &*name,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR"
+            )
+        {
+            command.env_remove(&*name);
+        }
+    }
     // Built next to the soak (`--target-dir` may have been a flag, not the
     // environment): cargo marks a target dir's root with CACHEDIR.TAG.
     if std::env::var_os("CARGO_TARGET_DIR").is_none()

@@ -69,10 +69,11 @@ pub fn render(report: &Report, facts: &Facts) -> String {
     let _ = writeln!(
         out,
         "chaos: {} client kills, {} relay kills, {} app outages ({refusing} refusing, {failing} answering 500); \
-         sending {:.1}s, drain {:.1}s; client retry span {:.1}s",
+         app answered 500 to {} forwards; sending {:.1}s, drain {:.1}s; client retry span {:.1}s",
         facts.plan.client.len(),
         facts.plan.relay.len(),
         facts.plan.app.len(),
+        r.app_500s,
         facts.sending.as_secs_f64(),
         facts.drain.as_secs_f64(),
         facts.retry_span.as_secs_f64(),

@@ -88,6 +88,8 @@ pub struct Report {
     /// (stored, forwarded, failed, neither).
     pub late: (usize, usize, usize, usize),
     pub foreign: usize,
+    /// Forwards the app answered with 500 during its failing phases.
+    pub app_500s: u64,
     /// A few ids of each kind of fault, with what is known of them.
     pub examples: Vec<String>,
 }
@@ -111,6 +113,7 @@ pub fn tally(sending: &Sending, stored: &Stored, app: &AppLog, max_forwards: usi
         posts: sending.posts.len(),
         gave_up: sending.gave_up,
         foreign: stored.foreign + app.foreign as usize,
+        app_500s: app.hits.values().map(|h| u64::from(h.failed)).sum(),
         ..Report::default()
     };
     let mut posted = HashSet::new();
@@ -190,4 +193,107 @@ pub fn tally(sending: &Sending, stored: &Stored, app: &AppLog, max_forwards: usi
         .filter(|id| !posted.contains(id.as_str()))
         .count();
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::super::app::Hits;
+    use super::super::traffic::Posted;
+    use super::*;
+
+    fn post(id: &str, answer: Answer) -> Posted {
+        Posted {
+            id: id.into(),
+            answer,
+        }
+    }
+
+    fn copy(delivery_id: &str, forwards: usize, forwarded: bool) -> StoredCopy {
+        StoredCopy {
+            delivery_id: delivery_id.into(),
+            forwards,
+            forwarded,
+            last: String::new(),
+        }
+    }
+
+    #[test]
+    fn each_fault_is_counted_once_and_fails_the_run() {
+        let sending = Sending {
+            posts: vec![
+                post("ok", Answer::Accepted(200)),
+                post("lost", Answer::Accepted(202)),
+                post("twice", Answer::Accepted(202)),
+                post("stuck", Answer::Accepted(202)),
+                post("spent", Answer::Accepted(202)),
+                post("retried", Answer::Refused(502)),
+                post("refused", Answer::NoAnswer),
+            ],
+            ..Sending::default()
+        };
+        let mut stored = Stored::default();
+        for (id, copies) in [
+            ("ok", vec![copy("a", 1, true)]),
+            ("twice", vec![copy("b", 1, true), copy("c", 1, true)]),
+            ("stuck", vec![copy("d", 2, false)]),
+            ("spent", vec![copy("e", 6, false)]),
+            ("retried", vec![copy("f", 3, true)]),
+        ] {
+            stored.by_id.insert(id.into(), copies);
+        }
+        let ok = Hits { ok: 1, failed: 0 };
+        let app = AppLog {
+            hits: [
+                ("ok", ok),
+                ("twice", Hits { ok: 2, failed: 0 }),
+                ("retried", ok),
+            ]
+            .into_iter()
+            .map(|(id, hits)| (id.to_owned(), hits))
+            .collect(),
+            foreign: 0,
+            last_hit: Instant::now(),
+        };
+        let report = tally(&sending, &stored, &app, 6);
+        assert_eq!(
+            (report.posts, report.accepted, report.accepted_queued),
+            (7, 5, 4)
+        );
+        assert_eq!(
+            (report.lost, report.stored_twice, report.unforwarded),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            (report.forwarded, report.forwarded_again, report.failed),
+            (2, 1, 1)
+        );
+        assert_eq!(
+            (report.refused, report.no_answer, report.late),
+            (1, 1, (1, 1, 0, 0))
+        );
+        assert_eq!((report.stored, report.app_500s), (5, 0));
+        assert!(!report.passed());
+        assert_eq!(report.examples.len(), 3, "{:?}", report.examples);
+    }
+
+    #[test]
+    fn what_was_never_sent_is_unexplained() {
+        let sending = Sending {
+            posts: vec![post("1.0", Answer::Accepted(202))],
+            ..Sending::default()
+        };
+        let mut stored = Stored::default();
+        stored.by_id.insert("1.0".into(), vec![copy("a", 1, true)]);
+        stored.by_id.insert("9.9".into(), vec![copy("b", 1, true)]);
+        let app = AppLog {
+            hits: [("1.0".to_owned(), Hits { ok: 1, failed: 0 })].into(),
+            foreign: 0,
+            last_hit: Instant::now(),
+        };
+        let report = tally(&sending, &stored, &app, 6);
+        assert_eq!((report.foreign, report.lost, report.forwarded), (1, 0, 1));
+        assert!(!report.passed());
+    }
 }
