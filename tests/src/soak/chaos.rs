@@ -54,6 +54,16 @@ pub struct Bounds {
 }
 
 impl Plan {
+    /// Outages that refuse connections, and those that answer 500.
+    pub fn outage_kinds(&self) -> (usize, usize) {
+        let refusing = self
+            .app
+            .iter()
+            .filter(|o| o.kind == OutageKind::Refusing)
+            .count();
+        (refusing, self.app.len() - refusing)
+    }
+
     /// Moments spread uniformly over the middle 90% of `span` (the sending
     /// phase), sorted; durations uniform up to `bounds`.
     pub fn draw(

@@ -12,12 +12,11 @@ pub mod options;
 pub mod output;
 pub mod procs;
 pub mod rng;
+pub mod setup;
 pub mod tally;
 pub mod traffic;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -25,14 +24,11 @@ use hookline::forward::RetryPolicy;
 use hookline::store::Outcome;
 
 use self::app::SoakApp;
-use self::chaos::{Bounds, OutageKind, Plan};
+use self::chaos::{Bounds, Plan};
 use self::options::Options;
 use self::procs::Proc;
 use self::tally::Report;
 
-/// How long the relay lets a sender wait for the app's answer: short, so a
-/// sender caught by a client kill moves on quickly.
-const RESPONSE_TIMEOUT: &str = "3s";
 /// How long each program may take to stop on SIGTERM at the end.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 /// Longest the final drain may take, whatever happens.
@@ -65,17 +61,39 @@ fn retry_schedule() -> (RetryPolicy, Duration, Duration) {
     (policy, span, gap)
 }
 
-/// One whole run: setup, sending under fire, drain, verdict.
+/// One whole run: setup, sending under fire, drain, verdict. The temp dir
+/// with the data dirs and logs is kept when the run fails or errs.
 pub async fn run(options: &Options) -> anyhow::Result<(Report, Facts)> {
     let bins = binaries::locate(options.bin_dir.as_deref())?;
     let dir = tempfile::Builder::new()
         .prefix("hookline-soak-")
         .tempdir()
         .context("cannot make a temp dir")?;
-    let root = dir.path();
     // It holds the relay's token and every delivery: for this user only.
-    std::fs::set_permissions(root, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .context("cannot restrict the temp dir")?;
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .context("cannot restrict the temp dir")?;
+    match run_in(dir.path(), &bins, options).await {
+        Ok((report, mut facts)) => {
+            if options.keep_dir || !output::passed(&report, &facts) {
+                facts.kept = Some(dir.keep());
+            }
+            Ok((report, facts))
+        }
+        Err(e) => {
+            let kept = dir.keep();
+            Err(e.context(format!("data dirs and logs kept in {}", kept.display())))
+        }
+    }
+}
+
+async fn run_in(
+    root: &Path,
+    bins: &binaries::Binaries,
+    options: &Options,
+) -> anyhow::Result<(Report, Facts)> {
     let (policy, retry_span, retry_gap) = retry_schedule();
     // Outages stay well inside the retry span, so none can use up a retry
     // budget on its own; kills during one still can make it longer.
@@ -103,12 +121,12 @@ pub async fn run(options: &Options) -> anyhow::Result<(Report, Facts)> {
     let token = procs::new_token(&bins.relay).await?;
     let tokens_file = root.join("tokens");
     std::fs::write(&tokens_file, format!("{token}\n")).context("cannot write the tokens file")?;
-    let port = free_port()?;
+    let port = setup::free_port()?;
     let mut app = SoakApp::start().await?;
-    let mut relay = relay_proc(&bins.relay, root, port, &tokens_file);
+    let mut relay = setup::relay_proc(&bins.relay, root, port, &tokens_file);
     let url = procs::start_relay(&mut relay).await?;
     let client_dir = root.join("client-data");
-    let mut client = client_proc(
+    let mut client = setup::client_proc(
         &bins.hookline,
         root,
         port,
@@ -134,9 +152,8 @@ pub async fn run(options: &Options) -> anyhow::Result<(Report, Facts)> {
     );
 
     let start = Instant::now();
-    let accepted = Arc::new(AtomicUsize::new(0));
     let sending = async {
-        Ok::<_, anyhow::Error>(traffic::run(&url, options.deliveries, options.rate, accepted).await)
+        Ok::<_, anyhow::Error>(traffic::run(&url, options.deliveries, options.rate).await)
     };
     let (sending, (), (), ()) = tokio::try_join!(
         sending,
@@ -165,14 +182,14 @@ pub async fn run(options: &Options) -> anyhow::Result<(Report, Facts)> {
         ("relay", relay.terminate(STOP_GRACE).await?),
     ];
     let export = root.join("export.jsonl");
-    export_store(&bins.hookline, &client_dir, &export).await?;
+    setup::export_store(&bins.hookline, &client_dir, &export).await?;
     let stored = tally::read_export(&export)?;
     let report = {
         let log = app.log();
         let log = log.lock().expect("app log lock");
         tally::tally(&sending, &stored, &log, policy.max_retries as usize + 1)
     };
-    let mut facts = Facts {
+    let facts = Facts {
         plan,
         sending: sent_in,
         drain: drain_took,
@@ -180,9 +197,6 @@ pub async fn run(options: &Options) -> anyhow::Result<(Report, Facts)> {
         stopped_cleanly,
         kept: None,
     };
-    if options.keep_dir || !output::passed(&report, &facts) {
-        facts.kept = Some(dir.keep());
-    }
     Ok((report, facts))
 }
 
@@ -204,94 +218,4 @@ async fn drain(app: &SoakApp, quiet: Duration, procs: &mut [&mut Proc]) -> anyho
     }
     eprintln!("soak: the app was still receiving after {DRAIN_CAP:?}; judging what is there");
     Ok(())
-}
-
-/// A port free right now, for the relay to listen on across restarts.
-fn free_port() -> anyhow::Result<u16> {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
-    Ok(probe.local_addr()?.port())
-}
-
-fn relay_proc(bin: &Path, root: &Path, port: u16, tokens: &Path) -> Proc {
-    let args = [
-        "--listen".into(),
-        format!("127.0.0.1:{port}").into(),
-        "--tokens-file".into(),
-        tokens.into(),
-        "--data-dir".into(),
-        root.join("relay-data").into(),
-        "--response-timeout".into(),
-        RESPONSE_TIMEOUT.into(),
-    ];
-    Proc::new("relay", bin, args.into(), root.join("relay.log"), None)
-}
-
-fn client_proc(
-    bin: &Path,
-    root: &Path,
-    port: u16,
-    token: &str,
-    forward: &str,
-    policy: RetryPolicy,
-    options: &Options,
-) -> Proc {
-    // Retention must never prune a delivery the soak will look for.
-    let keep = (options.deliveries * 20).max(10_000);
-    let args = [
-        "listen".into(),
-        "--relay".into(),
-        format!("ws://127.0.0.1:{port}").into(),
-        "--token".into(),
-        token.into(),
-        "--forward".into(),
-        forward.into(),
-        "--output".into(),
-        "json".into(),
-        "--retries".into(),
-        policy.max_retries.to_string().into(),
-        "--keep".into(),
-        keep.to_string().into(),
-        "--data-dir".into(),
-        root.join("client-data").into(),
-    ];
-    Proc::new(
-        "client",
-        bin,
-        args.into(),
-        root.join("client.log"),
-        Some(root.join("client.out")),
-    )
-}
-
-/// `hookline export --format jsonl` of the stopped client's store.
-async fn export_store(bin: &Path, data_dir: &Path, to: &Path) -> anyhow::Result<()> {
-    let mut command = tokio::process::Command::new(bin);
-    command
-        .args(["export", "--format", "jsonl", "--output"])
-        .arg(to)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdin(std::process::Stdio::null());
-    procs::clean_env(&mut command);
-    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
-        .await
-        .context("`hookline export` took over 2 minutes")?
-        .context("cannot run `hookline export`")?;
-    if !output.status.success() {
-        bail!(
-            "`hookline export` failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// Outages of each kind in a plan.
-pub fn outage_kinds(plan: &Plan) -> (usize, usize) {
-    let refusing = plan
-        .app
-        .iter()
-        .filter(|o| o.kind == OutageKind::Refusing)
-        .count();
-    (refusing, plan.app.len() - refusing)
 }

@@ -8,7 +8,7 @@ use super::tally::Report;
 /// The report as text, ending with PASS or FAIL and why.
 pub fn render(report: &Report, facts: &Facts) -> String {
     let mut out = String::new();
-    let (refusing, failing) = super::outage_kinds(&facts.plan);
+    let (refusing, failing) = facts.plan.outage_kinds();
     let r = report;
     let mut line = |label: &str, value: usize, note: String| {
         let _ = writeln!(out, "{label:<26}{value:>8}  {note}");

@@ -95,12 +95,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// No loss, no double store, every accepted delivery forwarded or counted
-    /// failed, every slot eventually accepted, nothing unexplained.
+    /// No loss, no double store, every stored delivery forwarded or counted
+    /// failed (whatever its sender heard: the client owes the app a forward
+    /// for everything it stored), every slot eventually accepted, nothing
+    /// unexplained.
     pub fn passed(&self) -> bool {
         self.lost == 0
             && self.stored_twice == 0
             && self.unforwarded == 0
+            && self.late.3 == 0
             && self.gave_up == 0
             && self.foreign == 0
     }
@@ -175,6 +178,7 @@ pub fn tally(sending: &Sending, stored: &Stored, app: &AppLog, max_forwards: usi
                         report.late.2 += 1;
                     } else {
                         report.late.3 += 1;
+                        example("stored after a non-2xx, never forwarded", &post.id, copies);
                     }
                 }
             }
@@ -230,6 +234,7 @@ mod tests {
                 post("spent", Answer::Accepted(202)),
                 post("retried", Answer::Refused(502)),
                 post("refused", Answer::NoAnswer),
+                post("abandoned", Answer::Refused(500)),
             ],
             ..Sending::default()
         };
@@ -240,6 +245,7 @@ mod tests {
             ("stuck", vec![copy("d", 2, false)]),
             ("spent", vec![copy("e", 6, false)]),
             ("retried", vec![copy("f", 3, true)]),
+            ("abandoned", vec![copy("g", 2, false)]),
         ] {
             stored.by_id.insert(id.into(), copies);
         }
@@ -259,7 +265,7 @@ mod tests {
         let report = tally(&sending, &stored, &app, 6);
         assert_eq!(
             (report.posts, report.accepted, report.accepted_queued),
-            (7, 5, 4)
+            (8, 5, 4)
         );
         assert_eq!(
             (report.lost, report.stored_twice, report.unforwarded),
@@ -271,11 +277,11 @@ mod tests {
         );
         assert_eq!(
             (report.refused, report.no_answer, report.late),
-            (1, 1, (1, 1, 0, 0))
+            (2, 1, (2, 1, 0, 1))
         );
-        assert_eq!((report.stored, report.app_500s), (5, 0));
+        assert_eq!((report.stored, report.app_500s), (6, 0));
         assert!(!report.passed());
-        assert_eq!(report.examples.len(), 3, "{:?}", report.examples);
+        assert_eq!(report.examples.len(), 4, "{:?}", report.examples);
     }
 
     #[test]

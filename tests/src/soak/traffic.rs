@@ -4,7 +4,6 @@
 //! a new id, so a retry is never mistaken for a double store.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -57,9 +56,8 @@ fn body(id: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Sends `deliveries` deliveries to `url`, starting `rate` a second; counts
-/// accepted ones in `accepted` as they come.
-pub async fn run(url: &str, deliveries: usize, rate: f64, accepted: Arc<AtomicUsize>) -> Sending {
+/// Sends `deliveries` deliveries to `url`, starting `rate` a second.
+pub async fn run(url: &str, deliveries: usize, rate: f64) -> Sending {
     let started = Instant::now();
     let client = http_client();
     let gate = Arc::new(Semaphore::new(IN_FLIGHT));
@@ -70,16 +68,10 @@ pub async fn run(url: &str, deliveries: usize, rate: f64, accepted: Arc<AtomicUs
         let Ok(permit) = Arc::clone(&gate).acquire_owned().await else {
             break;
         };
-        let (client, url, accepted) = (client.clone(), url.to_owned(), Arc::clone(&accepted));
+        let (client, url) = (client.clone(), url.to_owned());
         slots.spawn(async move {
             let posts = deliver(&client, &url, slot).await;
             drop(permit);
-            if posts
-                .last()
-                .is_some_and(|p| matches!(p.answer, Answer::Accepted(_)))
-            {
-                accepted.fetch_add(1, Ordering::Relaxed);
-            }
             posts
         });
     }
