@@ -104,6 +104,17 @@ impl LocalApp {
             .expect("local app stopped")
     }
 
+    /// Drops the requests queued for [`next`](Self::next) without waiting:
+    /// a long run that keeps its own log (in the responder) calls this so
+    /// copies of every request do not pile up. Returns how many were dropped.
+    pub fn discard_received(&mut self) -> usize {
+        let mut dropped = 0;
+        while self.received.try_recv().is_ok() {
+            dropped += 1;
+        }
+        dropped
+    }
+
     /// Requests received so far.
     pub fn count(&self) -> u64 {
         *self.count.lock().expect("count lock")

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod process;
 pub mod sender;
+pub mod soak;
 
 pub use app::{LocalApp, Received, Reply};
 pub use sender::{Sent, send};

@@ -1,0 +1,96 @@
+//! The programs of one run and their arguments: the relay on a fixed port
+//! (it must come back where the senders and the client expect it), the
+//! client forwarding to the app, and the final `hookline export`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hookline::forward::RetryPolicy;
+
+use super::options::Options;
+use super::procs::{self, Proc};
+
+/// How long the relay lets a sender wait for the app's answer: short, so a
+/// sender caught by a client kill moves on quickly.
+const RESPONSE_TIMEOUT: &str = "3s";
+
+/// A port free right now, for the relay to listen on across restarts.
+pub fn free_port() -> anyhow::Result<u16> {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
+    Ok(probe.local_addr()?.port())
+}
+
+pub fn relay_proc(bin: &Path, root: &Path, port: u16, tokens: &Path) -> Proc {
+    let args = [
+        "--listen".into(),
+        format!("127.0.0.1:{port}").into(),
+        "--tokens-file".into(),
+        tokens.into(),
+        "--data-dir".into(),
+        root.join("relay-data").into(),
+        "--response-timeout".into(),
+        RESPONSE_TIMEOUT.into(),
+    ];
+    Proc::new("relay", bin, args.into(), root.join("relay.log"), None)
+}
+
+pub fn client_proc(
+    bin: &Path,
+    root: &Path,
+    port: u16,
+    token: &str,
+    forward: &str,
+    policy: RetryPolicy,
+    options: &Options,
+) -> Proc {
+    // Retention must never prune a delivery the soak will look for.
+    let keep = (options.deliveries * 20).max(10_000);
+    let args = [
+        "listen".into(),
+        "--relay".into(),
+        format!("ws://127.0.0.1:{port}").into(),
+        "--token".into(),
+        token.into(),
+        "--forward".into(),
+        forward.into(),
+        "--output".into(),
+        "json".into(),
+        "--retries".into(),
+        policy.max_retries.to_string().into(),
+        "--keep".into(),
+        keep.to_string().into(),
+        "--data-dir".into(),
+        root.join("client-data").into(),
+    ];
+    Proc::new(
+        "client",
+        bin,
+        args.into(),
+        root.join("client.log"),
+        Some(root.join("client.out")),
+    )
+}
+
+/// `hookline export --format jsonl` of the stopped client's store.
+pub async fn export_store(bin: &Path, data_dir: &Path, to: &Path) -> anyhow::Result<()> {
+    let mut command = tokio::process::Command::new(bin);
+    command
+        .args(["export", "--format", "jsonl", "--output"])
+        .arg(to)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(std::process::Stdio::null());
+    procs::clean_env(&mut command);
+    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .context("`hookline export` took over 2 minutes")?
+        .context("cannot run `hookline export`")?;
+    if !output.status.success() {
+        bail!(
+            "`hookline export` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
