@@ -70,6 +70,16 @@ pub fn ensure(dir: &Path) -> Result<(), DataDirError> {
     builder.create(dir).map_err(create)
 }
 
+/// Creates a new file readable only by its owner (a spooled import, a body
+/// being edited): it may hold a webhook body. Fails if `path` exists.
+pub fn create_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 /// [`resolve`] then [`ensure`]: what every command calls first.
 pub fn prepare(explicit: Option<&Path>) -> Result<PathBuf, DataDirError> {
     let dir = resolve(explicit)?;

@@ -68,6 +68,12 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
+/// A request as list rows show it, `METHOD /path`, escaped for the terminal.
+pub fn request_line(method: &str, path: &str) -> String {
+    let path = if path.is_empty() { "/" } else { path };
+    for_terminal(format!("{method} {path}"), Lines::One)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

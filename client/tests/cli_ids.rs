@@ -2,47 +2,18 @@
 //! of an id or its end (the SHORT column of `list`), the same for `show`,
 //! `replay` and `export`, directly or through a listener.
 
+mod cli_support;
 mod store_support;
 
-use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
+use cli_support::*;
 use hookline::control::{StoreAccess, serve_control, socket_path};
 use hookline::store::{SHORT_ID_LEN, Store, StoreError, StoredDelivery};
 use hookline_protocol::DeliveryId;
 use store_support::*;
 use tokio_util::sync::CancellationToken;
-
-async fn hookline(dir: &Path, args: &[&str]) -> Output {
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookline"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env_remove("HOOKLINE_DATA_DIR")
-        .kill_on_drop(true)
-        .output();
-    tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("hookline hung")
-        .expect("hookline runs")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn one_line_error(out: &Output) -> String {
-    assert!(!out.status.success(), "should have failed");
-    let err = String::from_utf8(out.stderr.clone()).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    err
-}
 
 /// The id `show --json` printed.
 fn shown_id(out: &Output) -> DeliveryId {

@@ -1,36 +1,13 @@
 //! What the command line says when something is off: each message names
 //! the real culprit and what to do, and big things stay readable.
 
+mod cli_support;
 mod store_support;
 
-use std::path::Path;
-use std::process::Output;
-use std::time::Duration;
-
+use cli_support::*;
 use hookline::last_listen::LastListen;
 use hookline::store::Store;
 use store_support::*;
-
-async fn hookline(dir: &Path, args: &[&str]) -> Output {
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookline"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env_remove("HOOKLINE_DATA_DIR")
-        .env_remove("HOOKLINE_LISTEN")
-        .env_remove("WEBHOOK_SECRET")
-        .kill_on_drop(true)
-        .output();
-    tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("hookline hung")
-        .expect("hookline runs")
-}
-
-fn failure(out: &Output) -> String {
-    assert!(!out.status.success(), "should have failed");
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
 
 #[tokio::test]
 async fn trigger_blames_the_stopped_listener_not_the_app() {

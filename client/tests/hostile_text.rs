@@ -2,13 +2,14 @@
 //! reaches the terminal raw: `list`, `show`, `listen` lines and the TUI show
 //! control characters as visible escapes, while the JSON forms stay exact.
 
+mod cli_support;
 mod store_support;
 mod tui_support;
 
-use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+use cli_support::*;
 use hookline::store::{Store, StoredDelivery, Summary};
 use hookline_protocol::{Delivery, Header, body_sha256_hex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -44,26 +45,6 @@ fn raw_controls(text: &str) -> Vec<char> {
         .collect()
 }
 
-async fn hookline(dir: &Path, args: &[&str]) -> Output {
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookline"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env_remove("HOOKLINE_DATA_DIR")
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("hookline hung")
-        .expect("hookline runs");
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn text(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
 }
@@ -78,12 +59,12 @@ async fn list_show_and_the_tui_escape_what_the_sender_wrote() {
     drop(store);
     let id = d.id.to_string();
 
-    let list = text(&hookline(dir.path(), &["list"]).await);
+    let list = text(&hookline_ok(dir.path(), &["list"]).await);
     assert_eq!(raw_controls(&list), [], "{list}");
     assert!(list.contains(PWNED_SHOWN), "{list}");
     assert!(list.contains(r"POST /hook\x1b[31mred"), "{list}");
 
-    let show = text(&hookline(dir.path(), &["show", &id]).await);
+    let show = text(&hookline_ok(dir.path(), &["show", &id]).await);
     assert_eq!(raw_controls(&show), [], "{show}");
     for expected in [
         r"POST /hook\x1b[31mred?q=\x1b[2J",
@@ -93,16 +74,18 @@ async fn list_show_and_the_tui_escape_what_the_sender_wrote() {
     ] {
         assert!(show.contains(expected), "missing {expected:?} in:\n{show}");
     }
-    let headers = text(&hookline(dir.path(), &["show", &id, "--headers"]).await);
+    let headers = text(&hookline_ok(dir.path(), &["show", &id, "--headers"]).await);
     assert_eq!(raw_controls(&headers), [], "{headers}");
 
     // The JSON forms are exact: JSON escapes the controls itself.
     let summary: Summary =
-        serde_json::from_str(&text(&hookline(dir.path(), &["list", "--json"]).await)).unwrap();
+        serde_json::from_str(&text(&hookline_ok(dir.path(), &["list", "--json"]).await)).unwrap();
     assert_eq!(summary.event.as_deref(), Some(PWNED_EVENT));
     assert_eq!(summary.path, d.path);
-    let shown: StoredDelivery =
-        serde_json::from_str(&text(&hookline(dir.path(), &["show", &id, "--json"]).await)).unwrap();
+    let shown: StoredDelivery = serde_json::from_str(&text(
+        &hookline_ok(dir.path(), &["show", &id, "--json"]).await,
+    ))
+    .unwrap();
     assert_eq!(shown, stored);
 
     let (mut app, _) = tui_support::app_with(vec![Summary::of(&stored)], None);
@@ -283,7 +266,7 @@ async fn listen_lines_name_real_providers_events_and_escape_the_rest() {
     }
     // `list --event` (through the running listener) matches the same types.
     for (glob, expected) in [("push", 1), ("orders/*", 1), ("push,orders/*", 2)] {
-        let found = text(&hookline(dir.path(), &["list", "--json", "--event", glob]).await);
+        let found = text(&hookline_ok(dir.path(), &["list", "--json", "--event", glob]).await);
         assert_eq!(found.lines().count(), expected, "{glob}: {found}");
     }
     child.start_kill().unwrap();

@@ -192,10 +192,24 @@ fn text(message: &impl Serialize) -> Frame {
     Frame::Text(serde_json::to_string(message).expect("control messages always serialize"))
 }
 
-fn unexpected_kind(kind: u8, side: &str) -> ProtocolError {
-    ProtocolError::BadFrame(format!(
-        "binary frame of kind {kind} is not one a {side} sends"
-    ))
+/// A text frame's JSON, size-checked first.
+fn parse_text<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ProtocolError> {
+    check_size(bytes.len())?;
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+/// A binary frame split into its parts, size and kind checked: `side` (the
+/// peer that sends frames of `kind`) names it in the error.
+fn binary_parts(bytes: Bytes, kind: u8, side: &str) -> Result<frame::Parts, ProtocolError> {
+    check_size(bytes.len())?;
+    let parts = frame::split(bytes)?;
+    if parts.kind != kind {
+        return Err(ProtocolError::BadFrame(format!(
+            "binary frame of kind {} is not one a {side} sends",
+            parts.kind
+        )));
+    }
+    Ok(parts)
 }
 
 impl ClientMessage {
@@ -214,17 +228,12 @@ impl ClientMessage {
 
     /// Parses a text frame; never panics, whatever the bytes.
     pub fn decode_text(bytes: &[u8]) -> Result<Self, ProtocolError> {
-        check_size(bytes.len())?;
-        Ok(serde_json::from_slice(bytes)?)
+        parse_text(bytes)
     }
 
     /// Parses a binary frame; the body is a slice of `bytes`, not a copy.
     pub fn decode_binary(bytes: Bytes) -> Result<Self, ProtocolError> {
-        check_size(bytes.len())?;
-        let parts = frame::split(bytes)?;
-        if parts.kind != KIND_RESPONSE {
-            return Err(unexpected_kind(parts.kind, "client"));
-        }
+        let parts = binary_parts(bytes, KIND_RESPONSE, "client")?;
         let (id, status, headers, body) = frame::response_of(parts)?;
         Ok(Self::Response {
             id,
@@ -256,17 +265,12 @@ impl RelayMessage {
 
     /// Parses a text frame; never panics, whatever the bytes.
     pub fn decode_text(bytes: &[u8]) -> Result<Self, ProtocolError> {
-        check_size(bytes.len())?;
-        Ok(serde_json::from_slice(bytes)?)
+        parse_text(bytes)
     }
 
     /// Parses a binary frame; the body is a slice of `bytes`, not a copy.
     pub fn decode_binary(bytes: Bytes) -> Result<Self, ProtocolError> {
-        check_size(bytes.len())?;
-        let parts = frame::split(bytes)?;
-        if parts.kind != KIND_DELIVERY {
-            return Err(unexpected_kind(parts.kind, "relay"));
-        }
+        let parts = binary_parts(bytes, KIND_DELIVERY, "relay")?;
         let (delivery, respond) = frame::delivery_of(parts)?;
         Ok(Self::Delivery {
             delivery: Box::new(delivery),

@@ -105,12 +105,7 @@ struct Spool {
 impl Spool {
     fn from_stdin(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join(format!(".import-{}.jsonl", std::process::id()));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(&path)
+        let mut file = crate::data_dir::create_owner_only(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         let spool = Self { path };
         io::copy(&mut io::stdin().lock(), &mut file)

@@ -222,14 +222,7 @@ impl ListArgs {
 /// take either back.
 pub fn row(s: &Summary, now_ms: u64) -> String {
     let id = s.id.to_string();
-    let request = for_terminal(
-        format!(
-            "{} {}",
-            s.method,
-            if s.path.is_empty() { "/" } else { &s.path }
-        ),
-        Lines::One,
-    );
+    let request = crate::escape::request_line(&s.method, &s.path);
     let event = s
         .event
         .as_deref()

@@ -124,12 +124,7 @@ struct EditFile(std::path::PathBuf);
 
 impl EditFile {
     fn create(path: std::path::PathBuf, body: &[u8]) -> anyhow::Result<Self> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(&path)
+        let mut file = crate::data_dir::create_owner_only(&path)
             .with_context(|| format!("cannot create {} for the body", path.display()))?;
         file.write_all(body)
             .context("cannot write the body to edit")?;

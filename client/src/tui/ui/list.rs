@@ -108,14 +108,7 @@ fn row<'a>(app: &App, s: &'a Summary) -> Row<'a> {
         .as_deref()
         .map(|text| for_terminal(text, Lines::One))
         .unwrap_or_else(|| "–".to_owned());
-    let request = for_terminal(
-        format!(
-            "{} {}",
-            s.method,
-            if s.path.is_empty() { "/" } else { &s.path }
-        ),
-        Lines::One,
-    );
+    let request = crate::escape::request_line(&s.method, &s.path);
     let verdict = match s.verdict {
         VerdictKind::Valid => Color::Green,
         VerdictKind::Invalid | VerdictKind::Stale => Color::Red,
