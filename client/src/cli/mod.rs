@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod config;
 pub mod export;
 pub mod forward_tls;
 pub mod import;
@@ -77,7 +78,18 @@ pub enum Command {
 /// Parses the command line, runs the command and maps the outcome to an
 /// exit code: errors print as one `error: …` line (with their causes) and exit 1.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse_with_sources(std::env::args_os()).unwrap_or_else(|err| err.exit());
+    if let Command::Listen(args) = &mut cli.command {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        match args.apply_config(&cwd) {
+            Ok(Some(note)) => eprintln!("hookline: {note}"),
+            Ok(None) => {}
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     crate::logging::init(cli.verbose, cli.tui_log_file().as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,6 +111,34 @@ pub fn main() -> ExitCode {
 }
 
 impl Cli {
+    /// Parses like `Cli::parse_from`, and also notes which `listen` settings
+    /// came from a flag or the environment, so a config file fills only the rest.
+    pub fn parse_with_sources<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::parser::ValueSource;
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Self::command().try_get_matches_from(args)?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        if let (Command::Listen(args), Some(sub)) =
+            (&mut cli.command, matches.subcommand_matches("listen"))
+        {
+            args.given = sub
+                .ids()
+                .filter(|id| {
+                    matches!(
+                        sub.value_source(id.as_str()),
+                        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                    )
+                })
+                .map(|id| id.as_str().to_owned())
+                .collect();
+        }
+        Ok(cli)
+    }
+
     /// Where logs go while a terminal UI owns the screen: `tui.log` in the
     /// data dir. `tui` never creates the dir (it refuses one without a store).
     fn tui_log_file(&self) -> Option<PathBuf> {
