@@ -1,0 +1,129 @@
+//! Routes through the whole chain: first match by event glob and path
+//! prefix, fan-out to two local apps with one failing (its retries recorded,
+//! the other unaffected), no match answered 202 and stored, and a status
+//! chosen with `--respond` while the app still gets the delivery.
+
+use std::time::Duration;
+
+use hookline::forward::RetryPolicy;
+use hookline::listen::{RespondMode, Route};
+use hookline::store::{DeliveryStatus, Glob};
+use hookline_tests::{LocalApp, attempts_until, listen, newest, send};
+
+fn route(name: &str, events: &str, path: Option<&str>, targets: &[String]) -> Route {
+    Route {
+        name: name.into(),
+        events: Some(Glob::new(events)),
+        path: path.map(str::to_owned),
+        targets: targets.iter().map(|t| t.parse().unwrap()).collect(),
+        respond: None,
+    }
+}
+
+fn event(kind: &str) -> Vec<u8> {
+    format!(r#"{{"type":"{kind}","data":{{"n":1}}}}"#).into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_out_retries_the_failing_target_only() {
+    let mut good = LocalApp::start().await;
+    let bad = LocalApp::with(|_| (503, vec![], b"busy".to_vec())).await;
+    let targets = [good.url("/email"), bad.url("/audit")];
+    let (listening, _dir) = listen(&good.url("/default"), |o| {
+        o.routes
+            .insert(0, route("email", "email.*", Some("/billing"), &targets));
+        o.retry = RetryPolicy {
+            max_retries: 2,
+            first_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(20),
+        };
+    })
+    .await;
+    let url = format!("{}/billing/x?y=1", listening.public_url);
+    let sent = send("POST", &url, &[], event("email.sent")).await;
+    assert_eq!(
+        sent.status, 200,
+        "the first target's answer reaches the sender"
+    );
+    let got = good.next().await;
+    assert_eq!(
+        got.uri, "/email/x?y=1",
+        "the route's path prefix is stripped"
+    );
+
+    let id = newest(&listening.store).delivery.id;
+    let attempts = attempts_until(&listening.store, id, |a| a.len() >= 4).await;
+    let to_bad: Vec<_> = attempts
+        .iter()
+        .filter(|a| a.target.contains("/audit"))
+        .collect();
+    let to_good: Vec<_> = attempts
+        .iter()
+        .filter(|a| a.target.contains("/email"))
+        .collect();
+    assert_eq!(
+        to_bad.len(),
+        3,
+        "first forward and two retries: {attempts:#?}"
+    );
+    assert!(to_bad.iter().all(|a| a.outcome.status() == Some(503)));
+    assert_eq!(to_good.len(), 1, "the answered target is not retried");
+    assert_eq!(to_good[0].target, good.url("/email/x?y=1"));
+    assert_eq!(bad.count(), 3);
+
+    let summary = listening.store.summary(id).unwrap().unwrap();
+    assert_eq!(
+        summary.status(),
+        DeliveryStatus::Failed,
+        "one target failed"
+    );
+    let failed: Vec<_> = summary.failed_targets().map(|t| t.target.clone()).collect();
+    assert_eq!(failed, [bad.url("/audit/x?y=1")]);
+    assert_eq!(good.count(), 1);
+    listening.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_route_matched_is_stored_and_answered_202() {
+    let app = LocalApp::start().await;
+    let (listening, _dir) = listen(&app.url("/x"), |o| {
+        o.routes = vec![route(
+            "contacts",
+            "contact.*",
+            None,
+            &[app.url("/contacts")],
+        )];
+    })
+    .await;
+    let sent = send("POST", &listening.public_url, &[], event("email.sent")).await;
+    assert_eq!(sent.status, 202);
+    let body = String::from_utf8_lossy(&sent.body);
+    assert!(body.contains("no route matched"), "{body}");
+    let stored = newest(&listening.store);
+    assert!(stored.attempts.is_empty());
+    assert_eq!(app.count(), 0);
+
+    let sent = send("POST", &listening.public_url, &[], event("contact.new")).await;
+    assert_eq!(sent.status, 200);
+    assert_eq!(app.count(), 1);
+    listening.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chosen_status_reaches_the_sender_and_the_app_still_gets_it() {
+    let mut app = LocalApp::start().await;
+    let (listening, _dir) = listen(&app.url("/hooks"), |o| {
+        o.respond = RespondMode::Status(500);
+    })
+    .await;
+    let body = event("email.sent");
+    let sent = send("POST", &listening.public_url, &[], body.clone()).await;
+    assert_eq!(sent.status, 500);
+    let answer = String::from_utf8_lossy(&sent.body);
+    assert!(answer.contains("\"chosen_status\":500"), "{answer}");
+    assert_eq!(&app.next().await.body[..], &body[..]);
+    let id = newest(&listening.store).delivery.id;
+    let attempts = attempts_until(&listening.store, id, |a| !a.is_empty()).await;
+    assert_eq!(attempts[0].outcome.status(), Some(200));
+    listening.stop().await.unwrap();
+}
