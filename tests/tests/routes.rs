@@ -8,7 +8,7 @@ use std::time::Duration;
 use hookline::forward::RetryPolicy;
 use hookline::listen::{RespondMode, Route};
 use hookline::store::{DeliveryStatus, Glob};
-use hookline_tests::{LocalApp, attempts_until, listen, newest, send};
+use hookline_tests::{LocalApp, attempts_until, cli, listen, newest, send};
 
 fn route(name: &str, events: &str, path: Option<&str>, targets: &[String]) -> Route {
     Route {
@@ -29,7 +29,7 @@ async fn fan_out_retries_the_failing_target_only() {
     let mut good = LocalApp::start().await;
     let bad = LocalApp::with(|_| (503, vec![], b"busy".to_vec())).await;
     let targets = [good.url("/email"), bad.url("/audit")];
-    let (listening, _dir) = listen(&good.url("/default"), |o| {
+    let (listening, dir) = listen(&good.url("/default"), |o| {
         o.routes
             .insert(0, route("email", "email.*", Some("/billing"), &targets));
         o.retry = RetryPolicy {
@@ -80,6 +80,52 @@ async fn fan_out_retries_the_failing_target_only() {
     let failed: Vec<_> = summary.failed_targets().map(|t| t.target.clone()).collect();
     assert_eq!(failed, [bad.url("/audit/x?y=1")]);
     assert_eq!(good.count(), 1);
+
+    // Through the command line, while the listener runs.
+    let bin = env!("CARGO_BIN_EXE_hookline-under-test");
+    let list = cli::run(bin, dir.path(), &["list"], &[]).await;
+    cli::assert_success(&list);
+    assert!(
+        cli::stdout(&list).contains("2 targets, 1 failed"),
+        "{}",
+        cli::stdout(&list)
+    );
+    let show = cli::run(bin, dir.path(), &["show", "latest"], &[]).await;
+    assert!(
+        cli::stdout(&show).contains("targets: 2 targets, 1 failed"),
+        "{}",
+        cli::stdout(&show)
+    );
+    let json = cli::run(bin, dir.path(), &["show", "latest", "--json"], &[]).await;
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["targets"].as_array().map(Vec::len), Some(2), "{json}");
+
+    // --failed resends only to the target that failed.
+    let replay = cli::run(bin, dir.path(), &["replay", "--failed"], &[]).await;
+    assert!(!replay.status.success(), "the target still answers 503");
+    assert_eq!(bad.count(), 4);
+    assert_eq!(good.count(), 1, "the answered target is left alone");
+
+    // --route sends to each of the route's targets, prefix stripped.
+    let id_text = id.to_string();
+    let replay = cli::run(
+        bin,
+        dir.path(),
+        &["replay", &id_text, "--route", "email"],
+        &[],
+    )
+    .await;
+    assert_eq!(good.next().await.uri, "/email/x?y=1", "{replay:?}");
+    assert_eq!(bad.count(), 5);
+    let unknown = cli::run(
+        bin,
+        dir.path(),
+        &["replay", &id_text, "--route", "nope"],
+        &[],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("the routes are: email, default"), "{err}");
     listening.stop().await.unwrap();
 }
 

@@ -242,6 +242,21 @@ impl ListenArgs {
 }
 
 impl ListenArgs {
+    /// The settings `listen --config FILE` would have (environment
+    /// included), for commands that only read its routes.
+    pub fn for_routes(config: PathBuf) -> anyhow::Result<Self> {
+        let argv = [
+            std::ffi::OsString::from("hookline"),
+            "listen".into(),
+            "--config".into(),
+            config.into_os_string(),
+        ];
+        match super::Cli::parse_with_sources(argv)?.command {
+            super::Command::Listen(args) => Ok(args),
+            _ => anyhow::bail!("not a listen command"),
+        }
+    }
+
     /// What clap's `requires` said before a config file could supply these.
     fn check_relay(&self) -> anyhow::Result<()> {
         if self.relay.is_some() && self.token.is_none() {

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::{self, ConnectionState, RelayEndpoint};
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, RetryPolicy};
-use crate::last_listen::LastListen;
+use crate::last_listen::{LastListen, SavedRoute};
 use crate::store::{RetentionPolicy, Store, retention_task};
 use crate::verify::Verifier;
 
@@ -193,6 +193,7 @@ impl Listening {
             forward: first_target.clone(),
             public_url: public_url.clone(),
             scheme: options.verifier.scheme().to_string(),
+            routes: options.routes.iter().map(SavedRoute::of).collect(),
         };
         if let Err(err) = last.save(&options.data_dir) {
             tracing::warn!(%err, "cannot record the listener's settings for replay and trigger");

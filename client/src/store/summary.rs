@@ -109,6 +109,18 @@ impl Summary {
         self.targets.iter().any(|t| !t.ok())
     }
 
+    /// `2 targets, 1 failed` for a fanned-out delivery; `None` for one target.
+    pub fn targets_line(&self) -> Option<String> {
+        if self.targets.len() < 2 {
+            return None;
+        }
+        let failed = self.failed_targets().count();
+        Some(match failed {
+            0 => format!("{} targets, all ok", self.targets.len()),
+            n => format!("{} targets, {n} failed", self.targets.len()),
+        })
+    }
+
     /// The targets whose last attempt failed.
     pub fn failed_targets(&self) -> impl Iterator<Item = &TargetSummary> {
         self.targets.iter().filter(|t| !t.ok())
