@@ -173,3 +173,44 @@ async fn a_chosen_status_reaches_the_sender_and_the_app_still_gets_it() {
     assert_eq!(attempts[0].outcome.status(), Some(200));
     listening.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn respond_accept_answers_202_before_the_app_does() {
+    use tokio::io::AsyncReadExt;
+    // An app that takes the request and never answers.
+    let app = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = app.local_addr().unwrap();
+    let (listening, _dir) = listen(&format!("http://{addr}/hooks"), |o| {
+        o.respond = RespondMode::Accept;
+    })
+    .await;
+    let body = event("email.sent");
+    let sent = send("POST", &listening.public_url, &[], body.clone()).await;
+    assert_eq!(
+        sent.status, 202,
+        "the relay answered while the client is connected"
+    );
+    assert!(String::from_utf8_lossy(&sent.body).contains("\"queued\":true"));
+
+    let (mut socket, _) = hookline_tests::within("the forward", app.accept())
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    for _ in 0..64 {
+        if seen.windows(body.len()).any(|w| w == &body[..]) {
+            break;
+        }
+        let n = hookline_tests::within("request bytes", socket.read(&mut chunk))
+            .await
+            .unwrap();
+        assert!(n > 0, "the forward ended before its body");
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    assert!(
+        seen.windows(body.len()).any(|w| w == &body[..]),
+        "the app got the delivery"
+    );
+    drop(socket);
+    listening.stop().await.unwrap();
+}

@@ -136,11 +136,13 @@ impl Listening {
                 url: url.clone(),
                 token: token.clone(),
                 channel: options.channel.clone(),
+                respond: options.respond.session(),
             },
             (_, Some(relay)) => RelayEndpoint {
                 url: relay.url.clone(),
                 token: relay.token.clone(),
                 channel: None,
+                respond: options.respond.session(),
             },
             (RelayChoice::Embedded { .. }, None) => unreachable!("started above"),
         };

@@ -85,6 +85,17 @@ impl FromStr for RespondMode {
     }
 }
 
+impl RespondMode {
+    /// The part of the mode the relay acts on: only `accept` is the relay's
+    /// to answer; every other answer comes from this client.
+    pub fn session(self) -> hookline_protocol::SessionRespond {
+        match self {
+            Self::Accept => hookline_protocol::SessionRespond::Accept,
+            Self::App | Self::Status(_) => hookline_protocol::SessionRespond::App,
+        }
+    }
+}
+
 impl std::fmt::Display for RespondMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
