@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod config;
 pub mod export;
+pub mod fixture;
 pub mod forward_tls;
 pub mod import;
 pub mod list;
@@ -56,6 +57,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Send stored deliveries to the app again, exactly, edited or re-signed.
     Replay(replay::ReplayArgs),
+    /// Keep stored deliveries as named fixtures that `trigger NAME` sends again.
+    Fixture(fixture::FixtureArgs),
     /// Send a realistic signed sample event (Stripe, GitHub, Shopify, Slack, …) to the listener or an app.
     Trigger(trigger::TriggerArgs),
     /// Write stored deliveries as JSON lines, HAR 1.2 or a curl script.
@@ -159,6 +162,7 @@ impl Cli {
             Command::Show(args) => args.run().await,
             Command::Replay(args) => args.run().await,
             Command::Trigger(args) => args.run().await,
+            Command::Fixture(args) => args.run().await,
             Command::Export(args) => args.run().await,
             Command::Import(args) => args.run().await,
             Command::Prune(args) => args.run().await,
