@@ -214,3 +214,87 @@ async fn respond_accept_answers_202_before_the_app_does() {
     drop(socket);
     listening.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn config_mistakes_stop_listen_at_their_line() {
+    let bin = env!("CARGO_BIN_EXE_hookline-under-test");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: Vec<String>| {
+        let mut command = tokio::process::Command::new(bin);
+        command
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("HOOKLINE_CONFIG")
+            .env_remove("HOOKLINE_FORWARD")
+            .env_remove("HOOKLINE_RELAY")
+            .env_remove("HOOKLINE_TOKEN");
+        async move {
+            hookline_tests::within("hookline", command.output())
+                .await
+                .unwrap()
+        }
+    };
+    let data = dir.path().join("data").to_string_lossy().into_owned();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[route]]\nname = \"email\"\nevents = [\"email.*\"]\nforward = [\"http://127.0.0.1:3000/email\", \"not a url\"]\n",
+    )
+    .unwrap();
+    let out = run(vec![
+        "listen".into(),
+        "--config".into(),
+        bad.to_string_lossy().into(),
+        "--data-dir".into(),
+        data.clone(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:4:"), "{err}");
+
+    // Found by itself in the directory: may not say where deliveries come from.
+    std::fs::write(
+        dir.path().join("hookline.toml"),
+        "forward = \"http://127.0.0.1:3000\"\n\nrelay = \"wss://relay.example.com\"\ntoken = \"${HOME}\"\n",
+    )
+    .unwrap();
+    let out = run(vec![
+        "listen".into(),
+        "--check".into(),
+        "--data-dir".into(),
+        data.clone(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hookline.toml:3:") && err.contains("--config hookline.toml"),
+        "{err}"
+    );
+
+    std::fs::write(
+        dir.path().join("hookline.toml"),
+        "forward = \"http://127.0.0.1:3000\"\nrespond = \"accept\"\n[[route]]\nname = \"email\"\nevents = [\"email.*\"]\nforward = \"http://127.0.0.1:3000/email\"\n",
+    )
+    .unwrap();
+    let out = run(vec![
+        "listen".into(),
+        "--check".into(),
+        "--respond".into(),
+        "503".into(),
+        "--data-dir".into(),
+        data,
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("respond      503"), "the flag wins: {text}");
+    assert!(text.contains("route        email events=email.*"), "{text}");
+    assert!(text.contains("route        default"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("found in the current directory"));
+}

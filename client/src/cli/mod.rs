@@ -49,7 +49,8 @@ pub struct StoreArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Receive webhooks through a relay (embedded by default), store each one
-    /// and forward it to your app.
+    /// and forward it to your app. Settings and routes may come from a config
+    /// file (--config FILE, or hookline.toml in the current directory).
     Listen(listen::ListenArgs),
     /// Show stored deliveries, newest first.
     List(list::ListArgs),
