@@ -98,10 +98,11 @@ impl Pipeline {
             self.answer(id, status, message);
         }
         if self.reporter.wants_reports() {
-            let report = if status == 401 {
-                Report::rejected
-            } else {
-                Report::filtered
+            let only_default = matches!(&self.routes[..], [r] if r.name == DEFAULT_ROUTE);
+            let report = match status {
+                401 => Report::rejected,
+                _ if only_default => Report::filtered,
+                _ => Report::unrouted,
             };
             self.reporter.report(report(&delivery, &verdict));
         }
