@@ -18,6 +18,29 @@ pub struct LastListen {
     pub public_url: String,
     /// The signature scheme `listen` was given (`auto` when none).
     pub scheme: String,
+    /// The listener's routes, for `replay --route NAME` (none in a file
+    /// written before routes existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<SavedRoute>,
+}
+
+/// A route as `replay --route` needs it: its name, path prefix and targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedRoute {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub targets: Vec<String>,
+}
+
+impl SavedRoute {
+    pub fn of(route: &crate::listen::Route) -> Self {
+        Self {
+            name: route.name.clone(),
+            path: route.path.clone(),
+            targets: route.targets.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 impl LastListen {
@@ -53,6 +76,11 @@ mod tests {
             forward: "http://127.0.0.1:3000/hooks".into(),
             public_url: "http://127.0.0.1:8700/h/abc".into(),
             scheme: "auto".into(),
+            routes: vec![SavedRoute {
+                name: "email".into(),
+                path: Some("/billing".into()),
+                targets: vec!["http://127.0.0.1:3000/email".into()],
+            }],
         };
         last.save(dir.path()).unwrap();
         assert_eq!(LastListen::load(dir.path()), Some(last));

@@ -15,6 +15,7 @@ pub mod data_dir;
 pub mod dev_secret;
 pub mod editor;
 pub mod escape;
+pub mod fixtures;
 pub mod forward;
 pub mod last_listen;
 pub mod listen;

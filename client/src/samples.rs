@@ -214,6 +214,25 @@ fn provider_headers(provider: Provider, event: &str, now_ms: u64) -> Vec<Header>
     }
 }
 
+/// Gives the message-id and timestamp headers a provider sends fresh
+/// values of the same shape, so a receiver that remembers ids (or checks a
+/// timestamp header) takes a re-sent fixture as a new message. The signature
+/// and its own timestamp are renewed by [`sign`] afterwards.
+pub fn refresh_ids(headers: &mut [Header], now_ms: u64) {
+    let id = DeliveryId::generate();
+    for header in headers.iter_mut() {
+        let fresh = match header.name.to_ascii_lowercase().as_str() {
+            "webhook-id" | "svix-id" => format!("msg_{id}"),
+            "x-webhook-delivery-id" => format!("dlv_{id}"),
+            "x-github-delivery" | "x-shopify-webhook-id" | "x-shopify-event-id" => uuid(),
+            "x-webhook-timestamp" => now_ms.to_string(),
+            "x-shopify-triggered-at" => rfc3339(now_ms),
+            _ => continue,
+        };
+        header.value = fresh.into_bytes();
+    }
+}
+
 /// A random (version 4) UUID, the id shape GitHub and Shopify use.
 fn uuid() -> String {
     let mut bytes = [0u8; 16];

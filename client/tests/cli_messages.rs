@@ -22,6 +22,7 @@ async fn trigger_blames_the_stopped_listener_not_the_app() {
         forward: "http://127.0.0.1:3000/webhooks".into(),
         public_url: format!("http://127.0.0.1:{port}/h/abcdefghijklmnopqrstuvwxyz"),
         scheme: "auto".into(),
+        routes: Vec::new(),
     }
     .save(dir.path())
     .unwrap();

@@ -127,6 +127,7 @@ async fn after_one_session_the_same_errors_are_retried() {
         url: format!("ws://{addr}"),
         token,
         channel: None,
+        respond: Default::default(),
     };
     let supervisor = tokio::spawn(connection::run(
         endpoint,

@@ -25,7 +25,7 @@ pub use delivery::{Delivery, Header, body_sha256_hex, header_values};
 pub use duration::parse_duration;
 pub use id::DeliveryId;
 pub use message::{
-    ClientMessage, Frame, GoodbyeReason, ProtocolError, RelayMessage, check_version,
+    ClientMessage, Frame, GoodbyeReason, ProtocolError, RelayMessage, SessionRespond, check_version,
 };
 pub use secret::Secret;
 

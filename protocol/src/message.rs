@@ -23,6 +23,25 @@ pub enum Frame {
     Binary(Bytes),
 }
 
+/// Who answers a sender while a client is connected (`hello`'s `respond`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionRespond {
+    /// The relay passes the client's answer back (the local app's, or one
+    /// the client chose).
+    #[default]
+    App,
+    /// The relay answers 202 as soon as the delivery is durably queued, for
+    /// senders with short timeouts; the client sends no answer.
+    Accept,
+}
+
+impl SessionRespond {
+    pub fn is_app(&self) -> bool {
+        *self == Self::App
+    }
+}
+
 /// Client → relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -35,6 +54,10 @@ pub enum ClientMessage {
         channel: Option<ChannelId>,
         /// Free-form client name and version, for the relay's logs.
         client: String,
+        /// Who answers the channel's senders during this session; absent
+        /// (from older clients too) means the client does.
+        #[serde(default, skip_serializing_if = "SessionRespond::is_app")]
+        respond: SessionRespond,
     },
     /// These deliveries are durably in the client's store (one frame per
     /// flush); the relay may drop its copies.

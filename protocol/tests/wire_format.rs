@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use hookline_protocol::{
     ChannelId, ClientMessage, Delivery, DeliveryId, Frame, GoodbyeReason, Header, PROTOCOL_VERSION,
-    ProtocolError, RelayMessage, Secret, body_sha256_hex, check_version, frame, limits,
+    ProtocolError, RelayMessage, Secret, SessionRespond, body_sha256_hex, check_version, frame,
+    limits,
 };
 use serde_json::json;
 
@@ -37,11 +38,39 @@ fn hello_is_pinned() {
         token: Secret::new("tok"),
         channel: None,
         client: "hookline/0.1.0".into(),
+        respond: Default::default(),
     };
     let value: serde_json::Value = serde_json::from_str(&text(hello.encode())).unwrap();
     assert_eq!(
         value,
         json!({"type": "hello", "protocol": 1, "token": "tok", "channel": null, "client": "hookline/0.1.0"})
+    );
+}
+
+#[test]
+fn hello_with_accept_is_pinned() {
+    let hello = ClientMessage::Hello {
+        protocol: 2,
+        token: Secret::new("tok"),
+        channel: None,
+        client: "hookline/0.1.0".into(),
+        respond: SessionRespond::Accept,
+    };
+    let value: serde_json::Value = serde_json::from_str(&text(hello.encode())).unwrap();
+    assert_eq!(
+        value,
+        json!({"type": "hello", "protocol": 2, "token": "tok", "channel": null, "client": "hookline/0.1.0", "respond": "accept"})
+    );
+    let older = r#"{"type":"hello","protocol":2,"token":"tok","channel":null,"client":"c"}"#;
+    let ClientMessage::Hello { respond, .. } =
+        ClientMessage::decode_text(older.as_bytes()).unwrap()
+    else {
+        panic!("a hello");
+    };
+    assert_eq!(
+        respond,
+        SessionRespond::App,
+        "absent means the client answers"
     );
 }
 
@@ -165,6 +194,7 @@ fn every_message_round_trips() {
             token: Secret::new("t"),
             channel: Some(ChannelId::derive(&Secret::new("t"), "stripe")),
             client: "c".into(),
+            respond: Default::default(),
         },
         ClientMessage::Stored { ids: vec![id] },
         ClientMessage::Response {

@@ -131,6 +131,7 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<Ws> {
         token: Secret::new(TOKEN),
         channel: None,
         client: "load".into(),
+        respond: Default::default(),
     };
     ws.send(ws_message(hello.encode())).await?;
     match ws.next().await {

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use hookline_protocol::{ClientMessage, GoodbyeReason, PROTOCOL_VERSION, check_version};
+use hookline_protocol::{
+    ClientMessage, GoodbyeReason, PROTOCOL_VERSION, SessionRespond, check_version,
+};
 
 use crate::Relay;
 use crate::hub::ChannelHub;
@@ -29,7 +31,7 @@ fn refuse(reason: GoodbyeReason, message: impl Into<String>) -> Refusal {
 pub(crate) fn check_hello(
     relay: &Relay,
     frame: &[u8],
-) -> Result<(Arc<ChannelHub>, String), Refusal> {
+) -> Result<(Arc<ChannelHub>, String, SessionRespond), Refusal> {
     let message = match ClientMessage::decode_text(frame) {
         Ok(m) => m,
         Err(e) => {
@@ -53,6 +55,7 @@ pub(crate) fn check_hello(
         token,
         channel,
         client,
+        respond,
     } = message
     else {
         return Err(refuse(
@@ -77,7 +80,7 @@ pub(crate) fn check_hello(
     let owner = token_hash(token.expose());
     let wanted = channel.or_else(|| entry.channels.first().map(|(_, id)| id.clone()));
     match wanted.as_ref().and_then(|w| relay.inner.hubs.get(w)) {
-        Some(hub) if hub.owner == owner => Ok((hub.clone(), client)),
+        Some(hub) if hub.owner == owner => Ok((hub.clone(), client, respond)),
         _ => Err(refuse(
             GoodbyeReason::ChannelForbidden,
             format!(

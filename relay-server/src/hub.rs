@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use hookline_protocol::{ChannelId, DeliveryId, Header};
+use hookline_protocol::{ChannelId, DeliveryId, Header, SessionRespond};
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +22,8 @@ pub(crate) struct ClientResponse {
 #[derive(Debug)]
 struct Active {
     session: u64,
+    /// The session asked the relay to answer senders itself (202 once queued).
+    respond: SessionRespond,
     /// Cancelled when a newer session takes the channel over.
     taken_over: CancellationToken,
 }
@@ -62,10 +64,17 @@ impl ChannelHub {
 
     /// Makes `session` the channel's subscriber. The previous one, if any, is
     /// told through its token; waiting senders stay, for the new session.
+    #[cfg(test)]
     pub(crate) fn attach(&self, session: u64) -> CancellationToken {
+        self.attach_with(session, SessionRespond::App)
+    }
+
+    /// [`attach`](Self::attach) with the session's choice of who answers senders.
+    pub(crate) fn attach_with(&self, session: u64, respond: SessionRespond) -> CancellationToken {
         let taken_over = CancellationToken::new();
         let previous = self.state().active.replace(Active {
             session,
+            respond,
             taken_over: taken_over.clone(),
         });
         if let Some(previous) = previous {
@@ -89,11 +98,15 @@ impl ChannelHub {
     }
 
     /// Registers a sender that waits for `id`'s response; `None` when no
-    /// client is connected. Checked and registered under one lock, so a
-    /// session leaving in between cannot strand the waiter.
+    /// client is connected, or when the session asked the relay to answer
+    /// (`respond: accept`): the sender then gets 202 once the delivery is
+    /// durably queued. Checked and registered under one lock, so a session
+    /// leaving in between cannot strand the waiter.
     pub(crate) fn wait_for(&self, id: DeliveryId) -> Option<oneshot::Receiver<ClientResponse>> {
         let mut state = self.state();
-        state.active.as_ref()?;
+        if state.active.as_ref()?.respond == SessionRespond::Accept {
+            return None;
+        }
         let (tx, rx) = oneshot::channel();
         state.waiters.insert(id, tx);
         Some(rx)
@@ -142,6 +155,16 @@ mod tests {
         assert!(hub.is_online() && hub.is_waiting(id));
         hub.detach(2);
         assert!(!hub.is_online() && !hub.is_waiting(id));
+    }
+
+    #[test]
+    fn an_accept_session_makes_the_relay_answer() {
+        let hub = hub();
+        let _token = hub.attach_with(1, SessionRespond::Accept);
+        assert!(hub.is_online());
+        assert!(hub.wait_for(DeliveryId::generate()).is_none());
+        let _token = hub.attach_with(2, SessionRespond::App);
+        assert!(hub.wait_for(DeliveryId::generate()).is_some());
     }
 
     #[test]

@@ -16,6 +16,10 @@
 //!   that the client had not yet stored; a sender still waiting sees its
 //!   connection fail and retries, one that got the local app's answer was
 //!   served by a client that had the delivery.
+//! - **Client online, `respond: accept`:** the session asked the relay to
+//!   answer (for senders with short timeouts): the delivery is flushed as for
+//!   an offline client and the sender gets 202, while it still streams to the
+//!   client at once.
 
 use std::time::Duration;
 

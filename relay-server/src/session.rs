@@ -94,7 +94,7 @@ async fn run(relay: Relay, socket: WebSocket, base: String, conn: Option<ConnInf
             return goodbye(&mut sink, GoodbyeReason::ProtocolError, message).await;
         }
     };
-    let (hub, client) = match hello {
+    let (hub, client, respond) = match hello {
         Ok(ok) => ok,
         Err(refusal) => {
             crate::refusals::handshake_refused(&relay, conn.as_ref(), &refusal);
@@ -114,7 +114,7 @@ async fn run(relay: Relay, socket: WebSocket, base: String, conn: Option<ConnInf
             dead_peer_after_ms: beat.dead_peer_after.as_millis() as u64,
         };
         // Attach before the welcome: a client holding its welcome is subscribed.
-        let taken_over = hub.attach(id);
+        let taken_over = hub.attach_with(id, respond);
         inc(&relay.inner.metrics.connected);
         let end = match sink.send(message(welcome.encode())).await {
             Ok(()) => {

@@ -74,6 +74,7 @@ async fn ping_without_reading(addr: SocketAddr, hello: bool) -> Option<Duration>
             token: Secret::new(TOKEN),
             channel: None,
             client: "flood".into(),
+            respond: Default::default(),
         };
         sink.send(ws_message(hello.encode())).await.unwrap();
     }
@@ -134,6 +135,7 @@ async fn relay_channel(addr: SocketAddr) -> String {
         token: Secret::new(TOKEN),
         channel: None,
         client: "probe".into(),
+        respond: Default::default(),
     };
     ws.send(ws_message(hello.encode())).await.unwrap();
     loop {

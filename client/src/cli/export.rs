@@ -20,7 +20,9 @@ mod har;
 /// What `export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// One stored delivery (request, verdict, attempts) per line; `hookline import` reads it back.
+    /// One stored delivery (request, verdict, attempts) per line, then the
+    /// saved fixtures as `{"fixture": …}` lines (unless ids are named);
+    /// `hookline import` reads both back.
     Jsonl,
     /// HAR 1.2, for browser devtools and HTTP tools: each request with the app's last response.
     Har,
@@ -130,6 +132,13 @@ impl ExportArgs {
         }
         if self.format == Format::Har {
             har::end(out)?;
+        }
+        if self.format == Format::Jsonl && self.ids.is_empty() {
+            let data_dir = crate::data_dir::resolve(self.store.data_dir.as_deref())?;
+            for fixture in crate::fixtures::Fixtures::in_data_dir(&data_dir).list()? {
+                serde_json::to_writer(&mut *out, &serde_json::json!({ "fixture": fixture }))?;
+                writeln!(out)?;
+            }
         }
         Ok(())
     }

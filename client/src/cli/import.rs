@@ -44,20 +44,39 @@ impl ImportArgs {
         // Check every line before storing any, so a bad file imports nothing.
         let mut reader = RecordReader::open(&path, &name)?;
         let mut total = 0usize;
-        while reader.next_record()?.is_some() {
-            total += 1;
+        while let Some(record) = reader.next_record()? {
+            if let Record::Fixture(fixture) = record {
+                crate::fixtures::check_name(&fixture.name)
+                    .with_context(|| format!("{name} line {}", reader.line_no))?;
+            } else {
+                total += 1;
+            }
         }
         let access = open_or_create_store(&self.store).await?;
+        let fixtures = crate::fixtures::Fixtures::in_data_dir(&data_dir);
         let mut reader = RecordReader::open(&path, &name)?;
-        let mut added = 0usize;
-        while let Some(stored) = reader.next_record()? {
-            added += usize::from(access.import(&stored).await?);
+        let (mut added, mut kept, mut existing) = (0usize, 0usize, 0usize);
+        while let Some(record) = reader.next_record()? {
+            match record {
+                Record::Delivery(stored) => added += usize::from(access.import(&stored).await?),
+                // A fixture of the same name here is the user's: kept.
+                Record::Fixture(fixture) => match fixtures.save(&fixture, false) {
+                    Ok(()) => kept += 1,
+                    Err(crate::fixtures::FixtureError::Exists(_)) => existing += 1,
+                    Err(err) => return Err(err.into()),
+                },
+            }
         }
         access.flush().await?;
         println!(
             "imported {added} deliveries ({} already stored)",
             total - added
         );
+        if kept + existing > 0 {
+            println!(
+                "imported {kept} fixtures ({existing} with names already taken, kept as they were)"
+            );
+        }
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -121,6 +140,19 @@ impl Drop for Spool {
     }
 }
 
+/// One line of an export.
+enum Record {
+    Delivery(StoredDelivery),
+    Fixture(crate::fixtures::Fixture),
+}
+
+/// A fixture's line: `{"fixture": {…}}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixtureLine {
+    fixture: crate::fixtures::Fixture,
+}
+
 /// Reads a JSON lines export one bounded line at a time.
 struct RecordReader {
     name: String,
@@ -140,7 +172,7 @@ impl RecordReader {
 
     /// The next record; blank lines are skipped, anything else unreadable
     /// is an error naming the line.
-    fn next_record(&mut self) -> anyhow::Result<Option<StoredDelivery>> {
+    fn next_record(&mut self) -> anyhow::Result<Option<Record>> {
         loop {
             let mut line = Vec::new();
             let n = (&mut self.lines)
@@ -157,6 +189,9 @@ impl RecordReader {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            if let Ok(line) = serde_json::from_slice::<FixtureLine>(&line) {
+                return Ok(Some(Record::Fixture(line.fixture)));
+            }
             let stored: StoredDelivery = serde_json::from_slice(&line)
                 .with_context(|| format!("{}: not a hookline delivery", at()))?;
             if body_sha256_hex(&stored.delivery.body) != stored.delivery.body_sha256 {
@@ -165,7 +200,7 @@ impl RecordReader {
                     at()
                 );
             }
-            return Ok(Some(stored));
+            return Ok(Some(Record::Delivery(stored)));
         }
     }
 }

@@ -236,6 +236,9 @@ pub fn row(s: &Summary, now_ms: u64) -> String {
         0 => s.attempts.to_string(),
         n => format!("{} ({n} replayed)", s.attempts),
     };
+    if let Some(targets) = s.targets_line() {
+        attempts.push_str(&format!(", {targets}"));
+    }
     if let Some(due) = s.next_retry_at_ms {
         attempts.push_str(&format!(", {}", retry_in(due, now_ms)));
     }

@@ -1,7 +1,9 @@
 //! `hookline listen`: receive webhooks through a relay and forward them to
 //! the local app, storing each one.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,26 +15,54 @@ use super::forward_tls::{ForwardTlsArgs, INSECURE_WARNING};
 use super::size::parse_size;
 use super::verify::SchemeArgs;
 use crate::forward::{ForwardConfig, ForwardTarget, RetryPolicy};
-use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice};
+use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice, RespondMode, Route};
+use crate::store::RetentionPolicy;
 use crate::store::time::parse_duration;
-use crate::store::{Glob, RetentionPolicy};
 use crate::verify::Verifier;
 
 #[derive(Debug, clap::Args)]
 pub struct ListenArgs {
     /// The local app's URL; each delivery's path after the channel is appended to it.
+    /// With routes in a config file, it takes what no route matched.
     #[arg(long, env = "HOOKLINE_FORWARD", value_name = "URL")]
-    pub forward: ForwardTarget,
+    pub forward: Option<ForwardTarget>,
+    /// Read settings and `[[route]]`s from this TOML file: every flag of
+    /// `listen` under its own name (`retry-delay = "1s"`), secrets as
+    /// `"${ENV_VAR}"`. Without it, `hookline.toml` in the current directory
+    /// is read when present (it may not set relay, token or channel).
+    /// Flags and environment variables win over the file.
+    #[arg(long, env = "HOOKLINE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore a `hookline.toml` in the current directory.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Check the config file and flags, print the settings that result, and
+    /// exit without listening.
+    #[arg(long)]
+    pub check: bool,
+    /// What the sender hears: app (the local app's answer, the first
+    /// target's with fan-out), accept (202 from the relay as soon as the
+    /// delivery is durably queued, for senders with short timeouts) or a
+    /// status such as 500 or 410 (answered with a JSON body saying it was
+    /// chosen, while the delivery is still stored and forwarded: watch the
+    /// sender's retry schedule). A route's `respond` overrides app.
+    #[arg(
+        long,
+        env = "HOOKLINE_RESPOND",
+        default_value = "app",
+        value_name = "MODE"
+    )]
+    pub respond: RespondMode,
     /// A remote relay (`wss://relay.example.com`). Without it, a relay runs
     /// inside this process on --listen and the whole chain stays on this machine.
-    #[arg(long, env = "HOOKLINE_RELAY", value_name = "URL", requires = "token")]
+    #[arg(long, env = "HOOKLINE_RELAY", value_name = "URL")]
     pub relay: Option<String>,
     /// The token the remote relay knows this client by.
     #[arg(long, env = "HOOKLINE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// A named channel of the token (as listed in the relay's tokens file)
     /// instead of its default one.
-    #[arg(long, requires = "relay")]
+    #[arg(long)]
     pub channel: Option<String>,
     /// Address of the embedded relay (ignored with --relay).
     #[arg(long, env = "HOOKLINE_LISTEN", default_value = "127.0.0.1:8700")]
@@ -97,10 +127,21 @@ pub struct ListenArgs {
     pub forward_tls: ForwardTlsArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Argument ids given on the command line or in the environment: they
+    /// win over the config file.
+    #[arg(skip)]
+    pub given: BTreeSet<String>,
+    /// The config file's routes, in order.
+    #[arg(skip)]
+    pub routes: Vec<Route>,
 }
 
 impl ListenArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
+        if self.check {
+            print!("{}", self.describe()?);
+            return Ok(ExitCode::SUCCESS);
+        }
         if self.tui {
             return super::tui::listen_with_tui(self).await;
         }
@@ -127,6 +168,13 @@ impl ListenArgs {
     /// Starts listening and prints the startup block.
     pub async fn start(self) -> anyhow::Result<Listening> {
         let scheme = self.scheme.choice().map_err(anyhow::Error::msg)?;
+        self.check_relay()?;
+        let routes = self.all_routes();
+        if routes.is_empty() {
+            anyhow::bail!(
+                "nowhere to forward to: pass --forward URL (or set HOOKLINE_FORWARD), or add [[route]] tables to a config file (--config FILE)"
+            );
+        }
         if self.reject_invalid && self.secrets.is_empty() {
             anyhow::bail!(
                 "--reject-invalid needs the signing secret: pass --secret or set WEBHOOK_SECRET"
@@ -155,12 +203,12 @@ impl ListenArgs {
             _ => None,
         };
         let options = ListenOptions {
-            forward: self.forward.clone(),
+            routes,
+            respond: self.respond,
             relay,
             channel,
             verifier,
             reject_invalid: self.reject_invalid,
-            events: self.events.as_deref().map(Glob::new),
             data_dir: data_dir.clone(),
             output: self.output,
             forward_config: ForwardConfig {
@@ -190,6 +238,81 @@ impl ListenArgs {
             .await
             .context("hookline listen could not start")?;
         Ok(listening)
+    }
+}
+
+impl ListenArgs {
+    /// The settings `listen --config FILE` would have (environment
+    /// included), for commands that only read its routes.
+    pub fn for_routes(config: PathBuf) -> anyhow::Result<Self> {
+        let argv = [
+            std::ffi::OsString::from("hookline"),
+            "listen".into(),
+            "--config".into(),
+            config.into_os_string(),
+        ];
+        match super::Cli::parse_with_sources(argv)?.command {
+            super::Command::Listen(args) => Ok(args),
+            _ => anyhow::bail!("not a listen command"),
+        }
+    }
+
+    /// What clap's `requires` said before a config file could supply these.
+    fn check_relay(&self) -> anyhow::Result<()> {
+        if self.relay.is_some() && self.token.is_none() {
+            anyhow::bail!(
+                "--relay needs the token the relay knows this client by: pass --token or set HOOKLINE_TOKEN"
+            );
+        }
+        if self.channel.is_some() && self.relay.is_none() {
+            anyhow::bail!(
+                "--channel names a channel of a remote relay's token: it needs --relay and --token"
+            );
+        }
+        Ok(())
+    }
+
+    /// `listen --check`: the settings that result from flags, environment
+    /// and config file, for people (secrets only counted).
+    pub fn describe(&self) -> anyhow::Result<String> {
+        self.scheme.choice().map_err(anyhow::Error::msg)?;
+        self.check_relay()?;
+        let routes = self.all_routes();
+        if routes.is_empty() {
+            anyhow::bail!(
+                "nowhere to forward to: pass --forward URL or add [[route]] tables to the config file"
+            );
+        }
+        let mut out = String::new();
+        let relay = self.relay.as_deref().unwrap_or("embedded");
+        out.push_str(&format!("relay        {relay}\n"));
+        if self.relay.is_none() {
+            out.push_str(&format!("listen       {}\n", self.listen));
+        }
+        out.push_str(&format!("respond      {}\n", self.respond));
+        out.push_str(&format!("secrets      {}\n", self.secrets.len()));
+        out.push_str(&format!("scheme       {}\n", self.scheme.scheme));
+        out.push_str(&format!("timeout      {:?}\n", self.timeout));
+        out.push_str(&format!(
+            "retries      {} (first after {:?})\n",
+            self.retries, self.retry_delay
+        ));
+        out.push_str(&format!("output       {:?}\n", self.output).to_lowercase());
+        for route in &routes {
+            let events = route.events.as_ref().map_or("*", |g| g.as_str());
+            let path = route.path.as_deref().unwrap_or("/");
+            let targets: Vec<String> = route.targets.iter().map(ToString::to_string).collect();
+            out.push_str(&format!(
+                "route        {} events={events} path={path} → {}",
+                route.name,
+                targets.join(", ")
+            ));
+            if let Some(respond) = route.respond {
+                out.push_str(&format!(" respond={respond:?}").to_lowercase());
+            }
+            out.push('\n');
+        }
+        Ok(out)
     }
 }
 
@@ -239,7 +362,7 @@ impl ShutdownSignals {
 }
 
 /// A body limit within what the relay can be configured with.
-fn parse_max_body(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_max_body(text: &str) -> Result<usize, String> {
     let size = parse_size(text)?;
     let ceiling = hookline_protocol::limits::MAX_BODY_BYTES_CEILING;
     if size == 0 || size > ceiling {

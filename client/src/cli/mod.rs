@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod config;
 pub mod export;
+pub mod fixture;
 pub mod forward_tls;
 pub mod import;
 pub mod list;
@@ -47,7 +49,8 @@ pub struct StoreArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Receive webhooks through a relay (embedded by default), store each one
-    /// and forward it to your app.
+    /// and forward it to your app. Settings and routes may come from a config
+    /// file (--config FILE, or hookline.toml in the current directory).
     Listen(listen::ListenArgs),
     /// Show stored deliveries, newest first.
     List(list::ListArgs),
@@ -55,6 +58,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Send stored deliveries to the app again, exactly, edited or re-signed.
     Replay(replay::ReplayArgs),
+    /// Keep stored deliveries as named fixtures that `trigger NAME` sends again.
+    Fixture(fixture::FixtureArgs),
     /// Send a realistic signed sample event (Stripe, GitHub, Shopify, Slack, …) to the listener or an app.
     Trigger(trigger::TriggerArgs),
     /// Write stored deliveries as JSON lines, HAR 1.2 or a curl script.
@@ -77,7 +82,18 @@ pub enum Command {
 /// Parses the command line, runs the command and maps the outcome to an
 /// exit code: errors print as one `error: …` line (with their causes) and exit 1.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse_with_sources(std::env::args_os()).unwrap_or_else(|err| err.exit());
+    if let Command::Listen(args) = &mut cli.command {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        match args.apply_config(&cwd) {
+            Ok(Some(note)) => eprintln!("hookline: {note}"),
+            Ok(None) => {}
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     crate::logging::init(cli.verbose, cli.tui_log_file().as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,6 +115,34 @@ pub fn main() -> ExitCode {
 }
 
 impl Cli {
+    /// Parses like `Cli::parse_from`, and also notes which `listen` settings
+    /// came from a flag or the environment, so a config file fills only the rest.
+    pub fn parse_with_sources<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::parser::ValueSource;
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Self::command().try_get_matches_from(args)?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        if let (Command::Listen(args), Some(sub)) =
+            (&mut cli.command, matches.subcommand_matches("listen"))
+        {
+            args.given = sub
+                .ids()
+                .filter(|id| {
+                    matches!(
+                        sub.value_source(id.as_str()),
+                        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                    )
+                })
+                .map(|id| id.as_str().to_owned())
+                .collect();
+        }
+        Ok(cli)
+    }
+
     /// Where logs go while a terminal UI owns the screen: `tui.log` in the
     /// data dir. `tui` never creates the dir (it refuses one without a store).
     fn tui_log_file(&self) -> Option<PathBuf> {
@@ -119,6 +163,7 @@ impl Cli {
             Command::Show(args) => args.run().await,
             Command::Replay(args) => args.run().await,
             Command::Trigger(args) => args.run().await,
+            Command::Fixture(args) => args.run().await,
             Command::Export(args) => args.run().await,
             Command::Import(args) => args.run().await,
             Command::Prune(args) => args.run().await,

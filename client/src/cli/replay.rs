@@ -16,7 +16,7 @@ use super::replay_edit::{EditedBody, StaleChoice};
 use crate::control::StoreAccess;
 use crate::escape::{Lines, for_terminal};
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder};
-use crate::last_listen::LastListen;
+use crate::last_listen::{LastListen, SavedRoute};
 use crate::replay::{ReplayOptions, Replayed, Replayer};
 use crate::store::{DeliveryStatus, Outcome};
 use crate::verify::SchemeChoice;
@@ -30,9 +30,20 @@ pub struct ReplayArgs {
     pub ids: Vec<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Replay deliveries whose last attempt failed (same as --status failed).
+    /// Replay deliveries whose last attempt failed (same as --status failed);
+    /// a delivery fanned out to several targets is sent again only to the
+    /// targets whose last attempt failed.
     #[arg(long, conflicts_with = "status")]
     pub failed: bool,
+    /// Send to every target of this route, its path prefix stripped as
+    /// `listen` does. Routes are read from the listener's configuration
+    /// (the running or last `hookline listen` on this data dir), or from
+    /// --config.
+    #[arg(long, value_name = "NAME", conflicts_with = "to")]
+    pub route: Option<String>,
+    /// The config file to read --route from, instead of the listener's.
+    #[arg(long, value_name = "FILE", requires = "route")]
+    pub config: Option<std::path::PathBuf>,
     /// Send to this URL instead of the target of the last `hookline listen`.
     /// A replay to the listener's target cancels a pending automatic retry
     /// of the delivery (so the app gets it once); one to another URL does not.
@@ -90,6 +101,7 @@ impl ReplayArgs {
         let target = match (&self.to, &last) {
             (Some(_), _) => None,
             (None, Some(last)) => Some(last.forward.parse().context("the last listener's target")?),
+            (None, None) if self.route.is_some() => None,
             (None, None) => {
                 bail!("no target: pass --to URL (no `hookline listen` has run with this data dir)")
             }
@@ -117,7 +129,7 @@ impl ReplayArgs {
         let mut options = ReplayOptions {
             to: self.to.clone(),
             resign: self.resign,
-            body: None,
+            ..ReplayOptions::default()
         };
         if self.edit {
             let edited = EditedBody::edit(&replayer, ids[0]).await?;
@@ -134,7 +146,86 @@ impl ReplayArgs {
                  pass --secret to sign with a provider's"
             );
         }
-        self.send_all(&replayer, &ids, &options).await
+        let jobs = self.jobs(&replayer, &ids, &options, last.as_ref()).await?;
+        self.send_all(&replayer, &jobs).await
+    }
+
+    /// Each replay to send: one per delivery, one per route target with
+    /// --route, one per failed target with --failed.
+    async fn jobs(
+        &self,
+        replayer: &Replayer,
+        ids: &[DeliveryId],
+        options: &ReplayOptions,
+        last: Option<&LastListen>,
+    ) -> anyhow::Result<Vec<(DeliveryId, ReplayOptions)>> {
+        if let Some(name) = &self.route {
+            let route = self.find_route(name, last)?;
+            let mut jobs = Vec::new();
+            for &id in ids {
+                for target in &route.targets {
+                    let to = target
+                        .parse()
+                        .with_context(|| format!("route {name:?}'s target {target:?}"))?;
+                    jobs.push((
+                        id,
+                        ReplayOptions {
+                            to: Some(to),
+                            route_prefix: Some(route.path.clone().unwrap_or_default()),
+                            ..options.clone()
+                        },
+                    ));
+                }
+            }
+            return Ok(jobs);
+        }
+        let mut jobs = Vec::new();
+        for &id in ids {
+            let summary = match (self.failed, &self.to) {
+                (true, None) => replayer
+                    .access()
+                    .get(id)
+                    .await?
+                    .map(|s| crate::store::Summary::of(&s)),
+                _ => None,
+            };
+            // Fanned out: only the targets whose last attempt failed.
+            match summary.filter(|s| s.targets.len() > 1) {
+                Some(summary) => jobs.extend(summary.failed_targets().map(|t| {
+                    let exact_url = Some(t.target.clone());
+                    let options = ReplayOptions {
+                        exact_url,
+                        ..options.clone()
+                    };
+                    (id, options)
+                })),
+                None => jobs.push((id, options.clone())),
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Route `name` from --config, else from the listener's saved configuration.
+    fn find_route(&self, name: &str, last: Option<&LastListen>) -> anyhow::Result<SavedRoute> {
+        let routes: Vec<SavedRoute> = match &self.config {
+            Some(path) => {
+                let mut args = crate::cli::listen::ListenArgs::for_routes(path.clone())?;
+                args.apply_config(std::path::Path::new("."))?;
+                args.all_routes().iter().map(SavedRoute::of).collect()
+            }
+            None => last.map(|l| l.routes.clone()).unwrap_or_default(),
+        };
+        let known: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
+        routes
+            .iter()
+            .find(|r| r.name == name)
+            .cloned()
+            .ok_or_else(|| match known.is_empty() {
+                true => anyhow::anyhow!(
+                    "no route {name:?}: the listener has no routes recorded; pass --config FILE"
+                ),
+                false => anyhow::anyhow!("no route {name:?}; the routes are: {}", known.join(", ")),
+            })
     }
 
     /// Which secret re-signing uses, in words for the question and warnings.
@@ -172,12 +263,12 @@ impl ReplayArgs {
     async fn send_all(
         &self,
         replayer: &Replayer,
-        ids: &[DeliveryId],
-        options: &ReplayOptions,
+        jobs: &[(DeliveryId, ReplayOptions)],
     ) -> anyhow::Result<ExitCode> {
+        let ids = jobs;
         let mut progress = Progress::new(ids.len(), !self.json && ids.len() > 1);
-        let mut results = futures_util::stream::iter(ids.iter().copied())
-            .map(|id| async move { (id, replayer.replay(id, options).await) })
+        let mut results = futures_util::stream::iter(jobs.iter())
+            .map(|(id, options)| async move { (*id, replayer.replay(*id, options).await) })
             .buffer_unordered(self.concurrency.max(1));
         let (mut ok, mut failed) = (0usize, 0usize);
         while let Some((id, result)) = results.next().await {

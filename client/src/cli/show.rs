@@ -11,7 +11,7 @@ use super::list::{finish, open_store, retry_in};
 use crate::escape::{Lines, for_terminal};
 use crate::store::render::render_body;
 use crate::store::time::{format_utc, now_ms};
-use crate::store::{Attempt, AttemptKind, Outcome, RetrySchedule, StoredDelivery};
+use crate::store::{Attempt, AttemptKind, Outcome, RetrySchedule, StoredDelivery, Summary};
 
 /// Bytes of a binary body shown as hex on a terminal.
 const MAX_DUMP: usize = 4096;
@@ -76,7 +76,10 @@ impl ShowArgs {
     ) -> anyhow::Result<()> {
         let d = &stored.delivery;
         if self.json {
-            serde_json::to_writer_pretty(&mut *out, stored)?;
+            // Each target's share next to the record, as `list` sums it up.
+            let mut value = serde_json::to_value(stored)?;
+            value["targets"] = serde_json::to_value(Summary::of(stored).targets)?;
+            serde_json::to_writer_pretty(&mut *out, &value)?;
             writeln!(out)?;
         } else if self.body && raw {
             out.write_all(&d.body)?;
@@ -197,6 +200,7 @@ fn print_attempts(
     } else {
         writeln!(out, "attempts ({})", stored.attempts.len())?;
     }
+    print_targets(out, stored)?;
     let superseded = retry.and_then(|r| r.superseded_at_ms.map(|at| (r, at)));
     let mut noted = false;
     for (n, attempt) in stored.attempts.iter().enumerate() {
@@ -219,6 +223,28 @@ fn print_attempts(
             retry_in(pending.due_at_ms, now_ms())
         )?,
         _ => {}
+    }
+    Ok(())
+}
+
+/// Each target's last result, for a delivery a route fanned out.
+fn print_targets(out: &mut impl Write, stored: &StoredDelivery) -> anyhow::Result<()> {
+    let summary = Summary::of(stored);
+    let Some(line) = summary.targets_line() else {
+        return Ok(());
+    };
+    writeln!(out, "  targets: {line}")?;
+    for target in &summary.targets {
+        let status = target
+            .last_status
+            .map_or_else(|| "error".to_owned(), |s| s.to_string());
+        let state = if target.ok() { "ok" } else { "FAILED" };
+        writeln!(
+            out,
+            "    {state:<6} {status:>5}  {} attempt(s)  {}",
+            target.attempts,
+            for_terminal(&target.target, Lines::One)
+        )?;
     }
     Ok(())
 }

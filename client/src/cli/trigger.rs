@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::StoreArgs;
 use super::forward_tls::ForwardTlsArgs;
+use crate::fixtures::{Fixture, Fixtures};
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, OutgoingRequest};
 use crate::last_listen::LastListen;
 use crate::samples::{Provider, SAMPLES, Sample, sample, signed_request};
@@ -17,10 +18,11 @@ use crate::verify::SchemeChoice;
 /// Send a signed sample event to the listener's public URL or straight to an app.
 #[derive(Debug, clap::Args)]
 pub struct TriggerArgs {
-    /// Event type to send (see --list), e.g. push, invoice.paid, email.opened.
-    #[arg(required_unless_present = "list")]
+    /// A saved fixture's name (`hookline fixture list`), else a sample
+    /// event type (see --list), e.g. push, invoice.paid, email.opened.
+    #[arg(required_unless_present = "list", value_name = "NAME")]
     pub event: Option<String>,
-    /// List the sample event types by provider and exit.
+    /// List the saved fixtures and the sample event types by provider, and exit.
     #[arg(long)]
     pub list: bool,
     /// Send here (e.g. straight to the app, http:// or https://) instead of
@@ -43,19 +45,29 @@ pub struct TriggerArgs {
 
 impl TriggerArgs {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
+        let fixtures = Fixtures::in_data_dir(&data_dir);
         if self.list {
+            let saved = fixtures.list()?;
+            if !saved.is_empty() {
+                println!("Saved fixtures");
+                for fixture in saved {
+                    println!("  {}", fixture.name);
+                }
+            }
             print!("{}", list());
             return Ok(ExitCode::SUCCESS);
         }
         let event = self.event.as_deref().unwrap_or_default();
-        let Some(sample) = sample(event) else {
+        let fixture = fixtures.get(event)?;
+        let sample = sample(event);
+        if fixture.is_none() && sample.is_none() {
             let known: Vec<&str> = SAMPLES.iter().map(|s| s.event).collect();
             bail!(
-                "no sample for {event:?}; known types: {} (trigger --list groups them)",
+                "no fixture or sample named {event:?}; samples: {} (trigger --list shows fixtures too)",
                 known.join(", ")
             );
-        };
-        let data_dir = crate::data_dir::prepare(self.store.data_dir.as_deref())?;
+        }
         let target = match &self.to {
             Some(to) => to.clone(),
             None => {
@@ -69,7 +81,11 @@ impl TriggerArgs {
         };
         let tls = self.forward_tls.options()?;
         self.forward_tls.warn_if_insecure();
-        let request = self.request(sample, &target, &data_dir)?;
+        let request = match (&fixture, sample) {
+            (Some(fixture), _) => self.fixture_request(fixture, &target, &data_dir)?,
+            (None, Some(sample)) => self.request(sample, &target, &data_dir)?,
+            (None, None) => unreachable!("checked above"),
+        };
         let forwarder = Forwarder::new(ForwardConfig {
             tls,
             ..ForwardConfig::default()
@@ -103,6 +119,36 @@ impl TriggerArgs {
             ),
             Outcome::Error { message } => bail!("{event} not delivered: {message}"),
         }
+    }
+
+    /// A saved fixture's request, re-signed with fresh ids and timestamp.
+    fn fixture_request(
+        &self,
+        fixture: &Fixture,
+        target: &ForwardTarget,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<OutgoingRequest> {
+        let scheme = match &self.scheme {
+            Some(SchemeChoice::Fixed(scheme)) => Some(scheme),
+            Some(SchemeChoice::Auto) | None => None,
+        };
+        let secret = super::secret::signing_secret(self.secret.as_deref(), data_dir)?;
+        let url = target
+            .join(&fixture.path, fixture.query.as_deref())
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let (headers, body) = fixture
+            .resigned(scheme, &secret, &url, crate::clock::now_ms())
+            .context("cannot sign the fixture")?;
+        Ok(OutgoingRequest {
+            method: fixture.method.clone(),
+            path: fixture.path.clone(),
+            query: fixture.query.clone(),
+            headers,
+            body: Bytes::from(body),
+            remote_addr: None,
+            public_url: String::new(),
+        })
     }
 
     fn request(

@@ -86,7 +86,15 @@ impl TuiArgs {
 /// and connection state, and stops the listener when the UI closes.
 pub async fn listen_with_tui(mut args: ListenArgs) -> anyhow::Result<ExitCode> {
     args.output = OutputFormat::Quiet;
-    let target = args.forward.clone();
+    let target = args
+        .all_routes()
+        .first()
+        .and_then(|route| route.targets.first().cloned())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "nowhere to forward to: pass --forward URL or add [[route]] tables to a config file"
+            )
+        })?;
     let scheme = args.scheme.choice().map_err(anyhow::Error::msg)?;
     let data_dir = crate::data_dir::prepare(args.store.data_dir.as_deref())?;
     let secret =

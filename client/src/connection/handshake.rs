@@ -24,6 +24,8 @@ pub struct RelayEndpoint {
     pub token: Secret,
     /// `None`: the token's default channel.
     pub channel: Option<ChannelId>,
+    /// Who answers senders while this client is connected (`--respond accept`: the relay).
+    pub respond: hookline_protocol::SessionRespond,
 }
 
 /// What the relay said when it accepted the session.
@@ -201,6 +203,7 @@ async fn open_inner(
         token: endpoint.token.clone(),
         channel: endpoint.channel.clone(),
         client: concat!("hookline/", env!("CARGO_PKG_VERSION")).to_owned(),
+        respond: endpoint.respond,
     };
     socket
         .send(super::message(hello.encode()))

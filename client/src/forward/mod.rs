@@ -126,12 +126,7 @@ impl Slot<'_> {
         Attempt {
             at_ms,
             kind,
-            target: target
-                .join(&request.path, request.query.as_deref())
-                .map_or_else(
-                    |_| format!("{target}{}", request.path),
-                    |uri| uri.to_string(),
-                ),
+            target: request.url_on(target),
             sent_body_sha256: hookline_protocol::body_sha256_hex(&request.body),
             duration_us: started.elapsed().as_micros() as u64,
             outcome,

@@ -38,6 +38,13 @@ impl OutgoingRequest {
         }
     }
 
+    /// The full URL this request goes to on `target`, as attempts record it.
+    pub fn url_on(&self, target: &ForwardTarget) -> String {
+        target
+            .join(&self.path, self.query.as_deref())
+            .map_or_else(|_| format!("{target}{}", self.path), |uri| uri.to_string())
+    }
+
     /// The HTTP request for `uri` on `target`; `Err` names what cannot be sent.
     pub(super) fn to_http(
         &self,

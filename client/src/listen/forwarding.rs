@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use super::flusher::Durable;
 use super::pipeline::{Pipeline, response_frame};
 use super::report::Report;
-use crate::forward::OutgoingRequest;
+use crate::forward::{ForwardTarget, OutgoingRequest, Slot};
 use crate::store::{Attempt, AttemptKind, RetrySchedule, Store, StoredDelivery};
 use crate::verify::Verdict;
 
@@ -22,8 +22,10 @@ use crate::verify::Verdict;
 pub struct Backlog {
     /// Stored to be forwarded, never attempted: the first forward.
     pub first: Vec<StoredDelivery>,
-    /// Attempted and failed, with a retry pending: the schedule goes on.
-    pub retries: Vec<(StoredDelivery, RetrySchedule)>,
+    /// Attempted and failed, with a retry pending: the schedule goes on, to
+    /// the target (the attempt's full URL; `None` from a store written
+    /// before fan-out, meaning the route's first target).
+    pub retries: Vec<(StoredDelivery, RetrySchedule, Option<String>)>,
 }
 
 impl Backlog {
@@ -34,14 +36,14 @@ impl Backlog {
             backlog.first.extend(store.get(id)?);
         }
         let first: HashSet<DeliveryId> = backlog.first.iter().map(|s| s.delivery.id).collect();
-        for (id, schedule) in store.pending_retries()? {
+        for (id, target, schedule) in store.pending_retries_to()? {
             // Marked both only by a crash between a first attempt's schedule
             // and its summary: the first forward runs the schedule anyway.
             if first.contains(&id) {
                 continue;
             }
             if let Some(stored) = store.get(id)? {
-                backlog.retries.push((stored, schedule));
+                backlog.retries.push((stored, schedule, target));
             }
         }
         Ok(backlog)
@@ -59,30 +61,64 @@ impl Backlog {
 impl Pipeline {
     /// Forwards a delivery stored to be forwarded that never got an attempt:
     /// the process stopped after storing it (and telling the relay) but
-    /// before forwarding.
+    /// before forwarding. It takes the route the current configuration gives it.
     pub async fn resume(self: Arc<Self>, stored: StoredDelivery) {
-        self.forward(stored.delivery, stored.verdict, None).await;
-    }
-
-    /// Carries on a retry schedule an earlier run left; an overdue retry
-    /// goes at once.
-    pub async fn resume_retry(self: Arc<Self>, stored: StoredDelivery, next: RetrySchedule) {
-        let request = OutgoingRequest::from_delivery(&stored.delivery);
-        self.retry(&stored.delivery, &stored.verdict, &request, next)
+        let Some((route, suffix)) = self.route_of(&stored.delivery) else {
+            self.reporter.warn(format!(
+                "delivery {} waited to be forwarded but no route matches it now; replay it with --to or --route",
+                stored.delivery.id
+            ));
+            return;
+        };
+        self.forward(stored.delivery, stored.verdict, route, suffix, None)
             .await;
     }
 
-    /// The first forward, then its retries. `respond` is `Some` for a
-    /// delivery fresh from the relay (`Some(true)` when the sender waits for
-    /// the app's answer).
+    /// Carries on a retry schedule an earlier run left; an overdue retry
+    /// goes at once. The target is looked up in the current configuration.
+    pub async fn resume_retry(
+        self: Arc<Self>,
+        stored: StoredDelivery,
+        next: RetrySchedule,
+        target_url: Option<String>,
+    ) {
+        let id = stored.delivery.id;
+        let found = self.route_of(&stored.delivery).and_then(|(route, suffix)| {
+            let mut request = OutgoingRequest::from_delivery(&stored.delivery);
+            request.path = suffix;
+            let targets = &self.routes[route].targets;
+            let target = match &target_url {
+                None => targets.first(),
+                Some(url) => targets.iter().find(|t| request.url_on(t) == *url),
+            };
+            target.cloned().map(|target| (target, request))
+        });
+        let Some((target, request)) = found else {
+            self.reporter.warn(format!(
+                "the retry of {id} to {} is not resumed: that target is no longer configured; replay it with --to",
+                target_url.as_deref().unwrap_or("its target")
+            ));
+            return;
+        };
+        self.retry(&stored.delivery, &stored.verdict, &target, &request, next)
+            .await;
+    }
+
+    /// The first forward to each of the route's targets, then their retries,
+    /// each target on its own schedule. `respond` is `Some` for a delivery
+    /// fresh from the relay (`Some(true)` when the sender waits for the
+    /// app's answer: the first target's answer is passed back).
     pub(super) async fn forward(
         &self,
         delivery: Delivery,
         verdict: Verdict,
+        route: usize,
+        suffix: String,
         respond: Option<bool>,
     ) {
         let id = delivery.id;
-        let request = OutgoingRequest::from_delivery(&delivery);
+        let mut request = OutgoingRequest::from_delivery(&delivery);
+        request.path = suffix;
         // After a stop is asked for, nothing new goes out: unacknowledged
         // deliveries come back from the relay, acknowledged ones are resumed.
         let slot = tokio::select! {
@@ -94,40 +130,67 @@ impl Pipeline {
         if respond.is_some() {
             self.stored(id);
         }
-        let attempt = slot
-            .send(&self.target, &request, AttemptKind::Forward)
-            .await;
+        let targets = &self.routes[route].targets;
+        let mut slot = Some(slot);
+        let each = targets.iter().enumerate().map(|(index, target)| {
+            let answer = index == 0 && respond == Some(true);
+            self.forward_to(&delivery, &verdict, target, &request, slot.take(), answer)
+        });
+        futures_util::future::join_all(each).await;
+    }
+
+    /// One target's first forward and retries.
+    async fn forward_to(
+        &self,
+        delivery: &Delivery,
+        verdict: &Verdict,
+        target: &ForwardTarget,
+        request: &OutgoingRequest,
+        slot: Option<Slot<'_>>,
+        answer: bool,
+    ) {
+        let id = delivery.id;
+        let slot = match slot {
+            Some(slot) => slot,
+            None => tokio::select! {
+                slot = self.forwarder.reserve() => slot,
+                () = self.shutdown.cancelled() => return,
+            },
+        };
+        let attempt = slot.send(target, request, AttemptKind::Forward).await;
         // The sender is waiting; recording the attempt can come after.
-        if respond == Some(true) {
+        if answer {
             let _ = self.outbound.send(response_frame(id, &attempt.outcome));
         }
         let next = self.schedule_after(&attempt, 1);
         let goes_on = self.record(id, &attempt, next).await;
-        self.report(&delivery, &verdict, &attempt, 0);
+        self.report(delivery, verdict, &attempt, 0);
         if let (Some(next), true) = (next, goes_on) {
-            self.retry(&delivery, &verdict, &request, next).await;
+            self.retry(delivery, verdict, target, request, next).await;
         }
     }
 
-    /// Sends retry `next` when it is due, and the ones after it, until one
-    /// is answered, the answer is final, the retries are used up, a replay
-    /// supersedes the schedule or the listener stops (the schedule stays on
-    /// disk for the next start).
+    /// Sends retry `next` to `target` when it is due, and the ones after it,
+    /// until one is answered, the answer is final, the retries are used up,
+    /// a replay supersedes the schedule or the listener stops (the schedule
+    /// stays on disk for the next start).
     async fn retry(
         &self,
         delivery: &Delivery,
         verdict: &Verdict,
+        target: &ForwardTarget,
         request: &OutgoingRequest,
         mut next: RetrySchedule,
     ) {
         let id = delivery.id;
+        let url = request.url_on(target);
         loop {
             let wait = next.due_at_ms.saturating_sub(crate::clock::now_ms());
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_millis(wait)) => {}
                 () = self.shutdown.cancelled() => return,
             }
-            match self.store.retry_schedule(id) {
+            match self.store.retry_schedule_to(id, &url) {
                 Ok(Some(now)) if now == next => {}
                 Ok(Some(now)) if !now.is_pending() => {
                     if self.reporter.wants_reports() {
@@ -148,7 +211,7 @@ impl Pipeline {
                 slot = self.forwarder.reserve() => slot,
                 () = self.shutdown.cancelled() => return,
             };
-            let attempt = slot.send(&self.target, request, AttemptKind::Forward).await;
+            let attempt = slot.send(target, request, AttemptKind::Forward).await;
             let following = self.schedule_after(&attempt, next.retry + 1);
             let goes_on = self.record(id, &attempt, following).await;
             self.report(delivery, verdict, &attempt, next.retry);

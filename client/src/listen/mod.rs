@@ -7,6 +7,7 @@ mod flusher;
 mod forwarding;
 mod pipeline;
 mod report;
+mod routes;
 mod supervise;
 
 use std::net::SocketAddr;
@@ -22,14 +23,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::{self, ConnectionState, RelayEndpoint};
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, RetryPolicy};
-use crate::last_listen::LastListen;
-use crate::store::{Glob, RetentionPolicy, Store, retention_task};
+use crate::last_listen::{LastListen, SavedRoute};
+use crate::store::{RetentionPolicy, Store, retention_task};
 use crate::verify::Verifier;
 
 pub use embedded::EmbeddedRelay;
 pub use forwarding::Backlog;
 pub use pipeline::Pipeline;
 pub use report::{OutputFormat, Report, Reporter, Startup, report_state_changes};
+pub use routes::{DEFAULT_ROUTE, RespondMode, Route, RouteRespond, route_for};
 
 /// Where the relay is.
 #[derive(Debug, Clone)]
@@ -43,12 +45,14 @@ pub enum RelayChoice {
 /// Everything `listen` needs.
 #[derive(Debug)]
 pub struct ListenOptions {
-    pub forward: ForwardTarget,
+    /// Where deliveries go, first match wins; at least one.
+    pub routes: Vec<Route>,
+    /// What the sender hears.
+    pub respond: RespondMode,
     pub relay: RelayChoice,
     pub channel: Option<ChannelId>,
     pub verifier: Verifier,
     pub reject_invalid: bool,
-    pub events: Option<Glob>,
     pub data_dir: PathBuf,
     pub output: OutputFormat,
     pub forward_config: ForwardConfig,
@@ -61,7 +65,8 @@ impl ListenOptions {
     /// on a free loopback port, no secret, quiet output.
     pub fn new(forward: ForwardTarget, data_dir: PathBuf) -> Self {
         Self {
-            forward,
+            routes: vec![Route::implicit(forward, None)],
+            respond: RespondMode::App,
             relay: RelayChoice::Embedded {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 max_body: hookline_protocol::limits::DEFAULT_MAX_BODY_BYTES,
@@ -69,13 +74,32 @@ impl ListenOptions {
             channel: None,
             verifier: Verifier::new(crate::verify::SchemeChoice::Auto, Vec::new()),
             reject_invalid: false,
-            events: None,
             data_dir,
             output: OutputFormat::Quiet,
             forward_config: ForwardConfig::default(),
             retry: RetryPolicy::default(),
             retention: RetentionPolicy::default(),
         }
+    }
+}
+
+/// The startup line's forward target: the URL alone for `--forward`, the
+/// routes by name otherwise.
+fn describe_routes(routes: &[Route]) -> String {
+    match routes {
+        [only] if only.name == DEFAULT_ROUTE && only.events.is_none() => only
+            .targets
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        _ => routes
+            .iter()
+            .map(|r| {
+                let targets: Vec<String> = r.targets.iter().map(ToString::to_string).collect();
+                format!("{} → {}", r.name, targets.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
     }
 }
 
@@ -112,11 +136,13 @@ impl Listening {
                 url: url.clone(),
                 token: token.clone(),
                 channel: options.channel.clone(),
+                respond: options.respond.session(),
             },
             (_, Some(relay)) => RelayEndpoint {
                 url: relay.url.clone(),
                 token: relay.token.clone(),
                 channel: None,
+                respond: options.respond.session(),
             },
             (RelayChoice::Embedded { .. }, None) => unreachable!("started above"),
         };
@@ -159,17 +185,24 @@ impl Listening {
         let control_socket = crate::control::ControlSocket::bind(&control_path)
             .await
             .context("the control socket for other hookline commands")?;
+        let first_target = options
+            .routes
+            .first()
+            .and_then(|r| r.targets.first())
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let last = LastListen {
-            forward: options.forward.to_string(),
+            forward: first_target.clone(),
             public_url: public_url.clone(),
             scheme: options.verifier.scheme().to_string(),
+            routes: options.routes.iter().map(SavedRoute::of).collect(),
         };
         if let Err(err) = last.save(&options.data_dir) {
             tracing::warn!(%err, "cannot record the listener's settings for replay and trigger");
         }
         reporter.started(&Startup {
             public_url: &public_url,
-            forward: options.forward.to_string(),
+            forward: describe_routes(&options.routes),
             relay: match &options.relay {
                 RelayChoice::Remote { url, .. } => url.clone(),
                 RelayChoice::Embedded { .. } => "embedded (this process)".to_owned(),
@@ -184,10 +217,10 @@ impl Listening {
             verifier: options.verifier,
             store: store.clone(),
             forwarder: Forwarder::new(options.forward_config),
-            target: options.forward,
+            routes: options.routes,
+            respond: options.respond,
             retry: options.retry,
             reject_invalid: options.reject_invalid,
-            events: options.events,
             outbound: outbound_tx.clone(),
             durable: durable_tx,
             reporter,

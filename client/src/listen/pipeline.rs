@@ -11,9 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::flusher::Durable;
 use super::report::{Report, Reporter};
+use super::routes::{DEFAULT_ROUTE, RespondMode, Route, RouteRespond};
 use crate::connection::Incoming;
-use crate::forward::{ForwardTarget, Forwarder, RetryPolicy};
-use crate::store::{Glob, Outcome, Store};
+use crate::forward::{Forwarder, RetryPolicy};
+use crate::store::{Outcome, Store};
 use crate::verify::{Verdict, VerdictKind, Verifier, event_type};
 
 /// Tries at storing a delivery before giving up on it (the relay keeps it).
@@ -25,12 +26,13 @@ pub struct Pipeline {
     pub verifier: Verifier,
     pub store: Store,
     pub forwarder: Forwarder,
-    pub target: ForwardTarget,
+    /// Where deliveries go: the first matching route takes one (all are stored).
+    pub routes: Vec<Route>,
+    /// What the sender hears, for the whole session.
+    pub respond: RespondMode,
     pub retry: RetryPolicy,
     /// Answer invalid or stale deliveries 401 and do not forward them.
     pub reject_invalid: bool,
-    /// Only deliveries whose event type matches are forwarded (all are stored).
-    pub events: Option<Glob>,
     /// Acknowledgements and answers for the relay.
     pub outbound: mpsc::UnboundedSender<ClientMessage>,
     /// Ids to acknowledge as stored, and schedules to sync, at the next flush.
@@ -50,7 +52,8 @@ impl Pipeline {
             &delivery.public_url,
             crate::clock::now_unix(),
         );
-        let skip = self.skip_reason(&delivery, &verdict);
+        let routed = self.route_of(&delivery);
+        let skip = self.skip_reason(&verdict, routed.is_some());
         let Some(is_new) = self.store_new(&delivery, &verdict, skip.is_none()).await else {
             // Not acknowledged: the relay keeps the delivery and re-sends it.
             if respond {
@@ -70,17 +73,36 @@ impl Pipeline {
             return;
         }
         let Some((status, message)) = skip else {
-            return self.forward(delivery, verdict, Some(respond)).await;
+            let Some((route, suffix)) = routed else {
+                unreachable!("a delivery without a route is skipped")
+            };
+            let chosen = match (self.respond, self.routes[route].respond) {
+                (RespondMode::Status(status), _) | (_, Some(RouteRespond::Status(status))) => {
+                    Some(status)
+                }
+                _ => None,
+            };
+            let respond = match chosen {
+                Some(status) if respond => {
+                    self.answer_chosen(id, status);
+                    false
+                }
+                _ => respond,
+            };
+            return self
+                .forward(delivery, verdict, route, suffix, Some(respond))
+                .await;
         };
         self.stored(id);
         if respond {
             self.answer(id, status, message);
         }
         if self.reporter.wants_reports() {
-            let report = if status == 401 {
-                Report::rejected
-            } else {
-                Report::filtered
+            let only_default = matches!(&self.routes[..], [r] if r.name == DEFAULT_ROUTE);
+            let report = match status {
+                401 => Report::rejected,
+                _ if only_default => Report::filtered,
+                _ => Report::unrouted,
             };
             self.reporter.report(report(&delivery, &verdict));
         }
@@ -89,7 +111,7 @@ impl Pipeline {
     /// Why a delivery is stored but not forwarded, as the status and message
     /// the sender gets. The sender learns nothing about the secrets: the
     /// verdict's details stay in the local report.
-    fn skip_reason(&self, delivery: &Delivery, verdict: &Verdict) -> Option<(u16, &'static str)> {
+    fn skip_reason(&self, verdict: &Verdict, routed: bool) -> Option<(u16, &'static str)> {
         let unverified = matches!(
             verdict.kind(),
             VerdictKind::Invalid | VerdictKind::Stale | VerdictKind::Unsigned
@@ -97,13 +119,18 @@ impl Pipeline {
         if self.reject_invalid && unverified {
             return Some((401, "signature rejected"));
         }
-        if !self.wanted(delivery) {
-            return Some((
+        if routed {
+            return None;
+        }
+        let only_default = matches!(&self.routes[..], [r] if r.name == DEFAULT_ROUTE);
+        Some(if only_default {
+            (
                 202,
                 "stored; not forwarded (event filtered out by --events)",
-            ));
-        }
-        None
+            )
+        } else {
+            (202, "stored; not forwarded (no route matched)")
+        })
     }
 
     /// Stores a new delivery, trying again for a while when the store fails
@@ -136,11 +163,15 @@ impl Pipeline {
         None
     }
 
-    fn wanted(&self, delivery: &Delivery) -> bool {
-        let Some(events) = &self.events else {
-            return true;
-        };
-        events.matches(&event_type(&delivery.headers, &delivery.body).unwrap_or_default())
+    /// The index of the route that takes `delivery`, with the path suffix
+    /// for its targets.
+    pub(super) fn route_of(&self, delivery: &Delivery) -> Option<(usize, String)> {
+        let event = event_type(&delivery.headers, &delivery.body);
+        self.routes.iter().enumerate().find_map(|(index, route)| {
+            route
+                .take(event.as_deref(), &delivery.path)
+                .map(|rest| (index, rest.to_owned()))
+        })
     }
 
     /// A re-sent delivery that is already stored: answer from its last attempt
@@ -167,6 +198,22 @@ impl Pipeline {
 
     pub(super) fn answer(&self, id: DeliveryId, status: u16, message: &str) {
         let _ = self.outbound.send(json_response(id, status, message));
+    }
+
+    /// The status `--respond` or the route chose, said so in the body, so
+    /// whoever reads the sender's log knows the app did not answer it.
+    fn answer_chosen(&self, id: DeliveryId, status: u16) {
+        let body = serde_json::json!({
+            "chosen_status": status,
+            "message": "status chosen by hookline --respond; the delivery was stored and is forwarded",
+            "id": id.to_string(),
+        });
+        let _ = self.outbound.send(ClientMessage::Response {
+            id,
+            status,
+            headers: vec![Header::new("content-type", "application/json")],
+            body: body.to_string().into(),
+        });
     }
 }
 

@@ -90,6 +90,11 @@ impl Report {
         Self::base(delivery, verdict, "filtered")
     }
 
+    /// Stored and not forwarded: no route of the config file took it.
+    pub fn unrouted(delivery: &Delivery, verdict: &Verdict) -> Self {
+        Self::base(delivery, verdict, "unrouted")
+    }
+
     /// Automatic retry `retry` came due and was not sent: a replay took its place.
     pub fn superseded(delivery: &Delivery, verdict: &Verdict, retry: u32) -> Self {
         let mut report = Self::base(delivery, verdict, "superseded");
@@ -115,6 +120,9 @@ impl Report {
                     "no event type to match --events"
                 };
                 format!("→ stored, not forwarded: {why}")
+            }
+            (None, None) if self.action == "unrouted" => {
+                "→ stored, not forwarded: no route matched".to_owned()
             }
             (None, None) => format!("→ {}", self.action),
         };

@@ -45,8 +45,8 @@ pub(super) async fn run(
     for stored in backlog.first {
         tracker.spawn(Arc::clone(&pipeline).resume(stored));
     }
-    for (stored, next) in backlog.retries {
-        tracker.spawn(Arc::clone(&pipeline).resume_retry(stored, next));
+    for (stored, next, target) in backlog.retries {
+        tracker.spawn(Arc::clone(&pipeline).resume_retry(stored, next, target));
     }
     let mut fatal = None;
     loop {

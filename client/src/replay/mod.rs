@@ -21,6 +21,14 @@ pub struct ReplayOptions {
     pub resign: bool,
     /// Send this body instead of the stored one.
     pub body: Option<Vec<u8>>,
+    /// Send to exactly this URL (a target's full URL as an attempt recorded
+    /// it: `replay --failed` resends only to the targets that failed);
+    /// overrides `to`. A retry pending for the delivery is cancelled.
+    pub exact_url: Option<String>,
+    /// A route's path prefix, stripped from the delivery's path before it
+    /// is appended to `to` (`replay --route`, whose targets are the
+    /// listener's own: a pending retry is cancelled).
+    pub route_prefix: Option<String>,
 }
 
 /// Why a replay was not sent.
@@ -36,6 +44,8 @@ pub enum ReplayError {
     NoSecret,
     #[error(transparent)]
     Sign(#[from] SignError),
+    #[error("cannot replay to {0:?}: {1}")]
+    BadUrl(String, String),
 }
 
 /// A replay sent and recorded.
@@ -103,13 +113,25 @@ impl Replayer {
         id: DeliveryId,
         options: &ReplayOptions,
     ) -> Result<Replayed, ReplayError> {
-        let target = options
-            .to
-            .as_ref()
-            .or(self.target.as_ref())
-            .ok_or(ReplayError::NoTarget)?;
         let stored = self.access.get(id).await?.ok_or(ReplayError::Unknown(id))?;
         let mut request = OutgoingRequest::from_delivery(&stored.delivery);
+        let exact = match &options.exact_url {
+            Some(url) => Some(split_url(url, &mut request)?),
+            None => None,
+        };
+        let target = exact
+            .as_ref()
+            .or(options.to.as_ref())
+            .or(self.target.as_ref())
+            .ok_or(ReplayError::NoTarget)?;
+        if let Some(prefix) = &options.route_prefix {
+            let prefix = prefix.trim_end_matches('/');
+            if let Some(rest) = request.path.strip_prefix(prefix)
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                request.path = rest.to_owned();
+            }
+        }
         if let Some(body) = &options.body {
             request.body = Bytes::from(body.clone());
         }
@@ -120,10 +142,12 @@ impl Replayer {
             resigned: options.resign,
             edited: options.body.is_some(),
         };
-        let to_app = options
-            .to
-            .as_ref()
-            .is_none_or(|to| Some(to) == self.target.as_ref());
+        let to_app = exact.is_some()
+            || options.route_prefix.is_some()
+            || options
+                .to
+                .as_ref()
+                .is_none_or(|to| Some(to) == self.target.as_ref());
         let superseded = if to_app {
             self.access.supersede_retry(id).await?
         } else {
@@ -140,6 +164,11 @@ impl Replayer {
             attempt,
             superseded,
         })
+    }
+
+    /// Where replays go without `--to`.
+    pub fn target(&self) -> Option<&ForwardTarget> {
+        self.target.as_ref()
     }
 
     /// Signs under the configured scheme, else the one whose signature the
@@ -167,4 +196,23 @@ impl Replayer {
         )?;
         Ok(())
     }
+}
+
+/// A recorded full URL as a target without a path, with the request's path
+/// and query set from it, so the replay goes to exactly that URL.
+fn split_url(url: &str, request: &mut OutgoingRequest) -> Result<ForwardTarget, ReplayError> {
+    let bad = |why: &str| ReplayError::BadUrl(url.to_owned(), why.to_owned());
+    let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        return Err(bad("not an absolute URL"));
+    };
+    let target = format!("{scheme}://{authority}")
+        .parse()
+        .map_err(|err: crate::forward::TargetError| bad(&err.to_string()))?;
+    request.path = match uri.path() {
+        "/" => String::new(),
+        path => path.to_owned(),
+    };
+    request.query = uri.query().map(str::to_owned);
+    Ok(target)
 }

@@ -34,7 +34,9 @@ pub mod time;
 mod write;
 
 pub use error::StoreError;
-pub use model::{Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, Summary};
+pub use model::{
+    Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, Summary, TargetSummary,
+};
 #[doc(hidden)]
 pub use open::set_schema_version;
 pub use query::{Filter, Glob, ListQuery, MAX_PAGE, Page};

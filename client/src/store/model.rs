@@ -99,6 +99,26 @@ pub struct Summary {
     /// lives in the `retries` tree, so summaries keep their encoding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_retry_at_ms: Option<u64>,
+    /// Each target's last result (routes fan out), in the order first tried;
+    /// the delivery failed when any target's last attempt failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetSummary>,
+}
+
+/// One target's share of a delivery's attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetSummary {
+    /// The full URL, as attempts record it.
+    pub target: String,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+}
+
+impl TargetSummary {
+    /// The last attempt to this target answered 2xx.
+    pub fn ok(&self) -> bool {
+        matches!(self.last_status, Some(200..=299))
+    }
 }
 
 /// The delivery's state for `--status` filters.

@@ -4,7 +4,10 @@
 use hookline_protocol::Delivery;
 use serde::{Deserialize, Serialize};
 
-use super::model::{Attempt, AttemptKind, DeliveryStatus, StoredDelivery, Summary};
+use super::model::{Attempt, AttemptKind, DeliveryStatus, StoredDelivery, Summary, TargetSummary};
+
+/// Most targets a summary keeps a share for.
+const MAX_TARGETS: usize = 16;
 use crate::verify::{Verdict, VerdictKind, event_type};
 
 /// Totals shown in headers and status bars, maintained on every write.
@@ -57,6 +60,7 @@ impl Summary {
             next_retry_at_ms: None,
             attempts: 0,
             replays: 0,
+            targets: Vec::new(),
         }
     }
 
@@ -79,6 +83,47 @@ impl Summary {
         if matches!(attempt.kind, AttemptKind::Replay { .. }) {
             self.replays = self.replays.saturating_add(1);
         }
+        let status = attempt.outcome.status();
+        let full = self.targets.len() >= MAX_TARGETS;
+        match self.targets.iter_mut().find(|t| t.target == attempt.target) {
+            Some(known) => {
+                known.attempts = known.attempts.saturating_add(1);
+                known.last_status = status;
+            }
+            // Bounded: replays --to many URLs keep the first ones' share only.
+            None if !full => self.targets.push(TargetSummary {
+                target: attempt.target.clone(),
+                attempts: 1,
+                last_status: status,
+            }),
+            None => {}
+        }
+    }
+
+    /// Whether the delivery failed: any target's last attempt failed (the
+    /// last attempt's result for summaries written before fan-out).
+    fn failed(&self) -> bool {
+        if self.targets.is_empty() {
+            return !matches!(self.last_status, Some(200..=299));
+        }
+        self.targets.iter().any(|t| !t.ok())
+    }
+
+    /// `2 targets, 1 failed` for a fanned-out delivery; `None` for one target.
+    pub fn targets_line(&self) -> Option<String> {
+        if self.targets.len() < 2 {
+            return None;
+        }
+        let failed = self.failed_targets().count();
+        Some(match failed {
+            0 => format!("{} targets, all ok", self.targets.len()),
+            n => format!("{} targets, {n} failed", self.targets.len()),
+        })
+    }
+
+    /// The targets whose last attempt failed.
+    pub fn failed_targets(&self) -> impl Iterator<Item = &TargetSummary> {
+        self.targets.iter().filter(|t| !t.ok())
     }
 
     /// Whether `--status status` selects this delivery. The states overlap on
@@ -90,10 +135,8 @@ impl Summary {
                 matches!(self.verdict, VerdictKind::Invalid | VerdictKind::Stale)
             }
             DeliveryStatus::Pending => self.attempts == 0,
-            DeliveryStatus::Ok => self.attempts > 0 && matches!(self.last_status, Some(200..=299)),
-            DeliveryStatus::Failed => {
-                self.attempts > 0 && !matches!(self.last_status, Some(200..=299))
-            }
+            DeliveryStatus::Ok => self.attempts > 0 && !self.failed(),
+            DeliveryStatus::Failed => self.attempts > 0 && self.failed(),
         }
     }
 

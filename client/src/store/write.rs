@@ -154,7 +154,9 @@ impl Store {
             None => return Ok(false),
         };
         inner.deliveries.remove(key)?;
-        inner.retries.remove(key)?;
+        for entry in inner.retries.scan_prefix(key).keys() {
+            inner.retries.remove(entry?)?;
+        }
         for entry in inner.attempts.scan_prefix(key).keys() {
             inner.attempts.remove(entry?)?;
         }

@@ -154,6 +154,7 @@ impl Runner {
             to: None,
             resign,
             body,
+            ..ReplayOptions::default()
         };
         replayer
             .replay(id, &options)

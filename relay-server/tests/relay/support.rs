@@ -108,6 +108,7 @@ pub fn hello(token: &str, channel: Option<ChannelId>) -> ClientMessage {
         token: Secret::new(token),
         channel,
         client: "relay-tests".into(),
+        respond: Default::default(),
     }
 }
 

@@ -171,42 +171,58 @@ fn attempts(stored: &StoredDelivery) -> Vec<Line<'static>> {
     if stored.attempts.is_empty() {
         return vec![Line::from(dim("no attempts yet"))];
     }
-    stored
-        .attempts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let kind = match a.kind {
-                AttemptKind::Forward => "forward".to_owned(),
-                AttemptKind::Replay { resigned, edited } => format!(
-                    "replay{}{}",
-                    if resigned { " resigned" } else { "" },
-                    if edited { "+edited" } else { "" }
+    let summary = crate::store::Summary::of(stored);
+    let mut lines = Vec::new();
+    if let Some(line) = summary.targets_line() {
+        lines.push(Line::from(dim(line)));
+        for target in &summary.targets {
+            let status = target.last_status;
+            let shown = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+            lines.push(Line::from(vec![
+                Span::raw("  "),
+                Span::styled(
+                    format!("{shown:>5}"),
+                    status_style(status, status.is_none()),
                 ),
-            };
-            let result = match &a.outcome {
-                Outcome::Response { status, .. } => {
-                    Span::styled(status.to_string(), status_style(Some(*status), false))
-                }
-                Outcome::Error { message } => Span::styled(
-                    format!("error: {}", for_terminal(message, Lines::One)),
-                    Style::new().fg(Color::Red),
-                ),
-            };
-            let time = format_utc(a.at_ms);
-            Line::from(vec![
-                Span::raw(format!(
-                    "#{:<2} {} {:<22} ",
-                    i + 1,
-                    time.get(11..).unwrap_or(&time),
-                    kind
-                )),
-                result,
-                Span::raw(format!(" {:>7} ", format_latency(a.duration_us))),
-                dim(for_terminal(&a.target, Lines::One)),
-            ])
-        })
-        .collect()
+                Span::raw(format!(" ×{:<3} ", target.attempts)),
+                dim(for_terminal(&target.target, Lines::One)),
+            ]));
+        }
+        lines.push(Line::from(""));
+    }
+    let each = stored.attempts.iter().enumerate().map(|(i, a)| {
+        let kind = match a.kind {
+            AttemptKind::Forward => "forward".to_owned(),
+            AttemptKind::Replay { resigned, edited } => format!(
+                "replay{}{}",
+                if resigned { " resigned" } else { "" },
+                if edited { "+edited" } else { "" }
+            ),
+        };
+        let result = match &a.outcome {
+            Outcome::Response { status, .. } => {
+                Span::styled(status.to_string(), status_style(Some(*status), false))
+            }
+            Outcome::Error { message } => Span::styled(
+                format!("error: {}", for_terminal(message, Lines::One)),
+                Style::new().fg(Color::Red),
+            ),
+        };
+        let time = format_utc(a.at_ms);
+        Line::from(vec![
+            Span::raw(format!(
+                "#{:<2} {} {:<22} ",
+                i + 1,
+                time.get(11..).unwrap_or(&time),
+                kind
+            )),
+            result,
+            Span::raw(format!(" {:>7} ", format_latency(a.duration_us))),
+            dim(for_terminal(&a.target, Lines::One)),
+        ])
+    });
+    lines.extend(each);
+    lines
 }
 
 fn signature(stored: &StoredDelivery) -> Vec<Line<'static>> {
