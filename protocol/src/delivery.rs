@@ -96,6 +96,31 @@ pub fn header_values<'a>(
         .map(|h| h.value.as_slice())
 }
 
+/// Hop-by-hop headers (RFC 9110 §7.6.1, and the old `proxy-connection`)
+/// describe one connection, not the message: neither the client forwarding a
+/// delivery nor the relay passing an answer back sends them on.
+/// `content-length` is here because each side recomputes it from the body it
+/// actually sends.
+pub const HOP_BY_HOP_HEADERS: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+];
+
+/// Whether header `name` is hop-by-hop (any case).
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP_HEADERS
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+}
+
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn body_sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

@@ -3,23 +3,11 @@
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use hookline_protocol::is_hop_by_hop;
 use hookline_protocol::limits::{MAX_HEADERS, MAX_RESPONSE_BODY_BYTES};
 use http::{HeaderName, HeaderValue, StatusCode};
 
 use crate::hub::ClientResponse;
-
-/// Headers that describe one hop, not the message: never passed through.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-];
 
 /// `{"error": message, "reason": reason}` with `status`.
 pub(crate) fn json_error(status: StatusCode, reason: &str, message: String) -> Response {
@@ -51,10 +39,7 @@ pub(crate) fn passthrough(response: ClientResponse) -> Response {
     *out.status_mut() = status;
     let headers = out.headers_mut();
     for h in response.headers.into_iter().take(MAX_HEADERS) {
-        if HOP_BY_HOP
-            .iter()
-            .any(|hop| h.name.eq_ignore_ascii_case(hop))
-        {
+        if is_hop_by_hop(&h.name) {
             continue;
         }
         match (

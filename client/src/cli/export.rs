@@ -14,8 +14,7 @@ use super::StoreArgs;
 use super::list::{FilterArgs, finish, for_each_summary, open_store};
 use crate::control::StoreAccess;
 
-pub mod curl;
-mod har;
+use crate::export::{curl, har};
 
 /// What `export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,25 +1,8 @@
 //! Which request headers reach the local app, and which answer headers go
 //! back to the sender.
 
-use hookline_protocol::Header;
+use hookline_protocol::{Header, is_hop_by_hop};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-
-/// Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the
-/// request, so a proxy must not pass them on. `content-length` is recomputed
-/// from the body that is actually sent, and `host` is rewritten.
-const NOT_FORWARDED: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-    "host",
-];
 
 /// Headers the client sets itself; any the sender sent are replaced, not appended to,
 /// so the app can trust them to describe this hop.
@@ -27,7 +10,9 @@ const FORWARDED_SET: &[&str] = &["x-forwarded-for", "x-forwarded-proto", "x-forw
 
 /// Whether the proxy drops `name`, given the tokens the request's `Connection` header lists.
 fn is_dropped(name: &str, connection_tokens: &[String]) -> bool {
-    NOT_FORWARDED.iter().any(|h| name.eq_ignore_ascii_case(h))
+    // `host` is rewritten to the target's.
+    is_hop_by_hop(name)
+        || name.eq_ignore_ascii_case("host")
         || FORWARDED_SET.iter().any(|h| name.eq_ignore_ascii_case(h))
         || connection_tokens
             .iter()

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use hookline_protocol::DeliveryId;
+use hookline_protocol::{DeliveryId, ID_LEN};
 
 use super::read::key_to_id;
 use super::{Store, StoreError};
@@ -22,9 +22,6 @@ pub const SHORT_ID_LEN: usize = 6;
 /// Shortest end of an id taken as a suffix; shorter text is only a prefix
 /// (a suffix of 1 to 3 characters would match whatever happens to end so).
 const MIN_SUFFIX_LEN: usize = 4;
-
-/// Length of an id's text form (the protocol's `ID_LEN`, not exported).
-const ID_LEN: usize = 26;
 
 /// Crockford base32, as ids are written.
 const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";

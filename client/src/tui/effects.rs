@@ -182,7 +182,7 @@ impl Runner {
 /// The export's curl command for one delivery, aimed at the forward target.
 fn curl(stored: &StoredDelivery, target: &ForwardTarget) -> Result<String, String> {
     let mut out = Vec::new();
-    crate::cli::export::curl::command(&mut out, stored, Some(&target.to_string()))
+    crate::export::curl::command(&mut out, stored, Some(&target.to_string()))
         .map_err(|e| e.to_string())?;
     String::from_utf8(out).map_err(|e| e.to_string())
 }

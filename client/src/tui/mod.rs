@@ -196,7 +196,7 @@ pub async fn run(options: TuiOptions, stop: CancellationToken) -> anyhow::Result
     let quit = session.cancel.clone();
     tokio::spawn(async move {
         tokio::select! {
-            () = crate::cli::listen::shutdown_signal() => {}
+            () = crate::signal::shutdown_signal() => {}
             () = stop.cancelled() => {}
             () = quit.cancelled() => return,
         }

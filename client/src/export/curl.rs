@@ -153,7 +153,7 @@ fn header_arg(h: &Header) -> String {
 
 /// One shell word for `bytes`: single quotes for text; for other bytes a
 /// `printf` of octal escapes (POSIX sh has no `$'…'` everywhere).
-pub(super) fn quote(bytes: &[u8]) -> String {
+pub fn quote(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) if !text.contains('\0') => format!("'{}'", text.replace('\'', r"'\''")),
         _ => {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::store::time::format_rfc3339;
 use crate::store::{Outcome, StoredDelivery};
 
-pub(super) fn begin(out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn begin(out: &mut dyn Write) -> anyhow::Result<()> {
     let creator = json!({ "name": "hookline", "version": env!("CARGO_PKG_VERSION") });
     write!(
         out,
@@ -20,16 +20,12 @@ pub(super) fn begin(out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn end(out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn end(out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "]}}}}")?;
     Ok(())
 }
 
-pub(super) fn entry(
-    out: &mut dyn Write,
-    stored: &StoredDelivery,
-    first: bool,
-) -> anyhow::Result<()> {
+pub fn entry(out: &mut dyn Write, stored: &StoredDelivery, first: bool) -> anyhow::Result<()> {
     if !first {
         out.write_all(b",")?;
     }
