@@ -207,6 +207,11 @@ fn push(relay: &Relay, hub: &ChannelHub, id: DeliveryId, frame: Bytes) -> Result
 /// Flushes (shared with concurrent requests), then answers 202.
 async fn queued(relay: &Relay, id: DeliveryId) -> Response {
     if let Err(e) = relay.inner.commit.flush().await {
+        if let QueueError::Unavailable(_) = e {
+            tracing::warn!("delivery not confirmed by the shared queue: {e}");
+            let message = "the relay cannot reach its shared queue; retry later".into();
+            return retry_later(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+        }
         tracing::error!("queue flush failed: {e}");
         return json_error(
             StatusCode::INSUFFICIENT_STORAGE,
@@ -253,6 +258,16 @@ fn queue_refused(relay: &Relay, hub: &ChannelHub, error: QueueError) -> Response
                 StatusCode::SERVICE_UNAVAILABLE,
                 "queue_full",
                 error.to_string(),
+            )
+        }
+        QueueError::Unavailable(_) => {
+            tracing::warn!("cannot queue a delivery: {error}");
+            let message = "the relay cannot reach its shared queue; retry later";
+            hub.refused.note(503, "unavailable", message);
+            retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                message.into(),
             )
         }
         QueueError::Storage(_) => {
