@@ -159,7 +159,7 @@ async fn open_relay(args: &ServeArgs, config: RelayConfig) -> anyhow::Result<Rel
         .await
         .context("cannot join the relay cluster")?;
     tracing::info!(nats = %options.servers.join(","), "relay cluster member: queues on JetStream");
-    Relay::with_queue(config, queue).context("cannot start the relay")
+    Relay::with_cluster(config, queue).context("cannot start the relay")
 }
 
 /// Ctrl-C or SIGTERM starts a graceful shutdown.

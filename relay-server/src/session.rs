@@ -117,7 +117,9 @@ async fn run(relay: Relay, socket: WebSocket, base: String, conn: Option<ConnInf
         let taken_over = hub.attach(id);
         let wake_hub = hub.clone();
         let wake: crate::queue::Waker = std::sync::Arc::new(move || wake_hub.wake.notify_one());
-        relay.inner.queue.follow(&hub.id, id, wake);
+        let taken_hub = hub.clone();
+        let taken: crate::queue::Waker = std::sync::Arc::new(move || taken_hub.take_over(id));
+        relay.inner.queue.follow(&hub.id, id, wake, taken);
         inc(&relay.inner.metrics.connected);
         let end = match sink.send(message(welcome.encode())).await {
             Ok(()) => {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use async_nats::jetstream::{self, Context, consumer};
+use async_nats::jetstream::{self, Context, consumer, kv};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use hookline_protocol::{ChannelId, DeliveryId};
@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::jetstream_queue::Command;
+use super::presence::{Claim, REFRESH_EVERY, Refreshed};
 use super::{ACK_WAIT, PROGRESS_EVERY, PULL_EXPIRES, STREAM, consumer_name, subject};
 use crate::MAX_IN_FLIGHT;
 use crate::queue::{Queued, Waker};
@@ -39,6 +40,7 @@ struct Entry {
 struct Follow {
     session: u64,
     wake: Waker,
+    taken_over: Waker,
     /// Delivered by JetStream, not yet stored by the client: stream seq → entry.
     entries: BTreeMap<u64, Entry>,
     stop: CancellationToken,
@@ -56,6 +58,8 @@ pub(crate) struct Followers {
     js: Context,
     commands: mpsc::UnboundedSender<Command>,
     channels: Mutex<HashMap<ChannelId, Shared>>,
+    presence: kv::Store,
+    relay_id: String,
 }
 
 impl Followers {
@@ -63,12 +67,16 @@ impl Followers {
         runtime: Handle,
         js: Context,
         commands: mpsc::UnboundedSender<Command>,
+        presence: kv::Store,
+        relay_id: String,
     ) -> Self {
         Self {
             runtime,
             js,
             commands,
             channels: Mutex::new(HashMap::new()),
+            presence,
+            relay_id,
         }
     }
 
@@ -82,12 +90,13 @@ impl Followers {
 
     /// Starts pulling `channel` for `session`; a newer session on this relay
     /// takes over the buffer and gets every unacknowledged entry again.
-    pub(crate) fn follow(&self, channel: &ChannelId, session: u64, wake: Waker) {
+    pub(crate) fn follow(&self, channel: &ChannelId, session: u64, wake: Waker, taken_over: Waker) {
         let mut channels = self.channels();
         if let Some(shared) = channels.get(channel) {
             let mut follow = lock(shared);
             follow.session = session;
             follow.wake = wake.clone();
+            follow.taken_over = taken_over;
             follow.entries.values_mut().for_each(|e| e.sent = false);
             drop(follow);
             wake();
@@ -97,16 +106,14 @@ impl Followers {
         let shared = Arc::new(Mutex::new(Follow {
             session,
             wake,
+            taken_over,
             entries: BTreeMap::new(),
             stop: stop.clone(),
         }));
         channels.insert(channel.clone(), shared.clone());
-        let task = pull(
-            self.js.clone(),
-            channel.clone(),
-            shared,
-            self.commands.clone(),
-        );
+        let claim = Claim::new(self.presence.clone(), channel, &self.relay_id);
+        let commands = self.commands.clone();
+        let task = pull(self.js.clone(), channel.clone(), shared, commands, claim);
         self.runtime.spawn(task);
     }
 
@@ -151,9 +158,9 @@ impl Followers {
         let Some(entry) = lock(&shared).entries.remove(&seq) else {
             return false;
         };
-        let command = Command::Reply {
+        let command = Command::Send {
             subject: entry.reply,
-            body: b"+ACK",
+            body: Bytes::from_static(b"+ACK"),
         };
         self.commands.send(command).is_ok()
     }
@@ -179,8 +186,14 @@ async fn pull(
     channel: ChannelId,
     shared: Shared,
     commands: mpsc::UnboundedSender<Command>,
+    mut claim: Claim,
 ) {
     let stop = lock(&shared).stop.clone();
+    // Claim first: the other relay's session ends at its next refresh.
+    if let Err(e) = claim.take().await {
+        tracing::warn!(%channel, "cannot claim the channel's presence: {e}");
+    }
+    let mut taken = false;
     let consumer = tokio::select! {
         consumer = make_consumer(&js, &channel, &stop) => consumer,
         () = stop.cancelled() => None,
@@ -190,7 +203,18 @@ async fn pull(
         // a pending request lands in the buffer and is given back below,
         // instead of waiting out the ack wait in a dropped inbox.
         let mut marked = tokio::time::Instant::now();
+        let mut refreshed = tokio::time::Instant::now();
         while !stop.is_cancelled() {
+            if refreshed.elapsed() >= REFRESH_EVERY {
+                refreshed = tokio::time::Instant::now();
+                if claim.refresh().await == Refreshed::TakenOver {
+                    tracing::info!(%channel, "a session on another relay took the channel over");
+                    taken = true;
+                    let taken_over = lock(&shared).taken_over.clone();
+                    taken_over();
+                    break;
+                }
+            }
             let limit = PULL_EXPIRES + PULL_GRACE;
             if tokio::time::timeout(limit, pull_once(&consumer, &shared))
                 .await
@@ -201,9 +225,9 @@ async fn pull(
             if marked.elapsed() >= PROGRESS_EVERY {
                 marked = tokio::time::Instant::now();
                 for entry in lock(&shared).entries.values() {
-                    let reply = Command::Reply {
+                    let reply = Command::Send {
                         subject: entry.reply.clone(),
-                        body: b"+WPI",
+                        body: Bytes::from_static(b"+WPI"),
                     };
                     let _ = commands.send(reply);
                 }
@@ -212,10 +236,13 @@ async fn pull(
     }
     // Give back what the client did not store, so the next puller gets it at once.
     for entry in std::mem::take(&mut lock(&shared).entries).into_values() {
-        let _ = commands.send(Command::Reply {
+        let _ = commands.send(Command::Send {
             subject: entry.reply,
-            body: b"-NAK",
+            body: Bytes::from_static(b"-NAK"),
         });
+    }
+    if !taken {
+        claim.release().await;
     }
     tracing::debug!(%channel, "stopped pulling the channel's consumer");
 }

@@ -45,11 +45,9 @@ pub(crate) enum Command {
         id: DeliveryId,
         frame: Bytes,
     },
-    /// An ack-protocol message (`+ACK`, `+WPI`, `-NAK`) to a delivery's reply subject.
-    Reply {
-        subject: String,
-        body: &'static [u8],
-    },
+    /// A core message: an ack-protocol one (`+ACK`, `+WPI`, `-NAK`) to a
+    /// delivery's reply subject, or a passthrough answer.
+    Send { subject: String, body: Bytes },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -80,6 +78,9 @@ pub struct JetStreamQueue {
     checked: AtomicU64,
     counts: Mutex<(HashMap<ChannelId, u64>, Option<Instant>)>,
     pub(crate) followers: Followers,
+    presence: async_nats::jetstream::kv::Store,
+    /// This process's name in the presence bucket.
+    relay_id: String,
 }
 
 impl std::fmt::Debug for JetStreamQueue {
@@ -106,6 +107,10 @@ impl JetStreamQueue {
         js.create_or_update_stream(stream_config(options, limits))
             .await
             .map_err(|e| ClusterError::Stream(e.to_string()))?;
+        let presence = super::presence::bucket(&js, options.replicas)
+            .await
+            .map_err(ClusterError::Stream)?;
+        let relay_id = relay_id();
         let (tx, rx) = mpsc::unbounded_channel();
         let (progress_tx, progress) = watch::channel(Progress::default());
         let runtime = Handle::current();
@@ -113,7 +118,15 @@ impl JetStreamQueue {
         runtime.spawn(publisher(js.clone(), client.clone(), rx, progress_tx));
         Ok(Arc::new(JetStreamQueue {
             runtime: runtime.clone(),
-            followers: Followers::new(runtime, js.clone(), tx.clone()),
+            followers: Followers::new(
+                runtime,
+                js.clone(),
+                tx.clone(),
+                presence.clone(),
+                relay_id.clone(),
+            ),
+            presence,
+            relay_id,
             client,
             js,
             outbox: Mutex::new(Outbox { next: 0, tx }),
@@ -126,6 +139,45 @@ impl JetStreamQueue {
     /// Whether the NATS connection is up: `/readyz` and new webhooks depend on it.
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == State::Connected
+    }
+
+    /// Whether a session on another relay holds `channel`; errors count as no.
+    pub async fn held_elsewhere(&self, channel: &ChannelId) -> bool {
+        match super::presence::holder(&self.presence, channel).await {
+            Ok(Some(holder)) => holder.as_ref() != self.relay_id.as_bytes(),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(%channel, "cannot read the channel's presence: {e}");
+                false
+            }
+        }
+    }
+
+    /// Starts listening for the answer to `id` from whichever relay holds
+    /// the session; subscribed before the delivery is published.
+    pub(crate) async fn await_answer(&self, id: DeliveryId) -> Option<async_nats::Subscriber> {
+        match self.client.subscribe(super::answer_subject(id)).await {
+            Ok(subscriber) => Some(subscriber),
+            Err(e) => {
+                tracing::warn!("cannot wait for a remote answer: {e}");
+                None
+            }
+        }
+    }
+
+    /// Sends a client's answer to the relay whose sender waits for it (as a
+    /// protocol response frame); dropped when no relay waits any more.
+    pub(crate) fn forward_answer(&self, id: DeliveryId, response: &crate::hub::ClientResponse) {
+        let body = hookline_protocol::frame::encode_response(
+            id,
+            response.status,
+            &response.headers,
+            &response.body,
+        );
+        let _ = self.outbox().tx.send(Command::Send {
+            subject: super::answer_subject(id),
+            body,
+        });
     }
 
     fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
@@ -158,6 +210,16 @@ impl JetStreamQueue {
         }
         Ok(counts)
     }
+}
+
+/// A random name for this relay process.
+fn relay_id() -> String {
+    let mut bytes = [0u8; 8];
+    // Without OS randomness the time still tells processes apart.
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = (crate::relay::now_ms() ^ u64::from(std::process::id())).to_le_bytes();
+    }
+    hex::encode(bytes)
 }
 
 async fn connect_client(options: &ClusterOptions) -> Result<Client, ClusterError> {
@@ -227,9 +289,9 @@ async fn publisher(
                     };
                     pending.push_back(answer);
                 }
-                Some(Command::Reply { subject, body }) => {
-                    if let Err(e) = client.publish(subject, Bytes::from_static(body)).await {
-                        tracing::warn!("cannot acknowledge a delivery to JetStream: {e}");
+                Some(Command::Send { subject, body }) => {
+                    if let Err(e) = client.publish(subject, body).await {
+                        tracing::warn!("cannot send to NATS: {e}");
                     }
                 }
             },
@@ -360,8 +422,8 @@ impl ChannelQueue for JetStreamQueue {
         Ok(())
     }
 
-    fn follow(&self, channel: &ChannelId, session: u64, wake: Waker) {
-        self.followers.follow(channel, session, wake);
+    fn follow(&self, channel: &ChannelId, session: u64, wake: Waker, taken_over: Waker) {
+        self.followers.follow(channel, session, wake, taken_over);
     }
 
     fn unfollow(&self, channel: &ChannelId, session: u64) {

@@ -14,9 +14,16 @@
 //!   session holds the channel, acknowledged only after the client's
 //!   `stored`; redelivery after a relay dies is JetStream's job (see
 //!   [`ACK_WAIT`]).
+//! - Presence in a key-value bucket (see `presence`): which relay holds a
+//!   channel's session; takeover across relays; online or not for ingress.
+//! - Passthrough across relays: the relay holding the sender subscribes to
+//!   `hookline.answer.<delivery id>` before publishing; the relay holding
+//!   the session sends the client's response there.
 
 mod follower;
 mod jetstream_queue;
+mod presence;
+pub(crate) mod remote;
 #[cfg(test)]
 mod test_server;
 #[cfg(test)]
@@ -83,6 +90,11 @@ impl ClusterOptions {
 /// The subject of `channel`'s deliveries.
 pub(crate) fn subject(channel: &hookline_protocol::ChannelId) -> String {
     format!("{SUBJECT_PREFIX}{channel}")
+}
+
+/// Where the answer to delivery `id` goes, for a sender waiting on another relay.
+pub(crate) fn answer_subject(id: hookline_protocol::DeliveryId) -> String {
+    format!("hookline.answer.{id}")
 }
 
 /// The durable consumer of `channel`.

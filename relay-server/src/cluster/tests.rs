@@ -54,7 +54,12 @@ async fn follow_until(
 ) -> Vec<Queued> {
     let notify = Arc::new(Notify::new());
     let wake = notify.clone();
-    queue.follow(channel, session, Arc::new(move || wake.notify_one()));
+    queue.follow(
+        channel,
+        session,
+        Arc::new(move || wake.notify_one()),
+        Arc::new(|| {}),
+    );
     let mut got = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(15);
     while got.len() < want {

@@ -94,9 +94,10 @@ pub trait ChannelQueue: Send + Sync + std::fmt::Debug + 'static {
     fn flush(&self) -> Result<(), QueueError>;
 
     /// A session on this relay starts reading `channel`; a shared queue
-    /// starts taking its deliveries and calls `wake` when some arrive. The
+    /// starts taking its deliveries and calls `wake` when some arrive, and
+    /// `taken_over` when a session on another relay took the channel. The
     /// single-process queue needs neither.
-    fn follow(&self, _channel: &ChannelId, _session: u64, _wake: Waker) {}
+    fn follow(&self, _channel: &ChannelId, _session: u64, _wake: Waker, _taken_over: Waker) {}
 
     /// `session` stopped reading `channel` (ignored when a newer one follows).
     fn unfollow(&self, _channel: &ChannelId, _session: u64) {}

@@ -2,6 +2,7 @@
 
 mod auth;
 mod binary;
+mod cluster;
 mod delivery;
 mod hostile;
 mod modes;
