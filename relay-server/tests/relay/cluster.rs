@@ -14,7 +14,7 @@ use crate::support::*;
 
 #[path = "../../src/cluster/test_server.rs"]
 #[allow(dead_code)]
-mod nats;
+pub mod nats;
 
 use nats::NatsServer;
 

@@ -3,6 +3,7 @@
 mod auth;
 mod binary;
 mod cluster;
+mod cluster_kill;
 mod delivery;
 mod hostile;
 mod modes;
