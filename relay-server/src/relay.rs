@@ -140,6 +140,7 @@ impl Relay {
             .route("/h/{channel}/", any(crate::ingress::ingress))
             .route("/h/{channel}/{*rest}", any(crate::ingress::ingress))
             .route("/healthz", get(ops::healthz))
+            .route("/readyz", get(ops::readyz))
             .route("/metrics", get(ops::metrics))
             .fallback(ops::not_found)
             .with_state(self.clone())

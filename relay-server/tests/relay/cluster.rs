@@ -133,6 +133,10 @@ async fn nats_down_answers_503_with_retry_after_and_nothing_accepted_is_lost() {
         let reply = hook(a.relay.addr).await;
         if reply.status == 503 {
             assert!(reply.headers.contains_key("retry-after"), "{reply:?}");
+            let health = send(a.relay.addr, "GET", "/healthz", &[], "").await;
+            assert_eq!(health.status, 200, "alive while NATS is down");
+            let ready = send(a.relay.addr, "GET", "/readyz", &[], "").await;
+            assert_eq!(ready.status, 503, "not ready while NATS is down");
             break;
         }
         // Only a delivery JetStream confirmed may get a 2xx.
@@ -156,6 +160,8 @@ async fn nats_down_answers_503_with_retry_after_and_nothing_accepted_is_lost() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let ready = send(a.relay.addr, "GET", "/readyz", &[], "").await;
+    assert_eq!(ready.status, 200, "ready again once NATS is back");
     let mut client = Client::welcome(a.relay.addr, TOKEN_A).await;
     let mut got = Vec::new();
     // The client also hears of the 503s (refusal notices); at most one per second.
