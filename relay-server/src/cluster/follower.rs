@@ -92,7 +92,11 @@ impl Followers {
     /// takes over the buffer and gets every unacknowledged entry again.
     pub(crate) fn follow(&self, channel: &ChannelId, session: u64, wake: Waker, taken_over: Waker) {
         let mut channels = self.channels();
-        if let Some(shared) = channels.get(channel) {
+        // A follow whose pull ended (taken over by another relay) is replaced.
+        let live = channels
+            .get(channel)
+            .filter(|s| !lock(s).stop.is_cancelled());
+        if let Some(shared) = live {
             let mut follow = lock(shared);
             follow.session = session;
             follow.wake = wake.clone();
@@ -121,15 +125,15 @@ impl Followers {
     /// and not stored is given back (NAK) for whichever relay pulls next.
     pub(crate) fn unfollow(&self, channel: &ChannelId, session: u64) {
         let mut channels = self.channels();
-        let Some(shared) = channels.get(channel) else {
-            return;
-        };
-        if lock(shared).session != session {
+        if channels
+            .get(channel)
+            .is_none_or(|s| lock(s).session != session)
+        {
             return;
         }
-        let shared = channels.remove(channel).expect("present");
-        drop(channels);
-        lock(&shared).stop.cancel();
+        if let Some(shared) = channels.remove(channel) {
+            lock(&shared).stop.cancel();
+        }
     }
 
     /// Entries not yet handed to the current session, oldest first.
@@ -210,6 +214,7 @@ async fn pull(
                 if claim.refresh().await == Refreshed::TakenOver {
                     tracing::info!(%channel, "a session on another relay took the channel over");
                     taken = true;
+                    stop.cancel();
                     let taken_over = lock(&shared).taken_over.clone();
                     taken_over();
                     break;
