@@ -60,12 +60,12 @@ async fn list_show_and_the_tui_escape_what_the_sender_wrote() {
     let id = d.id.to_string();
 
     let list = text(&hookline_ok(dir.path(), &["list"]).await);
-    assert_eq!(raw_controls(&list), [], "{list}");
+    assert_eq!(raw_controls(&list), Vec::<char>::new(), "{list}");
     assert!(list.contains(PWNED_SHOWN), "{list}");
     assert!(list.contains(r"POST /hook\x1b[31mred"), "{list}");
 
     let show = text(&hookline_ok(dir.path(), &["show", &id]).await);
-    assert_eq!(raw_controls(&show), [], "{show}");
+    assert_eq!(raw_controls(&show), Vec::<char>::new(), "{show}");
     for expected in [
         r"POST /hook\x1b[31mred?q=\x1b[2J",
         r"X-Title: \x1b]0;owned\x07",
@@ -75,7 +75,7 @@ async fn list_show_and_the_tui_escape_what_the_sender_wrote() {
         assert!(show.contains(expected), "missing {expected:?} in:\n{show}");
     }
     let headers = text(&hookline_ok(dir.path(), &["show", &id, "--headers"]).await);
-    assert_eq!(raw_controls(&headers), [], "{headers}");
+    assert_eq!(raw_controls(&headers), Vec::<char>::new(), "{headers}");
 
     // The JSON forms are exact: JSON escapes the controls itself.
     let summary: Summary =
@@ -91,7 +91,7 @@ async fn list_show_and_the_tui_escape_what_the_sender_wrote() {
     let (mut app, _) = tui_support::app_with(vec![Summary::of(&stored)], None);
     tui_support::load_detail(&mut app, stored);
     let screen = tui_support::screen(&app, 120, 30).join("\n");
-    assert_eq!(raw_controls(&screen), [], "{screen}");
+    assert_eq!(raw_controls(&screen), Vec::<char>::new(), "{screen}");
     assert!(screen.contains(PWNED_SHOWN), "{screen}");
     assert!(screen.contains(r"X-Title: \x1b]0;owned\x07"), "{screen}");
     assert!(
@@ -293,8 +293,8 @@ async fn listen_lines_name_real_providers_events_and_escape_the_rest() {
         evil.contains("stored, not forwarded: the event type does not match --events"),
         "{evil}"
     );
-    assert_eq!(raw_controls(&printed), [], "{printed}");
+    assert_eq!(raw_controls(&printed), Vec::<char>::new(), "{printed}");
     // Logs written to a pipe carry no colour codes.
     assert!(stderr.contains("DEBUG"), "-v logs: {stderr}");
-    assert_eq!(raw_controls(&stderr), [], "{stderr}");
+    assert_eq!(raw_controls(&stderr), Vec::<char>::new(), "{stderr}");
 }

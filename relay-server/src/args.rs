@@ -144,6 +144,8 @@ pub struct ServeArgs {
     /// A client silent this long is considered dead and its session closed.
     #[arg(long, env = "HOOKLINE_RELAY_DEAD_PEER_AFTER", default_value = "30s", value_parser = parse_duration)]
     pub dead_peer_after: Duration,
+    #[command(flatten)]
+    pub cluster: crate::cluster_args::ClusterArgs,
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ struct Flushed {
     done: u64,
     /// The highest ticket whose flush failed, and why.
     failed: Option<(u64, String)>,
+    /// That failure was a shared store out of reach (retry later), not the disk.
+    unavailable: bool,
 }
 
 /// Shared between the waiters and the one flusher task.
@@ -44,9 +46,11 @@ impl GroupCommit {
             .await
             .map_err(|_| QueueError::Storage("the relay is closing".into()))?;
         match &state.failed {
-            Some((t, why)) if *t >= ticket && state.done < ticket => {
-                Err(QueueError::Storage(why.clone()))
-            }
+            Some((t, why)) if *t >= ticket && state.done < ticket => Err(if state.unavailable {
+                QueueError::Unavailable(why.clone())
+            } else {
+                QueueError::Storage(why.clone())
+            }),
             _ => Ok(()),
         }
     }
@@ -67,8 +71,14 @@ impl GroupCommit {
             let result = tokio::task::spawn_blocking(move || q.flush()).await;
             self.state.send_modify(|s| match result {
                 Ok(Ok(())) => s.done = s.done.max(target),
-                Ok(Err(e)) => s.failed = Some((target, e.to_string())),
-                Err(e) => s.failed = Some((target, format!("flush task failed: {e}"))),
+                Ok(Err(e)) => {
+                    s.unavailable = matches!(e, QueueError::Unavailable(_));
+                    s.failed = Some((target, e.to_string()));
+                }
+                Err(e) => {
+                    s.unavailable = false;
+                    s.failed = Some((target, format!("flush task failed: {e}")));
+                }
             });
         }
         tracing::debug!("group commit flusher stopped");

@@ -83,6 +83,19 @@ impl ChannelHub {
         taken_over
     }
 
+    /// Ends `session` as taken over (by a session on another relay), unless
+    /// a newer session on this relay already replaced it.
+    pub(crate) fn take_over(&self, session: u64) {
+        if let Some(active) = self
+            .state()
+            .active
+            .as_ref()
+            .filter(|a| a.session == session)
+        {
+            active.taken_over.cancel();
+        }
+    }
+
     /// Ends `session`'s subscription unless a newer one took over. Waiting
     /// senders then learn at once that nobody will answer.
     pub(crate) fn detach(&self, session: u64) {

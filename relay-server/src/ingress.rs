@@ -59,7 +59,9 @@ pub(crate) async fn ingress(State(relay): State<Relay>, request: Request) -> Res
         );
     };
     let suffix = suffix.to_owned();
-    if relay.inner.config.offline == OfflineMode::Reject && !hub.is_online() {
+    if relay.inner.config.offline == OfflineMode::Reject
+        && !crate::cluster::remote::online(&relay, &hub).await
+    {
         relay.inner.metrics.dropped(DropReason::OfflineReject);
         let message = "no client is connected to this channel; retry later";
         hub.refused.note(503, "offline", message);
@@ -145,7 +147,11 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
     let id = delivery.id;
     let body_len = delivery.body.len() as u64;
     let waiter = hub.wait_for(id);
-    let frame = match encode(delivery, waiter.is_some()).await {
+    let remote = match waiter {
+        Some(_) => None,
+        None => crate::cluster::remote::remote_waiter(&relay, &hub, id).await,
+    };
+    let frame = match encode(delivery, waiter.is_some() || remote.is_some()).await {
         Ok(frame) => frame,
         Err(e) => {
             hub.forget(id);
@@ -163,6 +169,9 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
         .bytes_in
         .fetch_add(body_len, std::sync::atomic::Ordering::Relaxed);
     hub.wake.notify_one();
+    if let Some(answers) = remote {
+        return answered_elsewhere(&relay, id, answers).await;
+    }
     match waiter {
         Some(rx) => match tokio::time::timeout(inner.config.response_timeout, rx).await {
             Ok(Ok(response)) => {
@@ -179,6 +188,37 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
             }
         },
         None => queued(&relay, id).await,
+    }
+}
+
+/// The session is on another relay: the delivery reaches it only through
+/// JetStream, so it is confirmed first (no 2xx for anything not stored),
+/// then the answer is awaited as for a local session.
+async fn answered_elsewhere(
+    relay: &Relay,
+    id: DeliveryId,
+    answers: async_nats::Subscriber,
+) -> Response {
+    let inner = &relay.inner;
+    if let Err(e) = inner.commit.flush().await {
+        tracing::warn!("delivery not confirmed by the shared queue: {e}");
+        let message = "the relay cannot reach its shared queue; retry later".into();
+        return retry_later(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+    }
+    let answer = crate::cluster::remote::remote_answer(answers);
+    match tokio::time::timeout(inner.config.response_timeout, answer).await {
+        Ok(Some(response)) => {
+            inc(&inner.metrics.responses);
+            passthrough(response)
+        }
+        Ok(None) => queued(relay, id).await,
+        Err(_) => {
+            inc(&inner.metrics.response_timeouts);
+            tracing::info!(
+                "client on another relay did not respond in time; delivery stays queued"
+            );
+            response_timed_out(inner.config.response_timeout, id)
+        }
     }
 }
 
@@ -211,6 +251,11 @@ fn push(relay: &Relay, hub: &ChannelHub, id: DeliveryId, frame: Bytes) -> Result
 /// Flushes (shared with concurrent requests), then answers 202.
 async fn queued(relay: &Relay, id: DeliveryId) -> Response {
     if let Err(e) = relay.inner.commit.flush().await {
+        if let QueueError::Unavailable(_) = e {
+            tracing::warn!("delivery not confirmed by the shared queue: {e}");
+            let message = "the relay cannot reach its shared queue; retry later".into();
+            return retry_later(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+        }
         tracing::error!("queue flush failed: {e}");
         return json_error(
             StatusCode::INSUFFICIENT_STORAGE,
@@ -257,6 +302,16 @@ fn queue_refused(relay: &Relay, hub: &ChannelHub, error: QueueError) -> Response
                 StatusCode::SERVICE_UNAVAILABLE,
                 "queue_full",
                 error.to_string(),
+            )
+        }
+        QueueError::Unavailable(_) => {
+            tracing::warn!("cannot queue a delivery: {error}");
+            let message = "the relay cannot reach its shared queue; retry later";
+            hub.refused.note(503, "unavailable", message);
+            retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                message.into(),
             )
         }
         QueueError::Storage(_) => {

@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 mod commit;
 mod config;
 mod conn_limits;

@@ -2,6 +2,7 @@
 //! in `args.rs`; this file only wires them to the library.
 
 mod args;
+mod cluster_args;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -104,7 +105,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .channels()
         .map(|(n, id)| (n.to_owned(), id.to_string()))
         .collect();
-    let relay = Relay::open(config(&args, tokens)).context("cannot start the relay")?;
+    let relay = open_relay(&args, config(&args, tokens)).await?;
     let http = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -147,6 +148,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     b?;
     closed?;
     Ok(())
+}
+
+/// The relay on its own disk queue, or as a cluster member on JetStream.
+async fn open_relay(args: &ServeArgs, config: RelayConfig) -> anyhow::Result<Relay> {
+    let Some(options) = args.cluster.options() else {
+        return Relay::open(config).context("cannot start the relay");
+    };
+    let queue = hookline_relay::cluster::JetStreamQueue::connect(&options, &config.queue_limits)
+        .await
+        .context("cannot join the relay cluster")?;
+    tracing::info!(nats = %options.servers.join(","), "relay cluster member: queues on JetStream");
+    Relay::with_cluster(config, queue).context("cannot start the relay")
 }
 
 /// Ctrl-C or SIGTERM starts a graceful shutdown.

@@ -1,4 +1,4 @@
-//! Operational routes: `/healthz`, `/metrics`, and the JSON 404 for the rest.
+//! Operational routes: `/healthz` (liveness), `/readyz` (readiness), `/metrics`, and the JSON 404 for the rest.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -9,6 +9,20 @@ use crate::respond::json_error;
 
 pub(crate) async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// 503 while a cluster member cannot reach NATS: a load balancer sends
+/// webhooks elsewhere, while `/healthz` stays 200 so that supervisors do not
+/// restart a healthy relay (its sessions stay up meanwhile).
+pub(crate) async fn readyz(State(relay): State<Relay>) -> Response {
+    match &relay.inner.cluster {
+        Some(cluster) if !cluster.is_connected() => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "nats_unavailable",
+            "the relay cannot reach NATS; webhooks get 503 until it returns".into(),
+        ),
+        _ => "ready\n".into_response(),
+    }
 }
 
 pub(crate) async fn metrics(State(relay): State<Relay>) -> Response {

@@ -30,6 +30,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(10);
 pub(crate) struct Inner {
     pub config: RelayConfig,
     pub queue: Arc<dyn ChannelQueue>,
+    /// Set when this relay is a cluster member: presence and remote answers.
+    pub cluster: Option<Arc<crate::cluster::JetStreamQueue>>,
     pub hubs: HashMap<ChannelId, Arc<ChannelHub>>,
     pub metrics: Metrics,
     pub commit: Arc<GroupCommit>,
@@ -69,6 +71,23 @@ impl Relay {
         config: RelayConfig,
         queue: Arc<dyn ChannelQueue>,
     ) -> Result<Relay, RelayError> {
+        Self::build(config, queue, None)
+    }
+
+    /// A member of a relay cluster: queues, presence and passthrough answers
+    /// shared through NATS JetStream with every relay on the same NATS.
+    pub fn with_cluster(
+        config: RelayConfig,
+        queue: Arc<crate::cluster::JetStreamQueue>,
+    ) -> Result<Relay, RelayError> {
+        Self::build(config, queue.clone(), Some(queue))
+    }
+
+    fn build(
+        config: RelayConfig,
+        queue: Arc<dyn ChannelQueue>,
+        cluster: Option<Arc<crate::cluster::JetStreamQueue>>,
+    ) -> Result<Relay, RelayError> {
         config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| RelayError::NoRuntime)?;
         let mut hubs = HashMap::new();
@@ -82,6 +101,7 @@ impl Relay {
             refusals: Refusals::new(config.max_failed_handshakes),
             config,
             queue,
+            cluster,
             hubs,
             metrics: Metrics::default(),
             commit: GroupCommit::new(),
@@ -120,6 +140,7 @@ impl Relay {
             .route("/h/{channel}/", any(crate::ingress::ingress))
             .route("/h/{channel}/{*rest}", any(crate::ingress::ingress))
             .route("/healthz", get(ops::healthz))
+            .route("/readyz", get(ops::readyz))
             .route("/metrics", get(ops::metrics))
             .fallback(ops::not_found)
             .with_state(self.clone())

@@ -115,6 +115,11 @@ async fn run(relay: Relay, socket: WebSocket, base: String, conn: Option<ConnInf
         };
         // Attach before the welcome: a client holding its welcome is subscribed.
         let taken_over = hub.attach_with(id, respond);
+        let wake_hub = hub.clone();
+        let wake: crate::queue::Waker = std::sync::Arc::new(move || wake_hub.wake.notify_one());
+        let taken_hub = hub.clone();
+        let taken: crate::queue::Waker = std::sync::Arc::new(move || taken_hub.take_over(id));
+        relay.inner.queue.follow(&hub.id, id, wake, taken);
         inc(&relay.inner.metrics.connected);
         let end = match sink.send(message(welcome.encode())).await {
             Ok(()) => {
@@ -136,6 +141,7 @@ async fn run(relay: Relay, socket: WebSocket, base: String, conn: Option<ConnInf
             Err(_) => None,
         };
         hub.detach(id);
+        relay.inner.queue.unfollow(&hub.id, id);
         relay
             .inner
             .metrics

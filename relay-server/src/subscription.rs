@@ -155,7 +155,8 @@ impl Subscription {
         for entry in &entries {
             self.cursor = Some(entry.seq);
             self.inflight.insert(entry.id, entry.seq);
-            let respond = self.hub.is_waiting(entry.id);
+            let respond = self.hub.is_waiting(entry.id)
+                || crate::cluster::remote::may_wait_elsewhere(&self.relay, entry.id);
             let frame = frame::with_respond(entry.frame.clone(), respond);
             sink.feed(Message::Binary(frame))
                 .await
@@ -197,7 +198,9 @@ impl Subscription {
                 headers,
                 body,
             }) => {
-                if !self.hub.answer(
+                if !crate::cluster::remote::answer(
+                    &self.relay,
+                    &self.hub,
                     id,
                     ClientResponse {
                         status,

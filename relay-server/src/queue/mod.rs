@@ -11,6 +11,9 @@ pub use sled_queue::SledQueue;
 
 use crate::QueueLimits;
 
+/// Called by a shared queue when entries for a followed channel arrive.
+pub type Waker = std::sync::Arc<dyn Fn() + Send + Sync>;
+
 /// One queued delivery. `seq` orders a channel's queue by arrival; `frame` is
 /// the delivery exactly as it goes on the wire.
 #[derive(Debug, Clone)]
@@ -42,6 +45,9 @@ pub enum QueueError {
     },
     #[error("storage error: {0}")]
     Storage(String),
+    /// The shared store (NATS) cannot be reached now; senders should retry.
+    #[error("the shared queue is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A channel queue. Methods are synchronous and quick (no fsync) except
@@ -86,4 +92,13 @@ pub trait ChannelQueue: Send + Sync + std::fmt::Debug + 'static {
 
     /// Makes every earlier push and remove durable. Blocking.
     fn flush(&self) -> Result<(), QueueError>;
+
+    /// A session on this relay starts reading `channel`; a shared queue
+    /// starts taking its deliveries and calls `wake` when some arrive, and
+    /// `taken_over` when a session on another relay took the channel. The
+    /// single-process queue needs neither.
+    fn follow(&self, _channel: &ChannelId, _session: u64, _wake: Waker, _taken_over: Waker) {}
+
+    /// `session` stopped reading `channel` (ignored when a newer one follows).
+    fn unfollow(&self, _channel: &ChannelId, _session: u64) {}
 }

@@ -2,6 +2,8 @@
 
 mod auth;
 mod binary;
+mod cluster;
+mod cluster_kill;
 mod delivery;
 mod hostile;
 mod modes;
