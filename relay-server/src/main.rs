@@ -2,6 +2,7 @@
 //! in `args.rs`; this file only wires them to the library.
 
 mod args;
+mod token_cmd;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -9,7 +10,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Parser;
 use hookline_relay::{
-    Heartbeat, OfflineMode, QueueLimits, Relay, RelayConfig, TokenSet, load_tls, new_token,
+    Heartbeat, OfflineMode, QueueLimits, Relay, RelayConfig, TokenSet, load_tls, load_tokens_file,
+    new_token, watch_tokens,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -37,28 +39,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Some(Command::Token(command)) => token_cmd::run(command),
         None => serve(cli.serve).await,
     }
 }
 
-fn load_tokens(args: &ServeArgs) -> anyhow::Result<TokenSet> {
-    let mut tokens = TokenSet::new();
-    if let Some(path) = &args.tokens_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read tokens file {}", path.display()))?;
-        tokens
-            .merge(TokenSet::parse_file(&text).with_context(|| format!("in {}", path.display()))?);
-    }
+/// The tokens to serve, and those of the environment alone (kept on reloads).
+fn load_tokens(args: &ServeArgs) -> anyhow::Result<(TokenSet, TokenSet)> {
+    let mut env = TokenSet::new();
     if let Some(list) = &args.tokens {
-        tokens.merge(TokenSet::parse_list(list).context("in HOOKLINE_RELAY_TOKENS")?);
+        env.merge(TokenSet::parse_list(list).context("in HOOKLINE_RELAY_TOKENS")?);
     }
+    let tokens = match &args.tokens_file {
+        Some(path) => load_tokens_file(path, &env).map_err(anyhow::Error::msg)?,
+        None => env.clone(),
+    };
     if tokens.is_empty() {
         bail!(
             "no token configured, so no client could connect. Make one with `hookline-relay new-token`, \
              put it in a file and pass --tokens-file FILE (or set HOOKLINE_RELAY_TOKENS)"
         );
     }
-    Ok(tokens)
+    Ok((tokens, env))
 }
 
 fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
@@ -99,7 +101,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_ansi(std::io::stdout().is_terminal())
         .init();
-    let tokens = load_tokens(&args)?;
+    let (tokens, env_tokens) = load_tokens(&args)?;
     let channels: Vec<(String, String)> = tokens
         .channels()
         .map(|(n, id)| (n.to_owned(), id.to_string()))
@@ -130,6 +132,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(signal(shutdown.clone()));
+    let watcher = args.tokens_file.clone().map(|path| {
+        tokio::spawn(watch_tokens(
+            relay.clone(),
+            path,
+            env_tokens,
+            shutdown.clone(),
+        ))
+    });
     let plain = relay.serve(http, None, shutdown.clone());
     let secure = async {
         match tls {
@@ -142,6 +152,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let (a, b) = tokio::join!(plain, secure);
+    if let Some(watcher) = watcher {
+        let _ = watcher.await;
+    }
     let closed = relay.close().await;
     a?;
     b?;

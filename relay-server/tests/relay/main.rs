@@ -8,4 +8,5 @@ mod modes;
 mod refusals;
 mod sessions;
 mod support;
+mod token_reload;
 mod transport;
