@@ -51,16 +51,42 @@ fn load_tokens(args: &ServeArgs) -> anyhow::Result<(TokenSet, TokenSet)> {
         env.merge(TokenSet::parse_list(list).context("in HOOKLINE_RELAY_TOKENS")?);
     }
     let tokens = match &args.tokens_file {
-        Some(path) => load_tokens_file(path, &env).map_err(anyhow::Error::msg)?,
+        Some(path) => {
+            create_if_missing(path)?;
+            load_tokens_file(path, &env).map_err(anyhow::Error::msg)?
+        }
         None => env.clone(),
     };
-    if tokens.is_empty() {
+    if tokens.is_empty() && args.tokens_file.is_some() {
+        tracing::warn!(
+            "no token yet, so no client can connect: add one with `hookline-relay token add NAME \
+             --tokens-file FILE`; this relay picks it up without a restart"
+        );
+    } else if tokens.is_empty() {
         bail!(
             "no token configured, so no client could connect. Make one with `hookline-relay new-token`, \
              put it in a file and pass --tokens-file FILE (or set HOOKLINE_RELAY_TOKENS)"
         );
     }
     Ok((tokens, env))
+}
+
+/// An empty, owner-only tokens file, created by the relay's own user so that
+/// `token add` run by an administrator keeps it readable by the relay (the
+/// edit keeps the file's owner). A service manager's dynamic user needs this.
+fn create_if_missing(path: &std::path::Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => {
+            tracing::info!("created an empty tokens file {}", path.display());
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create tokens file {}", path.display())),
+    }
 }
 
 fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
@@ -85,6 +111,7 @@ fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
     config.idle_timeout = args.idle_timeout;
     config.header_read_timeout = args.header_read_timeout;
     config.request_read_timeout = args.request_read_timeout;
+    config.tokens_reloadable = args.tokens_file.is_some();
     config.heartbeat = Heartbeat {
         ping_interval: args.ping_interval,
         dead_peer_after: args.dead_peer_after,

@@ -283,9 +283,30 @@ fn write(path: &Path, lines: &[String]) -> Result<(), TokenAdminError> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&temp).map_err(io_error(&temp))?;
+    keep_owner(path, &file).map_err(io_error(path))?;
     std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io_error(&temp))?;
     file.sync_all().map_err(io_error(&temp))?;
     std::fs::rename(&temp, path).map_err(io_error(path))
+}
+
+/// Gives the new file the old one's owner: an administrator editing the
+/// file of a relay that runs as its own user must not lock that user out.
+#[cfg(unix)]
+fn keep_owner(path: &Path, new: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(old) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let mine = new.metadata()?;
+    if (old.uid(), old.gid()) == (mine.uid(), mine.gid()) {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(new, Some(old.uid()), Some(old.gid()))
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_: &Path, _: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time (civil-from-days, proleptic Gregorian).

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hookline_protocol::{ChannelId, GoodbyeReason, RelayMessage, Secret};
 use hookline_relay::TokenSet;
@@ -79,13 +79,32 @@ async fn reload_revokes_adds_and_keeps_unchanged_sessions() {
     relay.stop().await;
 }
 
-/// The relay binary, stopped on drop.
-struct RelayProcess(Child);
+/// The relay binary, stopped on drop, and its log lines.
+struct RelayProcess {
+    child: Child,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl RelayProcess {
+    /// Waits for a log line containing `needle`, bounded by `WAIT`.
+    fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        while let Ok(line) = self
+            .log
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            if line.contains(needle) {
+                return line;
+            }
+        }
+        panic!("the relay never logged {needle:?}");
+    }
+}
 
 impl Drop for RelayProcess {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -129,53 +148,40 @@ fn start(tokens: &Path, data: &Path) -> (RelayProcess, SocketAddr) {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let process = RelayProcess(child);
-    let (lines, seen) = std::sync::mpsc::channel();
+    let (lines, log) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = lines.send(line);
         }
     });
-    let deadline = Instant::now() + WAIT;
-    while let Ok(line) = seen.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        if let Some(rest) = line.split("addr=Some(").nth(1) {
-            let addr = rest.split(')').next().unwrap().parse().unwrap();
-            return (process, addr);
-        }
-    }
-    panic!("the relay never logged its address");
-}
-
-/// Polls until `token` is welcome (the relay noticed the file), bounded by `WAIT`.
-async fn welcome_once_loaded(addr: SocketAddr, token: &str) -> Client {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (client, first) = Client::connect(addr, hello(token, None)).await;
-        match first {
-            RelayMessage::Welcome { .. } => return client,
-            RelayMessage::Goodbye {
-                reason: GoodbyeReason::BadToken,
-                ..
-            } if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            other => panic!("expected a welcome once the file is reloaded, got {other:?}"),
-        }
-    }
+    let process = RelayProcess { child, log };
+    let line = process.wait_for_log("addr=Some(");
+    let rest = line.split("addr=Some(").nth(1).unwrap();
+    let addr = rest.split(')').next().unwrap().parse().unwrap();
+    (process, addr)
 }
 
 #[tokio::test]
 async fn token_commands_take_effect_on_a_running_relay() {
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("tokens");
+    // No file yet: the relay creates it empty and starts anyway.
+    let (relay, addr) = start(&tokens, &dir.path().join("data"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&tokens).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     let alice = token(&tokens, &["add", "alice"]);
     let text = std::fs::read_to_string(&tokens).unwrap();
     assert!(!text.contains(&alice), "only a hash is stored");
-    let (_relay, addr) = start(&tokens, &dir.path().join("data"));
+    relay.wait_for_log("tokens reloaded");
     let mut alice_client = Client::welcome(addr, &alice).await;
 
     let bob = token(&tokens, &["add", "bob", "--channel", "github"]);
-    let _bob_client = welcome_once_loaded(addr, &bob).await;
+    relay.wait_for_log("tokens reloaded");
+    let _bob_client = Client::welcome(addr, &bob).await;
     let github = ChannelId::derive(&Secret::new(bob.as_str()), "github");
     assert_eq!(post(addr, &format!("/h/{github}"), "{}").await.status, 202);
 
