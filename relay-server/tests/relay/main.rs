@@ -3,6 +3,7 @@
 mod auth;
 mod binary;
 mod delivery;
+mod deploy;
 mod hostile;
 mod modes;
 mod refusals;
