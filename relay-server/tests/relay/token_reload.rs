@@ -200,3 +200,37 @@ async fn token_commands_take_effect_on_a_running_relay() {
     let alice_url = format!("/h/{}", channel(&alice));
     assert_eq!(post(addr, &alice_url, "{}").await.status, 404);
 }
+
+/// SIGHUP alone reloads: the file is rewritten in place with the same size
+/// and its old modification time, so the change poll sees nothing.
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_reloads_a_change_the_poll_cannot_see() {
+    use std::io::Write;
+
+    let (old, new) = ("sighup-token-0001", "sighup-token-0002");
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, format!("{old}\n")).unwrap();
+    let (relay, addr) = start(&tokens, &dir.path().join("data"));
+    let mut old_client = Client::welcome(addr, old).await;
+
+    let modified = std::fs::metadata(&tokens).unwrap().modified().unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&tokens)
+        .unwrap();
+    file.write_all(format!("{new}\n").as_bytes()).unwrap();
+    file.set_modified(modified).unwrap();
+    drop(file);
+    let status = Command::new("kill")
+        .arg("-HUP")
+        .arg(relay.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let line = relay.wait_for_log("tokens reloaded");
+    assert!(line.contains("SIGHUP"), "{line}");
+    expect_revoked(&mut old_client).await;
+    let _new_client = Client::welcome(addr, new).await;
+}
