@@ -23,6 +23,45 @@ pub struct Cli {
 pub enum Command {
     /// Print a new random token to put in the tokens file (one per line).
     NewToken,
+    /// Add, list or revoke named tokens in the tokens file; a running relay
+    /// picks the change up without a restart.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token NAME, print it once and store only its hash. For an existing
+    /// NAME, add the --channel names; its token is then read from stdin.
+    Add {
+        /// A name for the token (who or what uses it): letters, digits, '-', '_', '.'.
+        name: String,
+        /// An extra channel the token owns, beside `default` (repeatable).
+        #[arg(long = "channel")]
+        channels: Vec<String>,
+        #[command(flatten)]
+        file: TokensFileArg,
+    },
+    /// Show each token's name, creation date and channels, never the token.
+    List {
+        #[command(flatten)]
+        file: TokensFileArg,
+    },
+    /// Remove token NAME: its sessions end, its URLs answer 404 and its queued
+    /// deliveries are deleted.
+    Revoke {
+        /// The name given at `token add`.
+        name: String,
+        #[command(flatten)]
+        file: TokensFileArg,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TokensFileArg {
+    /// The tokens file the relay serves with (its --tokens-file).
+    #[arg(long, env = "HOOKLINE_RELAY_TOKENS_FILE")]
+    pub tokens_file: PathBuf,
 }
 
 /// What the clients' offline senders get.
@@ -48,8 +87,9 @@ pub struct ServeArgs {
     /// PEM private key for --tls-listen.
     #[arg(long, env = "HOOKLINE_RELAY_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
-    /// File of lines `TOKEN [CHANNEL_NAME...]`; `#` starts a comment. Each token
-    /// owns a default channel plus the named ones.
+    /// File of lines `TOKEN [CHANNEL_NAME...]` and of hashed tokens written by
+    /// `hookline-relay token add`; `#` starts a comment. Each token owns a
+    /// default channel plus the named ones. Reloaded when it changes and on SIGHUP.
     #[arg(long, env = "HOOKLINE_RELAY_TOKENS_FILE")]
     pub tokens_file: Option<PathBuf>,
     /// Tokens separated by commas or whitespace. Prefer the environment

@@ -96,6 +96,9 @@ pub struct RelayConfig {
     /// not part of it (`response_timeout`).
     pub request_read_timeout: Duration,
     pub heartbeat: Heartbeat,
+    /// Tokens come from a watched file (`watch_tokens`), so starting with none
+    /// is fine: the first `token add` takes effect without a restart.
+    pub tokens_reloadable: bool,
 }
 
 impl RelayConfig {
@@ -118,12 +121,13 @@ impl RelayConfig {
             // A 25 MiB body at 1 MB/s fits; a trickle of any size does not.
             request_read_timeout: Duration::from_secs(30),
             heartbeat: Heartbeat::default(),
+            tokens_reloadable: false,
         }
     }
 
     /// Rejects settings that cannot work, with a message naming the setting.
     pub(crate) fn validate(&self) -> Result<(), RelayError> {
-        if self.tokens.is_empty() {
+        if self.tokens.is_empty() && !self.tokens_reloadable {
             return Err(RelayError::NoTokens);
         }
         let bad = |m: String| Err(RelayError::Config(m));

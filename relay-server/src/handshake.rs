@@ -71,16 +71,16 @@ pub(crate) fn check_hello(
             "no token presented: set the token the relay operator gave you",
         ));
     }
-    let Some(entry) = relay.inner.config.tokens.lookup(token.expose()) else {
+    let Some(entry) = relay.inner.token_channels(token.expose()) else {
         return Err(refuse(
             GoodbyeReason::BadToken,
             "token rejected: this relay does not know it; check the token you configured",
         ));
     };
     let owner = token_hash(token.expose());
-    let wanted = channel.or_else(|| entry.channels.first().map(|(_, id)| id.clone()));
-    match wanted.as_ref().and_then(|w| relay.inner.hubs.get(w)) {
-        Some(hub) if hub.owner == owner => Ok((hub.clone(), client, respond)),
+    let wanted = channel.or_else(|| entry.first().cloned());
+    match wanted.as_ref().and_then(|w| relay.inner.hub(w)) {
+        Some(hub) if hub.owner == owner => Ok((hub, client, respond)),
         _ => Err(refuse(
             GoodbyeReason::ChannelForbidden,
             format!(

@@ -42,6 +42,8 @@ pub(crate) struct ChannelHub {
     pub wake: Notify,
     /// Senders refused since the client was last told.
     pub refused: Refused,
+    /// Cancelled when the owning token is revoked: its session ends with `bad_token`.
+    pub revoked: CancellationToken,
     state: Mutex<State>,
 }
 
@@ -52,6 +54,7 @@ impl ChannelHub {
             owner,
             wake: Notify::new(),
             refused: Refused::default(),
+            revoked: CancellationToken::new(),
             state: Mutex::new(State::default()),
         }
     }

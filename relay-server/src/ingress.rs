@@ -50,7 +50,7 @@ pub(crate) async fn ingress(State(relay): State<Relay>, request: Request) -> Res
     let path = request.uri().path();
     let rest = path.strip_prefix("/h/").unwrap_or_default();
     let (channel, suffix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let hub = ChannelId::parse(channel).and_then(|c| relay.inner.hubs.get(&c).cloned());
+    let hub = ChannelId::parse(channel).and_then(|c| relay.inner.hub(&c));
     let Some(hub) = hub else {
         return json_error(
             StatusCode::NOT_FOUND,
@@ -159,9 +159,23 @@ async fn accept(relay: Relay, hub: std::sync::Arc<ChannelHub>, delivery: Deliver
             return json_error(StatusCode::INTERNAL_SERVER_ERROR, "encode_failed", message);
         }
     };
-    if let Err(e) = push(&relay, &hub, id, frame) {
+    let seq = match push(&relay, &hub, id, frame) {
+        Ok(seq) => seq,
+        Err(e) => {
+            hub.forget(id);
+            return queue_refused(&relay, &hub, e);
+        }
+    };
+    // The token was revoked while this request was read: its queue was
+    // already purged, so this entry would be orphaned; the channel is gone.
+    if hub.revoked.is_cancelled() {
         hub.forget(id);
-        return queue_refused(&relay, &hub, e);
+        let _ = inner.queue.remove(&hub.id, seq, id);
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "unknown_channel",
+            "no such channel".into(),
+        );
     }
     inc(&inner.metrics.received);
     inner

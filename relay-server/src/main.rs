@@ -3,6 +3,7 @@
 
 mod args;
 mod cluster_args;
+mod token_cmd;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Parser;
 use hookline_relay::{
-    Heartbeat, OfflineMode, QueueLimits, Relay, RelayConfig, TokenSet, load_tls, new_token,
+    Heartbeat, OfflineMode, QueueLimits, Relay, RelayConfig, TokenSet, load_tls, load_tokens_file,
+    new_token, watch_tokens,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -38,28 +40,54 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Some(Command::Token(command)) => token_cmd::run(command),
         None => serve(cli.serve).await,
     }
 }
 
-fn load_tokens(args: &ServeArgs) -> anyhow::Result<TokenSet> {
-    let mut tokens = TokenSet::new();
-    if let Some(path) = &args.tokens_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read tokens file {}", path.display()))?;
-        tokens
-            .merge(TokenSet::parse_file(&text).with_context(|| format!("in {}", path.display()))?);
-    }
+/// The tokens to serve, and those of the environment alone (kept on reloads).
+fn load_tokens(args: &ServeArgs) -> anyhow::Result<(TokenSet, TokenSet)> {
+    let mut env = TokenSet::new();
     if let Some(list) = &args.tokens {
-        tokens.merge(TokenSet::parse_list(list).context("in HOOKLINE_RELAY_TOKENS")?);
+        env.merge(TokenSet::parse_list(list).context("in HOOKLINE_RELAY_TOKENS")?);
     }
-    if tokens.is_empty() {
+    let tokens = match &args.tokens_file {
+        Some(path) => {
+            create_if_missing(path)?;
+            load_tokens_file(path, &env).map_err(anyhow::Error::msg)?
+        }
+        None => env.clone(),
+    };
+    if tokens.is_empty() && args.tokens_file.is_some() {
+        tracing::warn!(
+            "no token yet, so no client can connect: add one with `hookline-relay token add NAME \
+             --tokens-file FILE`; this relay picks it up without a restart"
+        );
+    } else if tokens.is_empty() {
         bail!(
             "no token configured, so no client could connect. Make one with `hookline-relay new-token`, \
              put it in a file and pass --tokens-file FILE (or set HOOKLINE_RELAY_TOKENS)"
         );
     }
-    Ok(tokens)
+    Ok((tokens, env))
+}
+
+/// An empty, owner-only tokens file, created by the relay's own user so that
+/// `token add` run by an administrator keeps it readable by the relay (the
+/// edit keeps the file's owner). A service manager's dynamic user needs this.
+fn create_if_missing(path: &std::path::Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => {
+            tracing::info!("created an empty tokens file {}", path.display());
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create tokens file {}", path.display())),
+    }
 }
 
 fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
@@ -84,6 +112,7 @@ fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
     config.idle_timeout = args.idle_timeout;
     config.header_read_timeout = args.header_read_timeout;
     config.request_read_timeout = args.request_read_timeout;
+    config.tokens_reloadable = args.tokens_file.is_some();
     config.heartbeat = Heartbeat {
         ping_interval: args.ping_interval,
         dead_peer_after: args.dead_peer_after,
@@ -100,7 +129,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_ansi(std::io::stdout().is_terminal())
         .init();
-    let tokens = load_tokens(&args)?;
+    let (tokens, env_tokens) = load_tokens(&args)?;
     let channels: Vec<(String, String)> = tokens
         .channels()
         .map(|(n, id)| (n.to_owned(), id.to_string()))
@@ -131,6 +160,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(signal(shutdown.clone()));
+    let watcher = args.tokens_file.clone().map(|path| {
+        tokio::spawn(watch_tokens(
+            relay.clone(),
+            path,
+            env_tokens,
+            shutdown.clone(),
+        ))
+    });
     let plain = relay.serve(http, None, shutdown.clone());
     let secure = async {
         match tls {
@@ -143,6 +180,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let (a, b) = tokio::join!(plain, secure);
+    if let Some(watcher) = watcher {
+        let _ = watcher.await;
+    }
     let closed = relay.close().await;
     a?;
     b?;

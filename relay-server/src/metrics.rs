@@ -26,6 +26,8 @@ pub(crate) enum DropReason {
     QueueFull,
     /// No client and offline mode `reject`; the sender got 503.
     OfflineReject,
+    /// Queued for a channel whose token was revoked.
+    Revoked,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +50,7 @@ pub(crate) struct Metrics {
     dropped_age: AtomicU64,
     dropped_full: AtomicU64,
     dropped_offline: AtomicU64,
+    dropped_revoked: AtomicU64,
 }
 
 /// Adds one to a counter; relaxed, since metrics need no ordering.
@@ -61,6 +64,7 @@ impl Metrics {
             DropReason::Age => &self.dropped_age,
             DropReason::QueueFull => &self.dropped_full,
             DropReason::OfflineReject => &self.dropped_offline,
+            DropReason::Revoked => &self.dropped_revoked,
         });
     }
 
@@ -141,6 +145,7 @@ impl Metrics {
                 ("{reason=\"age\"}", get(&self.dropped_age)),
                 ("{reason=\"queue_full\"}", get(&self.dropped_full)),
                 ("{reason=\"offline_reject\"}", get(&self.dropped_offline)),
+                ("{reason=\"revoked\"}", get(&self.dropped_revoked)),
             ],
         );
         metric(

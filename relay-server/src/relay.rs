@@ -2,8 +2,8 @@
 //! router and closes everything in order.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -18,7 +18,7 @@ use crate::hub::ChannelHub;
 use crate::metrics::{DropReason, Metrics};
 use crate::queue::{ChannelQueue, SledQueue};
 use crate::refusals::Refusals;
-use crate::{RelayConfig, RelayError, data_dir, ops};
+use crate::{RelayConfig, RelayError, TokenSet, data_dir, ops};
 
 /// How often the queue's upkeep runs.
 const MAINTAIN_EVERY: Duration = Duration::from_millis(25);
@@ -32,7 +32,10 @@ pub(crate) struct Inner {
     pub queue: Arc<dyn ChannelQueue>,
     /// Set when this relay is a cluster member: presence and remote answers.
     pub cluster: Option<Arc<crate::cluster::JetStreamQueue>>,
-    pub hubs: HashMap<ChannelId, Arc<ChannelHub>>,
+    /// The channels of the current tokens; replaced by `reload_tokens`.
+    pub hubs: RwLock<HashMap<ChannelId, Arc<ChannelHub>>>,
+    /// The tokens accepted now: `config.tokens` until the first reload.
+    pub tokens: RwLock<TokenSet>,
     pub metrics: Metrics,
     pub commit: Arc<GroupCommit>,
     /// Open connections per source address, across every listener.
@@ -90,19 +93,15 @@ impl Relay {
     ) -> Result<Relay, RelayError> {
         config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| RelayError::NoRuntime)?;
-        let mut hubs = HashMap::new();
-        for (owner, entry) in config.tokens.entries() {
-            for (_, id) in &entry.channels {
-                hubs.insert(id.clone(), Arc::new(ChannelHub::new(id.clone(), *owner)));
-            }
-        }
+        let hubs = crate::reload::hubs_for(&config.tokens, &HashMap::new());
         let inner = Arc::new(Inner {
+            tokens: RwLock::new(config.tokens.clone()),
+            hubs: RwLock::new(hubs),
             per_source: PerSourceLimit::new(config.max_connections_per_ip),
             refusals: Refusals::new(config.max_failed_handshakes),
             config,
             queue,
             cluster,
-            hubs,
             metrics: Metrics::default(),
             commit: GroupCommit::new(),
             next_session: AtomicU64::new(1),

@@ -73,6 +73,7 @@ impl Subscription {
             tokio::select! {
                 biased;
                 () = stopped(&shutdown, listener) => return Some((GoodbyeReason::ShuttingDown, "the relay is shutting down; reconnect later".into())),
+                () = hub.revoked.cancelled() => return Some((GoodbyeReason::BadToken, "this token was revoked by the relay's operator".into())),
                 () = taken_over.cancelled() => return Some((GoodbyeReason::TakenOver, "another connection with this token took the channel over".into())),
                 message = stream.next() => {
                     let Some(Ok(message)) = message else { return None };

@@ -16,9 +16,11 @@ pub(crate) fn token_hash(token: &str) -> TokenHash {
 }
 
 /// One configured token and the channels it owns.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TokenEntry {
-    pub(crate) token: Secret,
+    /// The plain token, when the file holds it (older files, the env form);
+    /// hashed entries (`token add`) carry their channel ids instead.
+    pub(crate) token: Option<Secret>,
     /// (name, id), the default channel first.
     pub(crate) channels: Vec<(String, ChannelId)>,
 }
@@ -51,30 +53,50 @@ impl TokenSet {
             .or_insert_with(|| {
                 let default = ChannelId::derive(&token, DEFAULT_CHANNEL_NAME);
                 TokenEntry {
-                    token: token.clone(),
+                    token: Some(token.clone()),
                     channels: vec![(DEFAULT_CHANNEL_NAME.to_owned(), default)],
                 }
             });
         for name in extra_channel_names {
             if entry.channels.iter().all(|(n, _)| *n != name) {
-                let id = ChannelId::derive(&entry.token, &name);
+                let id = ChannelId::derive(&token, &name);
                 entry.channels.push((name, id));
             }
         }
     }
 
-    /// Parses lines `TOKEN [CHANNEL_NAME...]`; `#` starts a comment.
+    /// Adds a hashed entry (a `sha256:` line of the tokens file); channels of
+    /// a token already present are merged.
+    pub(crate) fn add_hashed(&mut self, hash: TokenHash, channels: Vec<(String, ChannelId)>) {
+        let entry = self.entries.entry(hash).or_insert_with(|| TokenEntry {
+            token: None,
+            channels: Vec::new(),
+        });
+        for (name, id) in channels {
+            if entry.channels.iter().all(|(n, _)| *n != name) {
+                entry.channels.push((name, id));
+            }
+        }
+    }
+
+    /// Parses lines `TOKEN [CHANNEL_NAME...]` and the hashed lines that
+    /// `hookline-relay token add` writes (see `token_file`); `#` starts a comment.
     pub fn parse_file(text: &str) -> Result<Self, TokenFileError> {
         let mut set = Self::new();
         for (index, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or_default();
             let mut words = line.split_whitespace();
             let Some(token) = words.next() else { continue };
-            let names: Vec<String> = words.map(str::to_owned).collect();
             let err = |message: String| TokenFileError {
                 line: index + 1,
                 message,
             };
+            if token.starts_with(crate::token_file::HASH_PREFIX) {
+                let line = crate::token_file::HashedLine::parse(line).map_err(err)?;
+                set.add_hashed(line.hash, line.channels);
+                continue;
+            }
+            let names: Vec<String> = words.map(str::to_owned).collect();
             check_token(token).map_err(err)?;
             for name in &names {
                 check_channel_name(name).map_err(err)?;
@@ -103,9 +125,14 @@ impl TokenSet {
 
     /// Adds every token and channel of `other`.
     pub fn merge(&mut self, other: TokenSet) {
-        for entry in other.entries.into_values() {
-            let names = entry.channels.into_iter().skip(1).map(|(n, _)| n).collect();
-            self.add(entry.token, names);
+        for (hash, entry) in other.entries {
+            match entry.token {
+                Some(token) => {
+                    let names = entry.channels.into_iter().skip(1).map(|(n, _)| n).collect();
+                    self.add(token, names);
+                }
+                None => self.add_hashed(hash, entry.channels),
+            }
         }
     }
 
@@ -133,7 +160,7 @@ impl TokenSet {
     }
 }
 
-fn check_token(token: &str) -> Result<(), String> {
+pub(crate) fn check_token(token: &str) -> Result<(), String> {
     if token.len() < 8 {
         return Err(
             "token is shorter than 8 characters; make one with `hookline-relay new-token`".into(),
@@ -142,7 +169,7 @@ fn check_token(token: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_channel_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_channel_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
