@@ -18,6 +18,7 @@ mod conn_limits;
 mod data_dir;
 mod deadline;
 mod error;
+mod gaps;
 mod handshake;
 mod hub;
 mod ids;
