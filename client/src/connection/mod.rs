@@ -8,7 +8,7 @@ mod supervisor;
 
 pub use backoff::Backoff;
 pub use handshake::{ConnectError, RelayEndpoint, Welcome, dead_peer_after, open, socket_config};
-pub use session::{FromRelay, Incoming, Refusal, SessionEnd};
+pub use session::{FromRelay, GapNotice, Incoming, Refusal, SessionEnd};
 pub use supervisor::{ConnectionState, Stopped, run};
 
 use hookline_protocol::Frame;

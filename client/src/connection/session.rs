@@ -29,11 +29,23 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// Deliveries the relay dropped before this client stored them, as it
+/// reported them: `count` of them, numbered `first_seq..=last_seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GapNotice {
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub count: u64,
+    pub reason: String,
+}
+
 /// Where a session hands what the relay sends.
 #[derive(Debug, Clone)]
 pub struct FromRelay {
     pub deliveries: mpsc::UnboundedSender<Incoming>,
     pub refusals: mpsc::UnboundedSender<Refusal>,
+    /// Gaps, to record and then acknowledge (`gap_recorded`).
+    pub gaps: mpsc::UnboundedSender<GapNotice>,
 }
 
 /// How a session ended.
@@ -142,6 +154,19 @@ async fn read(
                     reason,
                     count,
                     message,
+                });
+            }
+            Ok(RelayMessage::Gap {
+                first_seq,
+                last_seq,
+                count,
+                reason,
+            }) => {
+                let _ = incoming.gaps.send(GapNotice {
+                    first_seq,
+                    last_seq,
+                    count,
+                    reason,
                 });
             }
             Ok(RelayMessage::Welcome { .. }) => {

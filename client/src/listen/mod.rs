@@ -5,6 +5,7 @@
 mod embedded;
 mod flusher;
 mod forwarding;
+mod gaps;
 mod pipeline;
 mod report;
 mod supervise;
@@ -123,10 +124,12 @@ impl Listening {
         let (state_tx, mut state) = watch::channel(ConnectionState::Connecting);
         let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
         let (refusals_tx, refusals_rx) = mpsc::unbounded_channel();
+        let (gaps_tx, gaps_rx) = mpsc::unbounded_channel();
         let (outbound_tx, outbound_rx) = mpsc::unbounded_channel();
         let from_relay = connection::FromRelay {
             deliveries: incoming_tx,
             refusals: refusals_tx,
+            gaps: gaps_tx,
         };
         let connection = tokio::spawn(connection::run(
             endpoint,
@@ -193,6 +196,14 @@ impl Listening {
             reporter,
             shutdown: shutdown.clone(),
         });
+        let gaps = tokio::spawn(gaps::run(
+            store.clone(),
+            gaps_rx,
+            outbound_tx.clone(),
+            state.clone(),
+            reporter,
+            shutdown.clone(),
+        ));
         let flusher = tokio::spawn(flusher::run(
             store.clone(),
             durable_rx,
@@ -217,6 +228,7 @@ impl Listening {
             control,
             retention,
             watcher,
+            gaps,
             embedded,
         };
         let main = tokio::spawn(supervise::run(

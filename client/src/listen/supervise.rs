@@ -19,6 +19,7 @@ pub(super) struct Tasks {
     pub control: JoinHandle<Result<(), crate::control::ControlError>>,
     pub retention: JoinHandle<()>,
     pub watcher: JoinHandle<()>,
+    pub gaps: JoinHandle<()>,
     pub embedded: Option<EmbeddedRelay>,
 }
 
@@ -65,6 +66,8 @@ pub(super) async fn run(
         }
     }
     shutdown.cancel();
+    // Lets go of its `outbound` sender, which the connection drains until the last one is gone.
+    let _ = (&mut tasks.gaps).await;
     tracker.close();
     drop(pipeline);
     let drained = async {

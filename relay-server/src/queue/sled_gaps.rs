@@ -203,8 +203,14 @@ mod tests {
         }
         let q = SledQueue::open(dir.path()).unwrap();
         assert_eq!(q.gaps(&a).unwrap().len(), 1, "a gap survives a restart");
-        assert!(!q.forget_gap(&a, 0, 2).unwrap(), "a different range forgets nothing");
-        assert!(!q.forget_gap(&b, 0, 3).unwrap(), "another channel forgets nothing");
+        assert!(
+            !q.forget_gap(&a, 0, 2).unwrap(),
+            "a different range forgets nothing"
+        );
+        assert!(
+            !q.forget_gap(&b, 0, 3).unwrap(),
+            "another channel forgets nothing"
+        );
         assert!(q.forget_gap(&a, 0, 3).unwrap());
         assert!(q.gaps(&a).unwrap().is_empty());
     }
@@ -222,7 +228,11 @@ mod tests {
             q.flush().unwrap();
         }
         let q = SledQueue::open(dir.path()).unwrap();
-        assert_eq!(push_at(&q, &a, 9_000).0, 2, "the queue was empty, yet seq goes on");
+        assert_eq!(
+            push_at(&q, &a, 9_000).0,
+            2,
+            "the queue was empty, yet seq goes on"
+        );
     }
 
     #[test]
@@ -239,6 +249,9 @@ mod tests {
         let newest = gaps.last().unwrap();
         assert_eq!(newest.last_seq, MAX_GAPS_PER_CHANNEL as u64 + 4);
         assert_eq!(newest.count, 6);
-        assert_eq!(gaps.iter().map(|g| g.count).sum::<u64>(), MAX_GAPS_PER_CHANNEL as u64 + 5);
+        assert_eq!(
+            gaps.iter().map(|g| g.count).sum::<u64>(),
+            MAX_GAPS_PER_CHANNEL as u64 + 5
+        );
     }
 }
