@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use hookline::store::Store;
+use hookline_tests::cli::{run, stdout};
 use hookline_tests::process::{ListenerProcess, TestRelay};
 use hookline_tests::{LocalApp, send};
 
@@ -71,6 +72,14 @@ async fn an_age_drop_is_reported_once_as_a_gap_and_recorded() {
         })
         .await;
     assert_eq!(line["action"], "forwarded", "gap reported twice: {line}");
+    let out = run(BIN, dir.path(), &["status", "--json"], &[]).await;
+    assert!(out.status.success(), "connected: exit 0");
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        status["gaps"],
+        serde_json::json!([{"count": 2, "first": 0, "last": 1, "reason": "age",
+                            "noticed_at_ms": status["gaps"][0]["noticed_at_ms"]}])
+    );
     third.terminate().await;
 
     let store = Store::open(dir.path()).unwrap();

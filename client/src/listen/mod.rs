@@ -121,6 +121,7 @@ impl Listening {
             },
             (RelayChoice::Embedded { .. }, None) => unreachable!("started above"),
         };
+        let relay_url = endpoint.url.clone();
         let (state_tx, mut state) = watch::channel(ConnectionState::Connecting);
         let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
         let (refusals_tx, refusals_rx) = mpsc::unbounded_channel();
@@ -162,6 +163,9 @@ impl Listening {
         let control_socket = crate::control::ControlSocket::bind(&control_path)
             .await
             .context("the control socket for other hookline commands")?;
+        let link = connection::LiveLink::new(relay_url, state.borrow().clone());
+        let control_socket = control_socket.with_link(link.clone());
+        let live = tokio::spawn(link.follow(state.clone(), shutdown.clone()));
         let last = LastListen {
             forward: options.forward.to_string(),
             public_url: public_url.clone(),
@@ -229,6 +233,7 @@ impl Listening {
             retention,
             watcher,
             gaps,
+            live,
             embedded,
         };
         let main = tokio::spawn(supervise::run(

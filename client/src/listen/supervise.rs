@@ -20,6 +20,7 @@ pub(super) struct Tasks {
     pub retention: JoinHandle<()>,
     pub watcher: JoinHandle<()>,
     pub gaps: JoinHandle<()>,
+    pub live: JoinHandle<()>,
     pub embedded: Option<EmbeddedRelay>,
 }
 
@@ -89,6 +90,7 @@ pub(super) async fn run(
         }
     };
     let _ = tasks.watcher.await;
+    let _ = tasks.live.await;
     let _ = tasks.retention.await;
     if let Ok(Err(err)) = tasks.control.await {
         tracing::warn!(%err, "control endpoint");

@@ -22,6 +22,7 @@ use tokio::sync::broadcast;
 
 mod error;
 mod gaps;
+mod health;
 mod migrate;
 pub mod model;
 mod open;
@@ -38,6 +39,7 @@ mod write;
 
 pub use error::StoreError;
 pub use gaps::GapRecord;
+pub use health::StoreHealth;
 pub use model::{Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, Summary};
 #[doc(hidden)]
 pub use open::set_schema_version;
