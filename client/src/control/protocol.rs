@@ -63,6 +63,8 @@ pub enum Request {
     },
     /// The pipe's health: answers [`PipeStatus`].
     Status,
+    /// Gaps the relay reported that nobody dismissed yet.
+    Gaps,
     /// Dismisses every gap shown so far (the TUI's banner); answers how many.
     DismissGaps {
         at_ms: u64,

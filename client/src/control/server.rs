@@ -355,6 +355,7 @@ fn run(
             link,
             store: store.health(crate::clock::now_ms())?,
         })),
+        Request::Gaps => json(serde_json::to_value(store.open_gaps()?)),
         Request::DismissGaps { at_ms } => json(serde_json::to_value(store.dismiss_gaps(at_ms)?)),
         Request::Watch => Err(StoreError::Remote(
             "watch is answered by the connection loop".into(),

@@ -79,6 +79,13 @@ impl Store {
         Ok(out)
     }
 
+    /// The gaps nobody dismissed yet: what the TUI's banner shows.
+    pub fn open_gaps(&self) -> Result<Vec<GapRecord>, StoreError> {
+        let mut gaps = self.gaps()?;
+        gaps.retain(|g| g.dismissed_at_ms.is_none());
+        Ok(gaps)
+    }
+
     /// Marks every gap not yet dismissed as seen at `now_ms`; returns how many.
     pub fn dismiss_gaps(&self, now_ms: u64) -> Result<usize, StoreError> {
         let mut dismissed = 0;

@@ -58,11 +58,7 @@ impl Store {
                 health.retries_pending += 1;
             }
         }
-        health.gaps = self
-            .gaps()?
-            .into_iter()
-            .filter(|g| g.dismissed_at_ms.is_none())
-            .collect();
+        health.gaps = self.open_gaps()?;
         health.store_bytes = self.inner.db.size_on_disk()?;
         Ok(health)
     }
