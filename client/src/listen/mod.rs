@@ -2,6 +2,7 @@
 //! pipeline, the group-commit flusher and the control endpoint, owned by one
 //! [`Listening`] handle that shuts them down in order.
 
+mod alerts;
 mod embedded;
 mod flusher;
 mod forwarding;
@@ -27,6 +28,7 @@ use crate::last_listen::LastListen;
 use crate::store::{Glob, RetentionPolicy, Store, retention_task};
 use crate::verify::Verifier;
 
+pub use alerts::AlertConfig;
 pub use embedded::EmbeddedRelay;
 pub use forwarding::Backlog;
 pub use pipeline::Pipeline;
@@ -55,6 +57,8 @@ pub struct ListenOptions {
     pub forward_config: ForwardConfig,
     pub retry: RetryPolicy,
     pub retention: RetentionPolicy,
+    /// `--alert-after` / `--on-alert`; `None`: no alerts.
+    pub alerts: Option<AlertConfig>,
 }
 
 impl ListenOptions {
@@ -76,6 +80,7 @@ impl ListenOptions {
             forward_config: ForwardConfig::default(),
             retry: RetryPolicy::default(),
             retention: RetentionPolicy::default(),
+            alerts: None,
         }
     }
 }
@@ -165,6 +170,15 @@ impl Listening {
             .context("the control socket for other hookline commands")?;
         let link = connection::LiveLink::new(relay_url, state.borrow().clone());
         let control_socket = control_socket.with_link(link.clone());
+        let alerts = options.alerts.clone().map(|config| {
+            tokio::spawn(alerts::run(
+                config,
+                store.clone(),
+                state.clone(),
+                reporter,
+                shutdown.clone(),
+            ))
+        });
         let live = tokio::spawn(link.follow(state.clone(), shutdown.clone()));
         let last = LastListen {
             forward: options.forward.to_string(),
@@ -234,6 +248,7 @@ impl Listening {
             watcher,
             gaps,
             live,
+            alerts,
             embedded,
         };
         let main = tokio::spawn(supervise::run(

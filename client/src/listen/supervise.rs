@@ -21,6 +21,7 @@ pub(super) struct Tasks {
     pub watcher: JoinHandle<()>,
     pub gaps: JoinHandle<()>,
     pub live: JoinHandle<()>,
+    pub alerts: Option<JoinHandle<()>>,
     pub embedded: Option<EmbeddedRelay>,
 }
 
@@ -91,6 +92,9 @@ pub(super) async fn run(
     };
     let _ = tasks.watcher.await;
     let _ = tasks.live.await;
+    if let Some(alerts) = tasks.alerts {
+        let _ = alerts.await;
+    }
     let _ = tasks.retention.await;
     if let Ok(Err(err)) = tasks.control.await {
         tracing::warn!(%err, "control endpoint");
