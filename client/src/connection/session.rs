@@ -55,6 +55,8 @@ pub enum SessionEnd {
     Drained,
     /// The connection broke; reconnecting may help.
     Lost(String),
+    /// The machine slept this long: reconnect now, without a backoff.
+    Resumed(Duration),
     /// The relay ended the session for a reason reconnecting cannot fix.
     Ended {
         reason: GoodbyeReason,
@@ -83,6 +85,9 @@ pub async fn run(
     }
 }
 
+/// How often the session looks for a suspend/resume of the machine.
+const SLEEP_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// Pings the relay may send per dead-peer period. It sends one every ping
 /// interval; each costs a pong written back, so a flood ends the session.
 const MAX_PINGS_PER_PERIOD: u32 = 64;
@@ -96,15 +101,30 @@ async fn read(
 ) -> SessionEnd {
     let mut pings = 0u32;
     let mut period_started = Instant::now();
+    let mut sleep = super::SleepDetector::new(super::SystemClocks::default());
+    // Also the granularity of the dead-peer check, so never coarser than a quarter of it.
+    let every = SLEEP_CHECK_EVERY
+        .min(dead_peer_after / 4)
+        .max(Duration::from_millis(10));
+    let mut wake_check = tokio::time::interval(every);
+    let mut silent_since = tokio::time::Instant::now();
     loop {
-        let frame = match tokio::time::timeout(dead_peer_after, stream.next()).await {
-            Err(_) => {
+        let next = tokio::select! {
+            frame = stream.next() => Some(frame),
+            _ = wake_check.tick() => None,
+        };
+        let Some(frame) = next else {
+            if let Some(slept) = sleep.check() {
+                return SessionEnd::Resumed(slept);
+            }
+            if silent_since.elapsed() > dead_peer_after {
                 return SessionEnd::Lost(format!(
                     "no sign of life from the relay for {dead_peer_after:?}"
                 ));
             }
-            Ok(frame) => frame,
+            continue;
         };
+        silent_since = tokio::time::Instant::now();
         let decoded = match frame {
             None | Some(Ok(Message::Close(_))) => {
                 return SessionEnd::Lost("the relay closed the connection".into());
