@@ -119,6 +119,7 @@ async fn after_one_session_the_same_errors_are_retried() {
     let incoming = connection::FromRelay {
         deliveries,
         refusals,
+        gaps: mpsc::unbounded_channel().0,
     };
     let (_outbound, outbound_rx) = mpsc::unbounded_channel();
     let (state_tx, state) = watch::channel(ConnectionState::Connecting);

@@ -402,8 +402,8 @@ fn arrivals_appear_at_the_top_and_keep_the_selection() {
     assert_eq!(app.list.offset, 0, "the new row is in view at the top");
     assert_eq!(
         update(&mut app, Action::Tick(tui_support::T0 + 70_000)),
-        [Effect::LoadCounts],
-        "counts refresh once per tick"
+        [Effect::LoadCounts, Effect::LoadGaps],
+        "counts refresh once per tick; gaps are polled every few seconds"
     );
     assert_eq!(update(&mut app, Action::Tick(tui_support::T0 + 70_250)), []);
 }

@@ -276,3 +276,32 @@ fn a_long_footer_message_wraps_instead_of_losing_its_end() {
         "the list keeps its rows: {shown:#?}"
     );
 }
+
+#[test]
+fn a_gap_shows_a_banner_until_acknowledged() {
+    let mut app = twelve();
+    app.gaps = vec![hookline::store::GapRecord {
+        public_url: "http://127.0.0.1:8700/h/abc".into(),
+        first_seq: 3,
+        last_seq: 7,
+        count: 5,
+        reason: "age".into(),
+        noticed_at_ms: tui_support::T0,
+        dismissed_at_ms: None,
+    }];
+    assert_eq!(
+        rows(&app, 0, 4),
+        lines(
+            " hookline  ● connected (embedded relay)   12 total · 1 failed · 1 invalid
+ http://127.0.0.1:8700/h/abcdefghijklmnopqrstuvwxyz → http://127.0.0.1:3000/
+ ⚠ the relay dropped 5 deliveries (seq 3..=7, age) · a: acknowledge
+ Deliveries ────────────────────────────────────────────────────────────────────"
+        )
+    );
+    let effects = update(&mut app, Action::DismissGaps);
+    assert_eq!(effects, [hookline::tui::Effect::DismissGaps(app.now_ms)]);
+    assert_eq!(
+        rows(&app, 2, 3),
+        lines(" Deliveries ────────────────────────────────────────────────────────────────────")
+    );
+}

@@ -76,6 +76,11 @@ pub enum ClientMessage {
         reason: GoodbyeReason,
         message: String,
     },
+    /// The gap reported as `first_seq..=last_seq` is durably in the
+    /// client's store; the relay may forget it. Both ends of the range are
+    /// named so that an ack for a gap the relay has since widened forgets
+    /// nothing.
+    GapRecorded { first_seq: u64, last_seq: u64 },
 }
 
 /// Relay → client.
@@ -116,6 +121,18 @@ pub enum RelayMessage {
         count: u64,
         /// What the last refused sender was told.
         message: String,
+    },
+    /// Deliveries the relay accepted and then dropped without the client
+    /// storing them: `count` of them, numbered `first_seq..=last_seq` in the
+    /// channel's order (some numbers in between may have been delivered).
+    /// Sent at the start of each session until the client answers
+    /// `gap_recorded`, and within a second when one happens during a session.
+    Gap {
+        first_seq: u64,
+        last_seq: u64,
+        count: u64,
+        /// Why they were dropped: `age` (older than the relay's queue age limit).
+        reason: String,
     },
     /// The session is refused or ended; `reason` tells whether reconnecting can help.
     Goodbye {

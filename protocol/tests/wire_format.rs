@@ -365,3 +365,29 @@ fn fatal_reasons_are_the_ones_retrying_cannot_fix() {
     assert!(!GoodbyeReason::TakenOver.is_fatal());
     assert!(!GoodbyeReason::ShuttingDown.is_fatal());
 }
+
+#[test]
+fn gap_and_its_ack_are_pinned() {
+    let gap = RelayMessage::Gap {
+        first_seq: 3,
+        last_seq: 7,
+        count: 5,
+        reason: "age".into(),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text(gap.encode())).unwrap();
+    assert_eq!(
+        value,
+        json!({"type": "gap", "first_seq": 3, "last_seq": 7, "count": 5, "reason": "age"})
+    );
+    assert_eq!(RelayMessage::decode(gap.encode()).unwrap(), gap);
+    let ack = ClientMessage::GapRecorded {
+        first_seq: 3,
+        last_seq: 7,
+    };
+    let value: serde_json::Value = serde_json::from_str(&text(ack.encode())).unwrap();
+    assert_eq!(
+        value,
+        json!({"type": "gap_recorded", "first_seq": 3, "last_seq": 7})
+    );
+    assert_eq!(ClientMessage::decode(ack.encode()).unwrap(), ack);
+}

@@ -188,7 +188,9 @@ async fn client(ws: Ws, total: usize) -> anyhow::Result<usize> {
                 ))?;
                 acked += 1;
             }
-            RelayMessage::Welcome { .. } | RelayMessage::Refused { .. } => {}
+            RelayMessage::Welcome { .. }
+            | RelayMessage::Refused { .. }
+            | RelayMessage::Gap { .. } => {}
             RelayMessage::Goodbye { message, .. } => bail!("relay said goodbye: {message}"),
         }
     }

@@ -19,6 +19,7 @@ mod conn_limits;
 mod data_dir;
 mod deadline;
 mod error;
+mod gaps;
 mod handshake;
 mod hub;
 mod ids;

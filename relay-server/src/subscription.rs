@@ -68,6 +68,8 @@ impl Subscription {
         report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let shutdown = self.relay.inner.shutdown.clone();
         let hub = self.hub.clone();
+        // Gaps told to this client; told again only on a later session.
+        let mut gaps_sent = std::collections::HashSet::new();
         loop {
             let room = self.inflight.len() < MAX_IN_FLIGHT;
             tokio::select! {
@@ -113,7 +115,8 @@ impl Subscription {
                 }
                 () = hub.wake.notified(), if room => self.more = true,
                 _ = report.tick() => {
-                    for notice in hub.refused.take() {
+                    let gaps = crate::gaps::untold(&self.relay, &hub.id, &mut gaps_sent);
+                    for notice in gaps.into_iter().chain(hub.refused.take()) {
                         let sent = tokio::time::timeout(beat.dead_peer_after, sink.send(message(notice.encode()))).await;
                         if !matches!(sent, Ok(Ok(()))) {
                             return None;
@@ -212,6 +215,10 @@ impl Subscription {
                     tracing::debug!(delivery = %id, "response nobody on this channel waits for: ignored");
                 }
             }
+            Ok(ClientMessage::GapRecorded {
+                first_seq,
+                last_seq,
+            }) => crate::gaps::recorded(&self.relay, &self.hub.id, first_seq, last_seq),
             Ok(ClientMessage::Goodbye { reason, message }) => {
                 tracing::info!(?reason, "client said goodbye: {message}");
                 return Some(None);

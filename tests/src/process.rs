@@ -29,11 +29,17 @@ pub struct TestRelay {
 
 impl TestRelay {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`start`](Self::start), with `configure` applied to the config.
+    pub async fn start_with(configure: impl FnOnce(&mut RelayConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut tokens = TokenSet::new();
         tokens.add(Secret::new(TOKEN), Vec::new());
         let mut config = RelayConfig::new(tokens, dir.path().to_path_buf());
         config.response_timeout = Duration::from_secs(5);
+        configure(&mut config);
         let relay = Relay::open(config).expect("relay opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

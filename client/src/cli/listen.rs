@@ -121,6 +121,17 @@ pub struct ListenArgs {
     /// Prune deliveries older than this (e.g. 30d).
     #[arg(long, default_value = "30d", value_parser = parse_duration)]
     pub max_age: Duration,
+    /// Warn prominently (stderr, and a JSON line with --output json) when
+    /// the local app has failed every attempt for this long, or the relay
+    /// has been unreachable this long (e.g. 2m); again when it recovers.
+    #[arg(long, env = "HOOKLINE_ALERT_AFTER", value_parser = parse_duration)]
+    pub alert_after: Option<Duration>,
+    /// Also run `sh -c CMD` for each alert, with HOOKLINE_ALERT (app_down,
+    /// relay_unreachable, gap, recovered), HOOKLINE_ALERT_MESSAGE and
+    /// HOOKLINE_ALERT_TARGET set (e.g. `notify-send "$HOOKLINE_ALERT_MESSAGE"`).
+    /// Without --alert-after, alerts come after 2m.
+    #[arg(long, env = "HOOKLINE_ON_ALERT", value_name = "CMD")]
+    pub on_alert: Option<String>,
     /// Show deliveries in a terminal UI (browse, inspect, replay) instead of printing them.
     #[arg(long)]
     pub tui: bool,
@@ -227,6 +238,13 @@ impl ListenArgs {
                 keep: Some(self.keep),
                 max_age: Some(self.max_age),
                 ..RetentionPolicy::default()
+            },
+            alerts: match (self.alert_after, &self.on_alert) {
+                (None, None) => None,
+                (after, command) => Some(crate::listen::AlertConfig {
+                    after: after.unwrap_or(Duration::from_secs(120)),
+                    command: command.clone(),
+                }),
             },
         };
         if self.forward_tls.forward_insecure {

@@ -249,9 +249,11 @@ async fn open_inner(
                 reason,
                 message,
             }),
-            Ok(RelayMessage::Delivery { .. } | RelayMessage::Refused { .. }) => {
-                Err(broken("sent a session frame before welcome".into()))
-            }
+            Ok(
+                RelayMessage::Delivery { .. }
+                | RelayMessage::Refused { .. }
+                | RelayMessage::Gap { .. },
+            ) => Err(broken("sent a session frame before welcome".into())),
             Err(e) => Err(broken(e.to_string())),
         };
     }

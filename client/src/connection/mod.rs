@@ -3,12 +3,16 @@
 
 mod backoff;
 mod handshake;
+mod live;
+mod resume;
 mod session;
 mod supervisor;
 
 pub use backoff::Backoff;
 pub use handshake::{ConnectError, RelayEndpoint, Welcome, dead_peer_after, open, socket_config};
-pub use session::{FromRelay, Incoming, Refusal, SessionEnd};
+pub use live::{LinkStatus, LiveLink};
+pub use resume::{BootClock, SleepDetector, SystemClocks};
+pub use session::{FromRelay, GapNotice, Incoming, Refusal, SessionEnd};
 pub use supervisor::{ConnectionState, Stopped, run};
 
 use hookline_protocol::Frame;

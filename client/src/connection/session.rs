@@ -29,11 +29,23 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// Deliveries the relay dropped before this client stored them, as it
+/// reported them: `count` of them, numbered `first_seq..=last_seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GapNotice {
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub count: u64,
+    pub reason: String,
+}
+
 /// Where a session hands what the relay sends.
 #[derive(Debug, Clone)]
 pub struct FromRelay {
     pub deliveries: mpsc::UnboundedSender<Incoming>,
     pub refusals: mpsc::UnboundedSender<Refusal>,
+    /// Gaps, to record and then acknowledge (`gap_recorded`).
+    pub gaps: mpsc::UnboundedSender<GapNotice>,
 }
 
 /// How a session ended.
@@ -43,6 +55,8 @@ pub enum SessionEnd {
     Drained,
     /// The connection broke; reconnecting may help.
     Lost(String),
+    /// The machine slept this long: reconnect now, without a backoff.
+    Resumed(Duration),
     /// The relay ended the session for a reason reconnecting cannot fix.
     Ended {
         reason: GoodbyeReason,
@@ -71,6 +85,9 @@ pub async fn run(
     }
 }
 
+/// How often the session looks for a suspend/resume of the machine.
+const SLEEP_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// Pings the relay may send per dead-peer period. It sends one every ping
 /// interval; each costs a pong written back, so a flood ends the session.
 const MAX_PINGS_PER_PERIOD: u32 = 64;
@@ -84,15 +101,30 @@ async fn read(
 ) -> SessionEnd {
     let mut pings = 0u32;
     let mut period_started = Instant::now();
+    let mut sleep = super::SleepDetector::new(super::SystemClocks::default());
+    // Also the granularity of the dead-peer check, so never coarser than a quarter of it.
+    let every = SLEEP_CHECK_EVERY
+        .min(dead_peer_after / 4)
+        .max(Duration::from_millis(10));
+    let mut wake_check = tokio::time::interval(every);
+    let mut silent_since = tokio::time::Instant::now();
     loop {
-        let frame = match tokio::time::timeout(dead_peer_after, stream.next()).await {
-            Err(_) => {
+        let next = tokio::select! {
+            frame = stream.next() => Some(frame),
+            _ = wake_check.tick() => None,
+        };
+        let Some(frame) = next else {
+            if let Some(slept) = sleep.check() {
+                return SessionEnd::Resumed(slept);
+            }
+            if silent_since.elapsed() > dead_peer_after {
                 return SessionEnd::Lost(format!(
                     "no sign of life from the relay for {dead_peer_after:?}"
                 ));
             }
-            Ok(frame) => frame,
+            continue;
         };
+        silent_since = tokio::time::Instant::now();
         let decoded = match frame {
             None | Some(Ok(Message::Close(_))) => {
                 return SessionEnd::Lost("the relay closed the connection".into());
@@ -142,6 +174,19 @@ async fn read(
                     reason,
                     count,
                     message,
+                });
+            }
+            Ok(RelayMessage::Gap {
+                first_seq,
+                last_seq,
+                count,
+                reason,
+            }) => {
+                let _ = incoming.gaps.send(GapNotice {
+                    first_seq,
+                    last_seq,
+                    count,
+                    reason,
                 });
             }
             Ok(RelayMessage::Welcome { .. }) => {

@@ -69,6 +69,13 @@ pub async fn run(
                         break Err(Stopped::Ended { reason, message });
                     }
                     SessionEnd::Lost(why) => (backoff.next_delay(true), why),
+                    SessionEnd::Resumed(slept) => {
+                        tracing::info!(?slept, "the machine slept; reconnecting at once");
+                        (
+                            Duration::ZERO,
+                            format!("the machine slept for {}s", slept.as_secs()),
+                        )
+                    }
                 }
             }
             Err(err) if err.is_fatal() || (!worked_once && err.is_misconfiguration()) => {

@@ -12,8 +12,8 @@ use super::client::{ControlClient, RemoteEvents};
 use super::protocol::Request;
 use super::socket_path;
 use crate::store::{
-    Attempt, Counts, ListQuery, Page, RetrySchedule, Store, StoreError, StoreEvent, StoredDelivery,
-    Summary,
+    Attempt, Counts, GapRecord, ListQuery, Page, RetrySchedule, Store, StoreError, StoreEvent,
+    StoredDelivery, Summary,
 };
 use crate::verify::Verdict;
 
@@ -103,6 +103,26 @@ impl StoreAccess {
         match self {
             Self::Local(store) => store.counts(),
             Self::Remote(client) => client.call(&Request::Counts).await,
+        }
+    }
+
+    /// Gaps not yet dismissed.
+    pub async fn open_gaps(&self) -> Result<Vec<GapRecord>, StoreError> {
+        match self {
+            Self::Local(store) => store.open_gaps(),
+            Self::Remote(client) => client.call(&Request::Gaps).await,
+        }
+    }
+
+    /// Dismisses the gaps shown; durable before it returns.
+    pub async fn dismiss_gaps(&self, at_ms: u64) -> Result<usize, StoreError> {
+        match self {
+            Self::Local(store) => {
+                let n = store.dismiss_gaps(at_ms)?;
+                store.flush().await?;
+                Ok(n)
+            }
+            Self::Remote(client) => client.call(&Request::DismissGaps { at_ms }).await,
         }
     }
 

@@ -61,6 +61,14 @@ pub enum Request {
         id: DeliveryId,
         at_ms: u64,
     },
+    /// The pipe's health: answers [`PipeStatus`].
+    Status,
+    /// Gaps the relay reported that nobody dismissed yet.
+    Gaps,
+    /// Dismisses every gap shown so far (the TUI's banner); answers how many.
+    DismissGaps {
+        at_ms: u64,
+    },
     /// Answers `"watching"`, then one [`crate::store::StoreEvent`] per line.
     Watch,
 }
@@ -73,6 +81,15 @@ impl Request {
             attempts: stored.attempts.clone(),
         }
     }
+}
+
+/// The answer to [`Request::Status`]: the listener's connection (absent
+/// when no listener runs) and what the store says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipeStatus {
+    pub link: Option<crate::connection::LinkStatus>,
+    #[serde(flatten)]
+    pub store: crate::store::StoreHealth,
 }
 
 /// The answer to [`Request::Hello`].

@@ -13,8 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::ControlError;
 use super::limits::{ControlLimits, long_line_permits, read_request};
-use super::protocol::{ErrorReply, Hello, Reply, Request, write_line};
+use super::protocol::{ErrorReply, Hello, PipeStatus, Reply, Request, write_line};
 use super::slots::{Slot, Slots};
+use crate::connection::LiveLink;
 use crate::store::{SCHEMA_VERSION, Store, StoreError, StoreEvent};
 
 /// How long a stale-socket probe waits for an answer.
@@ -58,6 +59,7 @@ pub fn serve_control_with(
 pub struct ControlSocket {
     listener: UnixListener,
     path: PathBuf,
+    link: Option<LiveLink>,
 }
 
 impl ControlSocket {
@@ -85,7 +87,14 @@ impl ControlSocket {
         Ok(Self {
             listener,
             path: path.to_path_buf(),
+            link: None,
         })
+    }
+
+    /// Answers `status` with this connection's live state too.
+    pub fn with_link(mut self, link: LiveLink) -> Self {
+        self.link = Some(link);
+        self
     }
 
     /// Answers requests within the default limits until `shutdown`, then
@@ -106,7 +115,15 @@ impl ControlSocket {
         shutdown: CancellationToken,
         limits: ControlLimits,
     ) -> Result<(), ControlError> {
-        serve(self.listener, store, &self.path, shutdown, limits).await;
+        serve(
+            self.listener,
+            store,
+            self.link,
+            &self.path,
+            shutdown,
+            limits,
+        )
+        .await;
         Ok(())
     }
 }
@@ -114,6 +131,7 @@ impl ControlSocket {
 async fn serve(
     listener: UnixListener,
     store: Store,
+    link: Option<LiveLink>,
     path: &Path,
     shutdown: CancellationToken,
     limits: ControlLimits,
@@ -134,6 +152,7 @@ async fn serve(
         };
         let conn = Connection {
             store: store.clone(),
+            link: link.clone(),
             slot,
             limits,
             long_lines: Arc::clone(&long_lines),
@@ -154,6 +173,7 @@ async fn serve(
 /// One client's connection and what bounds it.
 struct Connection {
     store: Store,
+    link: Option<LiveLink>,
     slot: Slot,
     limits: ControlLimits,
     long_lines: Arc<Semaphore>,
@@ -207,7 +227,7 @@ impl Connection {
                 self.slot.watching();
                 return self.watch(&mut write).await;
             }
-            let reply = match answer(&self.store, request).await {
+            let reply = match answer(&self.store, self.link.as_ref(), request).await {
                 Ok(value) => Reply::Ok(value),
                 Err(err) => Reply::Error(ErrorReply::from_store(&err)),
             };
@@ -262,7 +282,11 @@ impl Connection {
 
 /// Runs one request on a blocking thread (sled calls block) and flushes
 /// after changes, so a command's write is durable when it gets its answer.
-async fn answer(store: &Store, request: Request) -> Result<Value, StoreError> {
+async fn answer(
+    store: &Store,
+    link: Option<&LiveLink>,
+    request: Request,
+) -> Result<Value, StoreError> {
     let mutates = matches!(
         request,
         Request::RecordAttempt { .. }
@@ -270,9 +294,11 @@ async fn answer(store: &Store, request: Request) -> Result<Value, StoreError> {
             | Request::Delete { .. }
             | Request::Prune { .. }
             | Request::SupersedeRetry { .. }
+            | Request::DismissGaps { .. }
     );
     let worker = store.clone();
-    let value = tokio::task::spawn_blocking(move || run(&worker, request))
+    let link = link.map(LiveLink::snapshot);
+    let value = tokio::task::spawn_blocking(move || run(&worker, link, request))
         .await
         .map_err(|e| StoreError::Remote(format!("control request failed: {e}")))??;
     if mutates {
@@ -281,7 +307,11 @@ async fn answer(store: &Store, request: Request) -> Result<Value, StoreError> {
     Ok(value)
 }
 
-fn run(store: &Store, request: Request) -> Result<Value, StoreError> {
+fn run(
+    store: &Store,
+    link: Option<crate::connection::LinkStatus>,
+    request: Request,
+) -> Result<Value, StoreError> {
     let json = |v: Result<Value, serde_json::Error>| v.map_err(StoreError::decode("answer"));
     match request {
         Request::Hello => json(serde_json::to_value(Hello {
@@ -321,6 +351,12 @@ fn run(store: &Store, request: Request) -> Result<Value, StoreError> {
         Request::SupersedeRetry { id, at_ms } => {
             json(serde_json::to_value(store.supersede_retry(id, at_ms)?))
         }
+        Request::Status => json(serde_json::to_value(PipeStatus {
+            link,
+            store: store.health(crate::clock::now_ms())?,
+        })),
+        Request::Gaps => json(serde_json::to_value(store.open_gaps()?)),
+        Request::DismissGaps { at_ms } => json(serde_json::to_value(store.dismiss_gaps(at_ms)?)),
         Request::Watch => Err(StoreError::Remote(
             "watch is answered by the connection loop".into(),
         )),

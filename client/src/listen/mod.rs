@@ -2,9 +2,11 @@
 //! pipeline, the group-commit flusher and the control endpoint, owned by one
 //! [`Listening`] handle that shuts them down in order.
 
+mod alerts;
 mod embedded;
 mod flusher;
 mod forwarding;
+mod gaps;
 mod pipeline;
 mod report;
 mod routes;
@@ -27,6 +29,7 @@ use crate::last_listen::{LastListen, SavedRoute};
 use crate::store::{RetentionPolicy, Store, retention_task};
 use crate::verify::Verifier;
 
+pub use alerts::AlertConfig;
 pub use embedded::EmbeddedRelay;
 pub use forwarding::Backlog;
 pub use pipeline::Pipeline;
@@ -58,6 +61,8 @@ pub struct ListenOptions {
     pub forward_config: ForwardConfig,
     pub retry: RetryPolicy,
     pub retention: RetentionPolicy,
+    /// `--alert-after` / `--on-alert`; `None`: no alerts.
+    pub alerts: Option<AlertConfig>,
 }
 
 impl ListenOptions {
@@ -79,6 +84,7 @@ impl ListenOptions {
             forward_config: ForwardConfig::default(),
             retry: RetryPolicy::default(),
             retention: RetentionPolicy::default(),
+            alerts: None,
         }
     }
 }
@@ -146,13 +152,16 @@ impl Listening {
             },
             (RelayChoice::Embedded { .. }, None) => unreachable!("started above"),
         };
+        let relay_url = endpoint.url.clone();
         let (state_tx, mut state) = watch::channel(ConnectionState::Connecting);
         let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
         let (refusals_tx, refusals_rx) = mpsc::unbounded_channel();
+        let (gaps_tx, gaps_rx) = mpsc::unbounded_channel();
         let (outbound_tx, outbound_rx) = mpsc::unbounded_channel();
         let from_relay = connection::FromRelay {
             deliveries: incoming_tx,
             refusals: refusals_tx,
+            gaps: gaps_tx,
         };
         let connection = tokio::spawn(connection::run(
             endpoint,
@@ -191,6 +200,18 @@ impl Listening {
             .and_then(|r| r.targets.first())
             .map(ToString::to_string)
             .unwrap_or_default();
+        let link = connection::LiveLink::new(relay_url, state.borrow().clone());
+        let control_socket = control_socket.with_link(link.clone());
+        let alerts = options.alerts.clone().map(|config| {
+            tokio::spawn(alerts::run(
+                config,
+                store.clone(),
+                state.clone(),
+                reporter,
+                shutdown.clone(),
+            ))
+        });
+        let live = tokio::spawn(link.follow(state.clone(), shutdown.clone()));
         let last = LastListen {
             forward: first_target.clone(),
             public_url: public_url.clone(),
@@ -226,6 +247,14 @@ impl Listening {
             reporter,
             shutdown: shutdown.clone(),
         });
+        let gaps = tokio::spawn(gaps::run(
+            store.clone(),
+            gaps_rx,
+            outbound_tx.clone(),
+            state.clone(),
+            reporter,
+            shutdown.clone(),
+        ));
         let flusher = tokio::spawn(flusher::run(
             store.clone(),
             durable_rx,
@@ -250,6 +279,9 @@ impl Listening {
             control,
             retention,
             watcher,
+            gaps,
+            live,
+            alerts,
             embedded,
         };
         let main = tokio::spawn(supervise::run(

@@ -262,6 +262,15 @@ impl Reporter {
         }
     }
 
+    /// A warning on stderr that scripts reading `--output json` also get,
+    /// as `json` on stdout.
+    pub fn warn_with(&self, message: String, json: serde_json::Value) {
+        if self.format == OutputFormat::Json {
+            self.line(&json.to_string());
+        }
+        self.warn(message);
+    }
+
     /// Something went wrong that the user should see; never fatal by itself.
     pub fn error(&self, message: String) {
         match self.format {

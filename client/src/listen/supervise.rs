@@ -19,6 +19,9 @@ pub(super) struct Tasks {
     pub control: JoinHandle<Result<(), crate::control::ControlError>>,
     pub retention: JoinHandle<()>,
     pub watcher: JoinHandle<()>,
+    pub gaps: JoinHandle<()>,
+    pub live: JoinHandle<()>,
+    pub alerts: Option<JoinHandle<()>>,
     pub embedded: Option<EmbeddedRelay>,
 }
 
@@ -65,6 +68,8 @@ pub(super) async fn run(
         }
     }
     shutdown.cancel();
+    // Lets go of its `outbound` sender, which the connection drains until the last one is gone.
+    let _ = (&mut tasks.gaps).await;
     tracker.close();
     drop(pipeline);
     let drained = async {
@@ -86,6 +91,10 @@ pub(super) async fn run(
         }
     };
     let _ = tasks.watcher.await;
+    let _ = tasks.live.await;
+    if let Some(alerts) = tasks.alerts {
+        let _ = alerts.await;
+    }
     let _ = tasks.retention.await;
     if let Ok(Err(err)) = tasks.control.await {
         tracing::warn!(%err, "control endpoint");

@@ -9,6 +9,8 @@
 //! - `meta`: schema version and the running [`Counts`]
 //! - `retries`: id → the next forward retry ([`RetrySchedule`], JSON); a
 //!   store from before it existed just has the tree created empty
+//! - `gaps`: what the relay reported dropping ([`GapRecord`], JSON); the same
+//!   holds for old stores
 //!
 //! sled allows one process per database: the listener owns the store and
 //! serves it to other commands over [`crate::control`].
@@ -19,6 +21,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 mod error;
+mod gaps;
+mod health;
 mod migrate;
 pub mod model;
 mod open;
@@ -34,6 +38,8 @@ pub mod time;
 mod write;
 
 pub use error::StoreError;
+pub use gaps::GapRecord;
+pub use health::StoreHealth;
 pub use model::{
     Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, Summary, TargetSummary,
 };
@@ -82,6 +88,7 @@ struct Inner {
     summaries: sled::Tree,
     meta: sled::Tree,
     retries: sled::Tree,
+    gaps: sled::Tree,
     /// The running counts; holding the lock is what serialises writers, so
     /// each write's check-then-insert and count update happen as one step.
     counts: Mutex<summary::Counts>,

@@ -29,6 +29,7 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
         tree("meta")?,
         tree("retries")?,
     );
+    let gaps = tree("gaps")?;
     let found = check_schema(dir, &meta)?;
     let trees = super::migrate::Trees {
         deliveries: &deliveries,
@@ -48,6 +49,7 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
         summaries,
         meta,
         retries,
+        gaps,
         counts: Mutex::new(counts),
         events,
         dir: dir.to_path_buf(),

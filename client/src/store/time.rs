@@ -33,6 +33,17 @@ fn parse_utc(text: &str) -> Option<u64> {
     (valid && secs >= 0).then_some(secs as u64 * 1000)
 }
 
+/// A span as people say it: `12s`, `5m`, `3h`, `2d`.
+pub fn format_span(ms: u64) -> String {
+    let secs = ms / 1000;
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86_400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
+    }
+}
+
 /// `2026-05-01 14:30:05` in UTC, what tables show.
 pub fn format_utc(ms: u64) -> String {
     let (date, h, m, s, _) = split(ms);

@@ -7,7 +7,7 @@ use hookline_protocol::DeliveryId;
 use super::app::{App, Prompt};
 use super::window::ListWindow;
 use crate::connection::ConnectionState;
-use crate::store::{Attempt, Counts, Page, StoreEvent, StoredDelivery, Summary};
+use crate::store::{Attempt, Counts, GapRecord, Page, StoreEvent, StoredDelivery, Summary};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -31,6 +31,8 @@ pub enum Action {
     CopyBody,
     AskDelete,
     ToggleHelp,
+    /// `a`: the gaps banner has been read.
+    DismissGaps,
     /// Esc: closes help, a prompt, or clears the filter.
     Back,
     Quit,
@@ -75,6 +77,7 @@ pub enum Loaded {
         result: Result<Option<Box<StoredDelivery>>, String>,
     },
     Counts(Result<Counts, String>),
+    Gaps(Result<Vec<GapRecord>, String>),
     Replayed {
         id: DeliveryId,
         result: Result<Attempt, String>,
@@ -174,6 +177,7 @@ pub fn for_key(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('y') => Action::CopyBody,
         KeyCode::Char('d') | KeyCode::Delete => Action::AskDelete,
         KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Char('a') => Action::DismissGaps,
         KeyCode::Esc => Action::Back,
         KeyCode::Char('q') => Action::Quit,
         _ => return None,

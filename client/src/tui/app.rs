@@ -9,7 +9,7 @@ use super::body::BodyLines;
 use super::query::FilterSpec;
 use super::window::ListWindow;
 use crate::connection::ConnectionState;
-use crate::store::{Counts, Outcome, StoredDelivery};
+use crate::store::{Counts, GapRecord, Outcome, StoredDelivery};
 
 /// Everything on screen, and nothing that needs I/O to read.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +34,10 @@ pub struct App {
     /// older generation (a filter since changed) are dropped.
     pub generation: u64,
     pub counts_dirty: bool,
+    /// Gaps the relay reported, shown as a banner until dismissed (`a`).
+    pub gaps: Vec<GapRecord>,
+    /// When gaps were last asked for (they arrive without a store event).
+    pub gaps_checked_ms: u64,
     pub quit: bool,
 }
 

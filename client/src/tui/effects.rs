@@ -118,6 +118,11 @@ impl Runner {
                     .map_err(text),
             },
             Effect::LoadCounts => Loaded::Counts(self.access.counts().await.map_err(text)),
+            Effect::LoadGaps => Loaded::Gaps(self.access.open_gaps().await.map_err(text)),
+            Effect::DismissGaps(at_ms) => match self.access.dismiss_gaps(at_ms).await {
+                Ok(_) => Loaded::Gaps(Ok(Vec::new())),
+                Err(e) => Loaded::Gaps(Err(text(e))),
+            },
             Effect::Replay { id, resign, body } => Loaded::Replayed {
                 id,
                 result: self.replay(id, resign, body).await,

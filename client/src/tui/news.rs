@@ -6,6 +6,10 @@ use super::app::{App, Link};
 use super::update::{Effect, detail_if_moved, page_around, reload};
 use crate::store::StoreEvent;
 
+/// How often the gaps banner is refreshed: gaps are rare and come with no
+/// store event, so a slow poll is enough.
+const GAPS_EVERY_MS: u64 = 2_000;
+
 /// Counts are refreshed at most once per tick, however many events arrive.
 pub(super) fn apply(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
@@ -28,10 +32,15 @@ fn tick(app: &mut App, now_ms: u64) -> Vec<Effect> {
     if app.status.as_ref().is_some_and(|s| s.until_ms <= now_ms) {
         app.status = None;
     }
+    let mut effects = Vec::new();
     if std::mem::take(&mut app.counts_dirty) {
-        return vec![Effect::LoadCounts];
+        effects.push(Effect::LoadCounts);
     }
-    vec![]
+    if now_ms.saturating_sub(app.gaps_checked_ms) >= GAPS_EVERY_MS {
+        app.gaps_checked_ms = now_ms;
+        effects.push(Effect::LoadGaps);
+    }
+    effects
 }
 
 fn store_event(app: &mut App, event: StoreEvent) -> Vec<Effect> {
@@ -88,6 +97,13 @@ fn loaded_result(app: &mut App, loaded: Loaded) -> Vec<Effect> {
                     Ok(None) => app.detail.error = Some(format!("{id} is no longer stored")),
                     Err(e) => app.detail.error = Some(e),
                 }
+            }
+            vec![]
+        }
+        Loaded::Gaps(result) => {
+            match result {
+                Ok(gaps) => app.gaps = gaps,
+                Err(e) => app.complain(format!("gaps: {e}")),
             }
             vec![]
         }

@@ -31,6 +31,9 @@ pub enum Effect {
     LoadSummary(DeliveryId),
     LoadDetail(DeliveryId),
     LoadCounts,
+    LoadGaps,
+    /// The user read the gaps banner at this time (Unix ms).
+    DismissGaps(u64),
     Replay {
         id: DeliveryId,
         resign: bool,
@@ -64,6 +67,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Replay { resign } => replay(app, resign),
         Action::EditBody => edit(app),
         Action::OpenFilter => prompt::open_filter(app),
+        Action::DismissGaps if !app.gaps.is_empty() => {
+            app.gaps.clear();
+            vec![Effect::DismissGaps(app.now_ms)]
+        }
         Action::ToggleFailed => {
             app.filter.failed_only = !app.filter.failed_only;
             reload(app)

@@ -364,6 +364,22 @@ impl ChannelQueue for JetStreamQueue {
         Ok(Vec::new())
     }
 
+    /// JetStream applies the age limit itself (the stream's `max_age`) and
+    /// says nothing of what it removed, so a cluster has no gaps to report:
+    /// an age drop there is not yet announced to the client.
+    fn gaps(&self, _channel: &ChannelId) -> Result<Vec<crate::queue::Gap>, QueueError> {
+        Ok(Vec::new())
+    }
+
+    fn forget_gap(
+        &self,
+        _channel: &ChannelId,
+        _first_seq: u64,
+        _last_seq: u64,
+    ) -> Result<bool, QueueError> {
+        Ok(false)
+    }
+
     /// Counts every relay's deliveries (refreshed by `maintain`); bytes are
     /// not accounted per channel in cluster mode.
     fn stats(&self, channel: &ChannelId) -> QueueStats {

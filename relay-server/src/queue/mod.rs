@@ -2,6 +2,7 @@
 //! and a shared one (NATS JetStream, for several relays) can be swapped.
 
 mod migrate;
+mod sled_gaps;
 mod sled_queue;
 
 use bytes::Bytes;
@@ -28,6 +29,17 @@ pub struct Queued {
 pub struct QueueStats {
     pub count: u64,
     pub bytes: u64,
+}
+
+/// Deliveries of one channel the queue accepted and then dropped before its
+/// client stored them: `count` of them, numbered `first_seq..=last_seq`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Gap {
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub count: u64,
+    /// `age`: older than the queue's age limit.
+    pub reason: String,
 }
 
 /// Why a delivery could not be queued or the queue not used.
@@ -79,7 +91,20 @@ pub trait ChannelQueue: Send + Sync + std::fmt::Debug + 'static {
     fn remove(&self, channel: &ChannelId, seq: u64, id: DeliveryId) -> Result<bool, QueueError>;
 
     /// Removes every entry whose id is older than `cutoff_ms` and returns them.
+    /// What it removes is also recorded, durably, as a [`Gap`] of its channel.
     fn expire(&self, cutoff_ms: u64) -> Result<Vec<(ChannelId, DeliveryId)>, QueueError>;
+
+    /// The channel's gaps its client has not yet recorded, oldest first.
+    fn gaps(&self, channel: &ChannelId) -> Result<Vec<Gap>, QueueError>;
+
+    /// Forgets the gap `first_seq..=last_seq` once the client recorded it;
+    /// false when no gap has exactly that range (already forgotten, or since widened).
+    fn forget_gap(
+        &self,
+        channel: &ChannelId,
+        first_seq: u64,
+        last_seq: u64,
+    ) -> Result<bool, QueueError>;
 
     fn stats(&self, channel: &ChannelId) -> QueueStats;
 

@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hookline_protocol::{ChannelId, DeliveryId};
 
-use super::{ChannelQueue, QueueError, QueueStats, Queued};
+use super::sled_gaps::GapTrees;
+use super::{ChannelQueue, Gap, QueueError, QueueStats, Queued};
 use crate::QueueLimits;
 
-const CHANNEL_LEN: usize = 24;
+pub(super) const CHANNEL_LEN: usize = 24;
 const KEY_LEN: usize = CHANNEL_LEN + 8 + 16;
 
 /// How often sled writes its log in the background. This is the durability
@@ -60,6 +61,7 @@ impl ChannelState {
 #[derive(Debug)]
 pub struct SledQueue {
     db: sled::Db,
+    gaps: GapTrees,
     channels: RwLock<HashMap<ChannelId, Arc<Mutex<ChannelState>>>>,
 }
 
@@ -131,12 +133,19 @@ impl SledQueue {
             state.stats.count += 1;
             state.stats.bytes += v.len() as u64;
         }
+        let gaps = GapTrees::open(&db)?;
+        for channel in gaps.channels()? {
+            let floor = gaps.floor(&channel)?;
+            let state = channels.entry(channel).or_default();
+            state.next_seq = state.next_seq.max(floor);
+        }
         let channels = channels
             .into_iter()
             .map(|(c, s)| (c, Arc::new(Mutex::new(s))))
             .collect();
         Ok(Self {
             db,
+            gaps,
             channels: RwLock::new(channels),
         })
     }
@@ -260,9 +269,10 @@ impl ChannelQueue for SledQueue {
         let mut expired = Vec::new();
         for (channel, state) in self.all_channels() {
             let mut state = lock(&state);
+            let mut seqs = Vec::new();
             for item in self.db.scan_prefix(channel.as_str().as_bytes()) {
                 let (k, _) = item.map_err(storage)?;
-                let Some((_, _, id)) = parse_key(&k) else {
+                let Some((_, seq, id)) = parse_key(&k) else {
                     continue;
                 };
                 // Seq order is arrival order, so the first young entry ends the scan.
@@ -272,18 +282,37 @@ impl ChannelQueue for SledQueue {
                 if let Some(old) = self.db.remove(&k).map_err(storage)? {
                     state.forget(old.len());
                     expired.push((channel.clone(), id));
+                    seqs.push(seq);
                 }
             }
             while let Some(entry) = state.staged.first_entry() {
                 if entry.get().id.unix_ms() >= cutoff_ms {
                     break;
                 }
+                let seq = *entry.key();
                 let staged = entry.remove();
                 state.forget(staged.frame.len());
                 expired.push((channel.clone(), staged.id));
+                seqs.push(seq);
             }
+            // Recorded while the channel is locked, so a client never sees
+            // the entries gone without the gap that names them.
+            self.gaps.add(&channel, &seqs, "age")?;
         }
         Ok(expired)
+    }
+
+    fn gaps(&self, channel: &ChannelId) -> Result<Vec<Gap>, QueueError> {
+        self.gaps.list(channel)
+    }
+
+    fn forget_gap(
+        &self,
+        channel: &ChannelId,
+        first_seq: u64,
+        last_seq: u64,
+    ) -> Result<bool, QueueError> {
+        self.gaps.forget(channel, first_seq, last_seq)
     }
 
     fn stats(&self, channel: &ChannelId) -> QueueStats {

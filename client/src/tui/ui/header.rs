@@ -37,10 +37,32 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Span::raw(" → "),
         Span::raw(forward.unwrap_or_else(|| "(no forward target: --forward)".into())),
     ];
-    frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(second)]),
-        area,
+    let mut lines = vec![Line::from(first), Line::from(second)];
+    lines.extend(gap_banner(app));
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// One line while the relay has reported gaps nobody acknowledged.
+fn gap_banner(app: &App) -> Option<Line<'static>> {
+    let count: u64 = app.gaps.iter().map(|g| g.count).sum();
+    let newest = app.gaps.last()?;
+    let what = if app.gaps.len() == 1 {
+        format!("seq {}..={}", newest.first_seq, newest.last_seq)
+    } else {
+        format!("{} gaps", app.gaps.len())
+    };
+    let text = format!(
+        " ⚠ the relay dropped {count} deliver{} ({what}, {}) · a: acknowledge ",
+        if count == 1 { "y" } else { "ies" },
+        for_terminal(&newest.reason, Lines::One)
     );
+    Some(Line::from(Span::styled(
+        text,
+        Style::new()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(Modifier::BOLD),
+    )))
 }
 
 fn link(app: &App) -> Vec<Span<'static>> {

@@ -28,7 +28,10 @@ const KEYS: [(&str, &str); 18] = [
     ("?", "this help"),
     ("Ctrl-L", "paint the screen again"),
     ("q  Ctrl-C", "quit"),
-    ("", ""),
+    (
+        "a",
+        "acknowledge the banner of deliveries the relay dropped",
+    ),
     ("filter", "text event:email.* status:5xx sig:invalid"),
 ];
 

@@ -19,8 +19,9 @@ mod list;
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let list_height = list_rows(area.height) + 2;
+    let banner = u16::from(!app.gaps.is_empty());
     let [top, list, detail, bottom] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(2 + banner),
         Constraint::Length(list_height),
         Constraint::Min(3),
         Constraint::Length(footer::height(app, area.width)),

@@ -81,6 +81,7 @@ async fn connect_wave(
         let from_relay = hookline::connection::FromRelay {
             deliveries: incoming_tx,
             refusals: refusals_tx,
+            gaps: mpsc::unbounded_channel().0,
         };
         let run = hookline::connection::run(
             endpoint,
