@@ -271,7 +271,7 @@ impl ListenArgs {
             config.into_os_string(),
         ];
         match super::Cli::parse_with_sources(argv)?.command {
-            super::Command::Listen(args) => Ok(args),
+            super::Command::Listen(args) => Ok(*args),
             _ => anyhow::bail!("not a listen command"),
         }
     }

@@ -51,7 +51,7 @@ pub enum Command {
     /// Receive webhooks through a relay (embedded by default), store each one
     /// and forward it to your app. Settings and routes may come from a config
     /// file (--config FILE, or hookline.toml in the current directory).
-    Listen(listen::ListenArgs),
+    Listen(Box<listen::ListenArgs>),
     /// Show stored deliveries, newest first.
     List(list::ListArgs),
     /// Show one delivery in full: request, signature verdict, body, attempts.

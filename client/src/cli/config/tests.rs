@@ -100,7 +100,7 @@ fn listen_args(argv: &[&str], file: &str) -> crate::cli::listen::ListenArgs {
         panic!("not listen");
     };
     args.apply_config(dir.path()).unwrap();
-    args
+    *args
 }
 
 #[test]
