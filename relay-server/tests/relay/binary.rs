@@ -3,7 +3,9 @@
 
 use std::process::Command;
 
-fn relay_bin() -> Command {
+/// The relay binary with no `HOOKLINE_RELAY_*` setting inherited from the
+/// environment the tests run in.
+pub(crate) fn relay_bin() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hookline-relay"));
     for (name, _) in std::env::vars() {
         if name.starts_with("HOOKLINE_RELAY_") {

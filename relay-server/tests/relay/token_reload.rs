@@ -11,6 +11,7 @@ use std::time::Instant;
 use hookline_protocol::{ChannelId, GoodbyeReason, RelayMessage, Secret};
 use hookline_relay::TokenSet;
 
+use crate::binary::relay_bin;
 use crate::support::*;
 
 const TOKEN_C: &str = "token-charlie-0003";
@@ -106,16 +107,6 @@ impl Drop for RelayProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn relay_bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hookline-relay"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("HOOKLINE_RELAY_") {
-            command.env_remove(name);
-        }
-    }
-    command
 }
 
 fn token(tokens: &Path, args: &[&str]) -> String {
