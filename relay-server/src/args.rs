@@ -32,17 +32,26 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Make a token NAME, print it once and store only its hash. For an existing
-    /// NAME, add the --channel names; its token is then read from stdin.
+    /// NAME, add the --channel names (its token is then read from stdin), or
+    /// change its limits (--rate, --queue-bytes alone need no token).
     Add {
         /// A name for the token (who or what uses it): letters, digits, '-', '_', '.'.
         name: String,
         /// An extra channel the token owns, beside `default` (repeatable).
         #[arg(long = "channel")]
         channels: Vec<String>,
+        /// Requests per second each of its channels may take, instead of the
+        /// relay's --channel-rate-limit (0: no limit).
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Bytes each of its channels may keep queued, instead of the relay's
+        /// --queue-max-bytes.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        queue_bytes: Option<u64>,
         #[command(flatten)]
         file: TokensFileArg,
     },
-    /// Show each token's name, creation date and channels, never the token.
+    /// Show each token's name, creation date, channels and own limits, never the token.
     List {
         #[command(flatten)]
         file: TokensFileArg,
@@ -149,6 +158,11 @@ pub struct ServeArgs {
     /// Most bytes queued per channel; past it senders get 503.
     #[arg(long, env = "HOOKLINE_RELAY_QUEUE_MAX_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub queue_max_bytes: u64,
+    /// Requests per second one channel may take, in bursts of up to a
+    /// second's worth; past it senders get 429 with Retry-After (they retry).
+    /// Counted per relay process. 0: no limit. A token's `rate=` overrides it.
+    #[arg(long, env = "HOOKLINE_RELAY_CHANNEL_RATE_LIMIT", default_value_t = 100)]
+    pub channel_rate_limit: u32,
     /// Unacknowledged deliveries older than this are dropped (counted in /metrics).
     #[arg(long, env = "HOOKLINE_RELAY_QUEUE_MAX_AGE", default_value = "7d", value_parser = parse_duration)]
     pub queue_max_age: Duration,

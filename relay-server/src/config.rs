@@ -77,6 +77,10 @@ pub struct RelayConfig {
     pub response_timeout: Duration,
     pub offline: OfflineMode,
     pub queue_limits: QueueLimits,
+    /// Requests per second one channel may take (per relay process), in
+    /// bursts of up to a second's worth; past it senders get 429 with
+    /// `Retry-After`. 0: no limit. A token's `rate=` overrides it.
+    pub channel_rate: u32,
     /// Open connections per listener; further ones wait in the listen backlog.
     pub max_connections: usize,
     /// Open connections per source address (IPv6: per /64), proxies exempt:
@@ -113,6 +117,9 @@ impl RelayConfig {
             response_timeout: Duration::from_secs(9),
             offline: OfflineMode::Queue,
             queue_limits: QueueLimits::default(),
+            // Embedded in `hookline listen`, the relay serves one developer:
+            // no rate limit. The public binary sets its own default.
+            channel_rate: 0,
             max_connections: 4096,
             max_connections_per_ip: 256,
             max_failed_handshakes: 10,
@@ -179,6 +186,14 @@ impl RelayConfig {
             return self.trust_proxy;
         }
         ip.is_some_and(|ip| self.trusted_proxies.iter().any(|net| net.contains(ip)))
+    }
+
+    /// The per-channel limits a token without its own follows.
+    pub(crate) fn channel_defaults(&self) -> crate::ChannelLimits {
+        crate::ChannelLimits {
+            rate: Some(self.channel_rate),
+            queue_bytes: Some(self.queue_limits.max_bytes),
+        }
     }
 
     /// The public base without a trailing slash.

@@ -8,6 +8,7 @@ use hookline_protocol::{ChannelId, DeliveryId, Header, SessionRespond};
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::channel_limits::{ChannelLimits, RateLimiter};
 use crate::refused_senders::Refused;
 use crate::tokens::TokenHash;
 
@@ -44,6 +45,11 @@ pub(crate) struct ChannelHub {
     pub refused: Refused,
     /// Cancelled when the owning token is revoked: its session ends with `bad_token`.
     pub revoked: CancellationToken,
+    /// Requests per second the channel may take; past it senders get 429.
+    pub rate: RateLimiter,
+    /// The limits in force (the token's own over the relay's defaults),
+    /// replaced on a tokens reload.
+    limits: Mutex<ChannelLimits>,
     state: Mutex<State>,
 }
 
@@ -55,8 +61,28 @@ impl ChannelHub {
             wake: Notify::new(),
             refused: Refused::default(),
             revoked: CancellationToken::new(),
+            rate: RateLimiter::default(),
+            limits: Mutex::new(ChannelLimits::default()),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// Puts `limits` (every field set: the token's own over the relay's
+    /// defaults) in force; the rate bucket keeps its state when the rate stays.
+    pub(crate) fn set_limits(&self, limits: ChannelLimits) {
+        self.rate.set_rate(limits.rate.unwrap_or(0));
+        *self
+            .limits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = limits;
+    }
+
+    /// The most bytes the channel's queue may hold, when the token says.
+    pub(crate) fn queue_bytes(&self) -> Option<u64> {
+        self.limits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .queue_bytes
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

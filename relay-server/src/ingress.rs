@@ -59,6 +59,10 @@ pub(crate) async fn ingress(State(relay): State<Relay>, request: Request) -> Res
         );
     };
     let suffix = suffix.to_owned();
+    // Before the body is read: a channel past its rate costs the relay nothing more.
+    if let Err(wait) = hub.rate.try_acquire(std::time::Instant::now()) {
+        return rate_limited(&relay, &hub, wait);
+    }
     if relay.inner.config.offline == OfflineMode::Reject
         && !crate::cluster::remote::online(&relay, &hub).await
     {
@@ -257,9 +261,28 @@ fn hash_and_frame(mut delivery: Delivery, respond: bool) -> Bytes {
 /// A push is a memory write (the queue stages it; see `queue::sled_queue`).
 fn push(relay: &Relay, hub: &ChannelHub, id: DeliveryId, frame: Bytes) -> Result<u64, QueueError> {
     let inner = &relay.inner;
-    inner
-        .queue
-        .push(&hub.id, id, frame, &inner.config.queue_limits)
+    let mut limits = inner.config.queue_limits;
+    if let Some(bytes) = hub.queue_bytes() {
+        limits.max_bytes = bytes;
+    }
+    inner.queue.push(&hub.id, id, frame, &limits)
+}
+
+/// 429 with the seconds until the channel's bucket has a request's room
+/// (at least 1: `Retry-After` counts whole seconds).
+fn rate_limited(relay: &Relay, hub: &ChannelHub, wait: Duration) -> Response {
+    relay.inner.metrics.dropped(DropReason::RateLimited);
+    let message = format!(
+        "this channel takes at most {} requests per second; retry later",
+        hub.rate.rate()
+    );
+    hub.refused.note(429, "rate_limited", &message);
+    let mut response = json_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, http::HeaderValue::from(secs));
+    response
 }
 
 /// Flushes (shared with concurrent requests), then answers 202.

@@ -6,12 +6,14 @@
 //! (read, record) → `queue` (durable) → `hub` (wake the session, wait for the
 //! answer) → `session` (handshake) → `subscription` (WebSocket out, acks in) → `respond` (back to the sender).
 //! Guards against hostile peers: `conn_limits` (connections per listener and
-//! per source address), `deadline` (the whole-request deadline), `refusals`
+//! per source address), `channel_limits` (requests per second and queued
+//! bytes per channel), `deadline` (the whole-request deadline), `refusals`
 //! (failed handshakes per address, summarised logging), `proxies` (who may
 //! speak for senders) and `data_dir` (owner-only storage).
 
 #![forbid(unsafe_code)]
 
+mod channel_limits;
 pub mod cluster;
 mod commit;
 mod config;
@@ -43,6 +45,7 @@ mod token_file;
 mod token_watch;
 mod tokens;
 
+pub use channel_limits::ChannelLimits;
 pub use config::{Heartbeat, OfflineMode, QueueLimits, RelayConfig};
 pub use error::RelayError;
 pub use proxies::{IpNet, IpNetError};

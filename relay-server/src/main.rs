@@ -106,6 +106,7 @@ fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
         max_bytes: args.queue_max_bytes,
         max_age: args.queue_max_age,
     };
+    config.channel_rate = args.channel_rate_limit;
     config.max_connections = args.max_connections;
     config.max_connections_per_ip = args.max_connections_per_ip;
     config.max_failed_handshakes = args.max_failed_handshakes;

@@ -28,6 +28,8 @@ pub(crate) enum DropReason {
     OfflineReject,
     /// Queued for a channel whose token was revoked.
     Revoked,
+    /// Past the channel's requests per second; the sender got 429.
+    RateLimited,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +53,7 @@ pub(crate) struct Metrics {
     dropped_full: AtomicU64,
     dropped_offline: AtomicU64,
     dropped_revoked: AtomicU64,
+    dropped_rate: AtomicU64,
 }
 
 /// Adds one to a counter; relaxed, since metrics need no ordering.
@@ -65,6 +68,7 @@ impl Metrics {
             DropReason::QueueFull => &self.dropped_full,
             DropReason::OfflineReject => &self.dropped_offline,
             DropReason::Revoked => &self.dropped_revoked,
+            DropReason::RateLimited => &self.dropped_rate,
         });
     }
 
@@ -146,6 +150,7 @@ impl Metrics {
                 ("{reason=\"queue_full\"}", get(&self.dropped_full)),
                 ("{reason=\"offline_reject\"}", get(&self.dropped_offline)),
                 ("{reason=\"revoked\"}", get(&self.dropped_revoked)),
+                ("{reason=\"rate_limited\"}", get(&self.dropped_rate)),
             ],
         );
         metric(

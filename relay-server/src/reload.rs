@@ -8,6 +8,7 @@ use std::sync::{Arc, PoisonError};
 
 use hookline_protocol::ChannelId;
 
+use crate::channel_limits::ChannelLimits;
 use crate::hub::ChannelHub;
 use crate::metrics::DropReason;
 use crate::relay::Inner;
@@ -27,10 +28,11 @@ pub struct TokenReload {
 }
 
 /// The hub map for `tokens`, reusing a hub of `old` whose channel and owner
-/// are unchanged.
+/// are unchanged; every hub gets its token's limits over `defaults`.
 pub(crate) fn hubs_for(
     tokens: &TokenSet,
     old: &HashMap<ChannelId, Arc<ChannelHub>>,
+    defaults: ChannelLimits,
 ) -> HashMap<ChannelId, Arc<ChannelHub>> {
     let mut hubs = HashMap::new();
     for (owner, entry) in tokens.entries() {
@@ -39,6 +41,7 @@ pub(crate) fn hubs_for(
                 Some(hub) if hub.owner == *owner => hub.clone(),
                 _ => Arc::new(ChannelHub::new(id.clone(), *owner)),
             };
+            hub.set_limits(entry.limits.or(defaults));
             hubs.insert(id.clone(), hub);
         }
     }
@@ -68,7 +71,7 @@ impl Relay {
         let count = tokens.len();
         let (removed, added) = {
             let mut hubs = inner.hubs.write().unwrap_or_else(PoisonError::into_inner);
-            let new = hubs_for(&tokens, &hubs);
+            let new = hubs_for(&tokens, &hubs, inner.config.channel_defaults());
             let removed: Vec<Arc<ChannelHub>> = hubs
                 .iter()
                 .filter(|(id, hub)| !new.get(*id).is_some_and(|n| Arc::ptr_eq(n, hub)))

@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use hookline_protocol::Secret;
-use hookline_relay::{Added, TokenAdminError, add_token, list_tokens, revoke_token};
+use hookline_relay::{Added, ChannelLimits, TokenAdminError, add_token, list_tokens, revoke_token};
 
 use crate::args::TokenCommand;
 
@@ -14,13 +14,23 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::Add {
             name,
             channels,
+            rate,
+            queue_bytes,
             file,
         } => {
+            let limits = ChannelLimits { rate, queue_bytes };
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or_default();
-            match add_token(&file.tokens_file, &name, &channels, read_stdin_token, now)? {
+            match add_token(
+                &file.tokens_file,
+                &name,
+                &channels,
+                limits,
+                read_stdin_token,
+                now,
+            )? {
                 Added::New(token) => {
                     println!("{}", token.expose());
                     eprintln!(
@@ -35,6 +45,9 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
                 Added::Channels(added) => {
                     eprintln!("token {name} now also owns: {}", added.join(", "));
                 }
+                Added::Limits(limits) => {
+                    eprintln!("token {name} now has{}", show_limits(&limits));
+                }
             }
             Ok(())
         }
@@ -45,10 +58,11 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
             }
             for token in listed {
                 println!(
-                    "{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}",
                     token.name,
                     token.created,
-                    token.channels.join(",")
+                    token.channels.join(","),
+                    show_limits(&token.limits).trim_start()
                 );
             }
             Ok(())
@@ -63,6 +77,21 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// ` rate=N queue_bytes=N` as far as set, or ` the relay's default limits`.
+fn show_limits(limits: &ChannelLimits) -> String {
+    let mut out = String::new();
+    if let Some(rate) = limits.rate {
+        out.push_str(&format!(" rate={rate}/s"));
+    }
+    if let Some(bytes) = limits.queue_bytes {
+        out.push_str(&format!(" queue_bytes={bytes}"));
+    }
+    if out.is_empty() {
+        out.push_str(" the relay's default limits");
+    }
+    out
 }
 
 /// The existing token, for adding channels to it: never on the command line,

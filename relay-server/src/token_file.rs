@@ -2,7 +2,8 @@
 //! hashed line per named token, so a leaked file leaks no token.
 //!
 //! A hashed line reads
-//! `sha256:HEX name=NAME created=2026-12-03T09:40:00Z channel.default=ID channel.stripe=ID`.
+//! `sha256:HEX name=NAME created=2026-12-03T09:40:00Z channel.default=ID channel.stripe=ID`,
+//! optionally followed by the token's own per-channel limits `rate=N queue_bytes=N`.
 //! The channel ids are written at `token add` because the relay must accept
 //! webhooks for a channel while its client is offline, and cannot derive an
 //! id from a hash. Plain `TOKEN [CHANNEL...]` lines keep working beside them.
@@ -13,6 +14,7 @@ use std::path::Path;
 
 use hookline_protocol::{ChannelId, DEFAULT_CHANNEL_NAME, Secret};
 
+use crate::channel_limits::ChannelLimits;
 use crate::tokens::{TokenHash, check_channel_name, check_token, new_token, token_hash};
 
 pub(crate) const HASH_PREFIX: &str = "sha256:";
@@ -42,6 +44,7 @@ pub(crate) struct HashedLine {
     pub name: String,
     pub created: String,
     pub channels: Vec<(String, ChannelId)>,
+    pub limits: ChannelLimits,
 }
 
 impl HashedLine {
@@ -53,6 +56,7 @@ impl HashedLine {
         hex::decode_to_slice(hex_hash, &mut hash)
             .map_err(|_| format!("{first:?} is not {HASH_PREFIX} and 64 hex digits"))?;
         let (mut name, mut created, mut channels) = (None, String::new(), Vec::new());
+        let mut limits = ChannelLimits::default();
         for word in words {
             let (key, value) = word
                 .split_once('=')
@@ -67,9 +71,9 @@ impl HashedLine {
                 name = Some(value.to_owned());
             } else if key == "created" {
                 created = value.to_owned();
-            } else {
+            } else if !limits.set(key, value)? {
                 return Err(format!(
-                    "unknown key {key:?} (expected name, created, channel.NAME)"
+                    "unknown key {key:?} (expected name, created, channel.NAME, rate, queue_bytes)"
                 ));
             }
         }
@@ -82,6 +86,7 @@ impl HashedLine {
             name,
             created,
             channels,
+            limits,
         })
     }
 
@@ -95,6 +100,7 @@ impl HashedLine {
         for (name, id) in &self.channels {
             line.push_str(&format!(" {CHANNEL_KEY}{name}={id}"));
         }
+        line.push_str(&self.limits.render());
         line
     }
 }
@@ -106,6 +112,8 @@ pub struct TokenListing {
     pub name: String,
     pub created: String,
     pub channels: Vec<String>,
+    /// The token's own limits; unset ones follow the relay's defaults.
+    pub limits: ChannelLimits,
 }
 
 /// Every token of the file, hashed or plain, in file order.
@@ -124,14 +132,23 @@ pub fn list_tokens(path: &Path) -> Result<Vec<TokenListing>, TokenAdminError> {
                 name: parsed.name,
                 created: parsed.created,
                 channels: parsed.channels.into_iter().map(|(n, _)| n).collect(),
+                limits: parsed.limits,
             });
         } else {
             let mut channels = vec![DEFAULT_CHANNEL_NAME.to_owned()];
-            channels.extend(line.split_whitespace().skip(1).map(str::to_owned));
+            let mut limits = ChannelLimits::default();
+            for word in line.split_whitespace().skip(1) {
+                match word.split_once('=') {
+                    // The whole file parsed above, so every KEY=VALUE is a limit.
+                    Some((key, value)) => drop(limits.set(key, value)),
+                    None => channels.push(word.to_owned()),
+                }
+            }
             out.push(TokenListing {
                 name: format!("(plain token, line {})", index + 1),
                 created: "-".into(),
                 channels,
+                limits,
             });
         }
     }
@@ -145,15 +162,19 @@ pub enum Added {
     New(Secret),
     /// Channels added to an existing token; the names actually new.
     Channels(Vec<String>),
+    /// An existing token's limits changed; these are now in force.
+    Limits(ChannelLimits),
 }
 
-/// Adds token `name` with its default channel and `channels`. When `name`
-/// exists, `existing` (the token, e.g. read from stdin) must be its token,
-/// and only the new channels are added: their ids derive from the token.
+/// Adds token `name` with its default channel, `channels` and `limits`.
+/// When `name` exists, `limits` given alone replace its limits (no token
+/// needed), and new `channels` need `existing` (the token, e.g. read from
+/// stdin) to be its token: their ids derive from it.
 pub fn add_token(
     path: &Path,
     name: &str,
     channels: &[String],
+    limits: ChannelLimits,
     existing: impl FnOnce() -> Result<Secret, TokenAdminError>,
     now_unix: u64,
 ) -> Result<Added, TokenAdminError> {
@@ -165,10 +186,17 @@ pub fn add_token(
     check_whole_file(path, &text)?;
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     if let Some((index, mut line)) = find(&lines, name) {
-        if channels.is_empty() {
+        let new_limits = limits != ChannelLimits::default();
+        if channels.is_empty() && !new_limits {
             return Err(TokenAdminError::Usage(format!(
                 "token {name} exists; revoke it first, or add channels with --channel and its token on stdin"
             )));
+        }
+        line.limits = limits.or(line.limits);
+        if channels.is_empty() {
+            lines[index] = line.render();
+            write(path, &lines)?;
+            return Ok(Added::Limits(line.limits));
         }
         let token = existing()?;
         if token_hash(token.expose()) != line.hash {
@@ -209,6 +237,7 @@ pub fn add_token(
                 (n, id)
             })
             .collect(),
+        limits,
     };
     lines.push(line.render());
     write(path, &lines)?;

@@ -13,9 +13,15 @@ fn added_tokens_are_stored_hashed_and_load_with_their_channels() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens");
     std::fs::write(&path, "plain-token-0001 github\n").unwrap();
-    let Added::New(token) =
-        add_token(&path, "alice", &["stripe".into()], no_stdin, 1_764_754_800).unwrap()
-    else {
+    let Added::New(token) = add_token(
+        &path,
+        "alice",
+        &["stripe".into()],
+        ChannelLimits::default(),
+        no_stdin,
+        1_764_754_800,
+    )
+    .unwrap() else {
         panic!("expected a new token")
     };
     let text = std::fs::read_to_string(&path).unwrap();
@@ -48,20 +54,31 @@ fn added_tokens_are_stored_hashed_and_load_with_their_channels() {
 fn channels_join_an_existing_token_only_with_that_token() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens");
-    let Added::New(token) = add_token(&path, "bob", &[], no_stdin, 0).unwrap() else {
+    let Added::New(token) =
+        add_token(&path, "bob", &[], ChannelLimits::default(), no_stdin, 0).unwrap()
+    else {
         panic!("expected a new token")
     };
     let wrong = add_token(
         &path,
         "bob",
         &["gh".into()],
+        ChannelLimits::default(),
         || Ok(Secret::new("wrong-token-1")),
         0,
     );
     assert!(matches!(wrong, Err(TokenAdminError::Usage(m)) if m.contains("not token bob's")));
-    let again = add_token(&path, "bob", &[], no_stdin, 0);
+    let again = add_token(&path, "bob", &[], ChannelLimits::default(), no_stdin, 0);
     assert!(matches!(again, Err(TokenAdminError::Usage(m)) if m.contains("exists")));
-    let added = add_token(&path, "bob", &["gh".into()], || Ok(token.clone()), 0).unwrap();
+    let added = add_token(
+        &path,
+        "bob",
+        &["gh".into()],
+        ChannelLimits::default(),
+        || Ok(token.clone()),
+        0,
+    )
+    .unwrap();
     assert!(matches!(added, Added::Channels(names) if names == ["gh"]));
     let set = TokenSet::parse_file(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let names: Vec<&str> = set.channels().map(|(n, _)| n).collect();
@@ -73,8 +90,8 @@ fn channels_join_an_existing_token_only_with_that_token() {
 fn revoke_removes_only_the_named_token() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens");
-    add_token(&path, "carol", &[], no_stdin, 0).unwrap();
-    add_token(&path, "dave", &[], no_stdin, 0).unwrap();
+    add_token(&path, "carol", &[], ChannelLimits::default(), no_stdin, 0).unwrap();
+    add_token(&path, "dave", &[], ChannelLimits::default(), no_stdin, 0).unwrap();
     revoke_token(&path, "carol").unwrap();
     let names: Vec<String> = list_tokens(&path)
         .unwrap()
@@ -113,4 +130,33 @@ fn dates_are_civil_utc() {
     assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     assert_eq!(rfc3339(1_764_754_800), "2025-12-03T09:40:00Z");
+}
+
+#[test]
+fn limits_are_written_listed_loaded_and_changed_without_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens");
+    let limits = ChannelLimits {
+        rate: Some(5),
+        queue_bytes: None,
+    };
+    let Added::New(token) = add_token(&path, "erin", &[], limits, no_stdin, 0).unwrap() else {
+        panic!("expected a new token")
+    };
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.trim_end().ends_with(" rate=5"), "{text}");
+    assert_eq!(list_tokens(&path).unwrap()[0].limits, limits);
+    // Limits alone change an existing token: no token on stdin.
+    let more = ChannelLimits {
+        rate: None,
+        queue_bytes: Some(1 << 20),
+    };
+    let changed = add_token(&path, "erin", &[], more, no_stdin, 0).unwrap();
+    let both = ChannelLimits {
+        rate: Some(5),
+        queue_bytes: Some(1 << 20),
+    };
+    assert!(matches!(changed, Added::Limits(l) if l == both));
+    let set = TokenSet::parse_file(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(set.lookup(token.expose()).unwrap().limits, both);
 }

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use hookline_protocol::{ChannelId, DEFAULT_CHANNEL_NAME, Secret};
 use sha2::{Digest, Sha256};
 
+use crate::channel_limits::ChannelLimits;
+
 /// The SHA-256 of a token: the key by which channels know their owner.
 pub(crate) type TokenHash = [u8; 32];
 
@@ -23,6 +25,8 @@ pub(crate) struct TokenEntry {
     pub(crate) token: Option<Secret>,
     /// (name, id), the default channel first.
     pub(crate) channels: Vec<(String, ChannelId)>,
+    /// Overrides of the relay's per-channel limits for every channel here.
+    pub(crate) limits: ChannelLimits,
 }
 
 /// The tokens a relay accepts. `Debug` never shows a token.
@@ -55,6 +59,7 @@ impl TokenSet {
                 TokenEntry {
                     token: Some(token.clone()),
                     channels: vec![(DEFAULT_CHANNEL_NAME.to_owned(), default)],
+                    limits: ChannelLimits::default(),
                 }
             });
         for name in extra_channel_names {
@@ -71,6 +76,7 @@ impl TokenSet {
         let entry = self.entries.entry(hash).or_insert_with(|| TokenEntry {
             token: None,
             channels: Vec::new(),
+            limits: ChannelLimits::default(),
         });
         for (name, id) in channels {
             if entry.channels.iter().all(|(n, _)| *n != name) {
@@ -79,7 +85,14 @@ impl TokenSet {
         }
     }
 
-    /// Parses lines `TOKEN [CHANNEL_NAME...]` and the hashed lines that
+    /// Sets the per-channel limits of the token with `hash`, present or not yet.
+    pub(crate) fn set_limits(&mut self, hash: &TokenHash, limits: ChannelLimits) {
+        if let Some(entry) = self.entries.get_mut(hash) {
+            entry.limits = limits.or(entry.limits);
+        }
+    }
+
+    /// Parses lines `TOKEN [CHANNEL_NAME...] [rate=N] [queue_bytes=N]` and the hashed lines that
     /// `hookline-relay token add` writes (see `token_file`); `#` starts a comment.
     pub fn parse_file(text: &str) -> Result<Self, TokenFileError> {
         let mut set = Self::new();
@@ -94,14 +107,28 @@ impl TokenSet {
             if token.starts_with(crate::token_file::HASH_PREFIX) {
                 let line = crate::token_file::HashedLine::parse(line).map_err(err)?;
                 set.add_hashed(line.hash, line.channels);
+                set.set_limits(&line.hash, line.limits);
                 continue;
             }
-            let names: Vec<String> = words.map(str::to_owned).collect();
             check_token(token).map_err(err)?;
-            for name in &names {
-                check_channel_name(name).map_err(err)?;
+            let (mut names, mut limits) = (Vec::new(), ChannelLimits::default());
+            for word in words {
+                match word.split_once('=') {
+                    Some((key, value)) => {
+                        if !limits.set(key, value).map_err(err)? {
+                            return Err(err(format!(
+                                "unknown key {key:?} (expected rate or queue_bytes)"
+                            )));
+                        }
+                    }
+                    None => {
+                        check_channel_name(word).map_err(err)?;
+                        names.push(word.to_owned());
+                    }
+                }
             }
             set.add(Secret::new(token), names);
+            set.set_limits(&token_hash(token), limits);
         }
         Ok(set)
     }
@@ -133,6 +160,7 @@ impl TokenSet {
                 }
                 None => self.add_hashed(hash, entry.channels),
             }
+            self.set_limits(&hash, entry.limits);
         }
     }
 
@@ -210,6 +238,23 @@ mod tests {
         );
         assert_eq!(set.lookup("beta-token-22").unwrap().channels.len(), 1);
         assert!(set.lookup("gamma-token").is_none());
+    }
+
+    #[test]
+    fn plain_lines_take_limits_beside_channels() {
+        let set = TokenSet::parse_file("alpha-token-1 stripe rate=5 queue_bytes=4096\n").unwrap();
+        let alpha = set.lookup("alpha-token-1").unwrap();
+        assert_eq!(alpha.channels.len(), 2);
+        assert_eq!(
+            alpha.limits,
+            ChannelLimits {
+                rate: Some(5),
+                queue_bytes: Some(4096)
+            }
+        );
+        let err = TokenSet::parse_file("alpha-token-1 speed=5\n").unwrap_err();
+        assert!(err.message.contains("speed"), "{}", err.message);
+        assert!(TokenSet::parse_file("alpha-token-1 rate=x\n").is_err());
     }
 
     #[test]

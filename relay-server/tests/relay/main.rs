@@ -8,6 +8,7 @@ mod delivery;
 mod deploy;
 mod hostile;
 mod modes;
+mod rate_limits;
 mod refusals;
 mod sessions;
 mod support;

@@ -31,6 +31,9 @@ pub fn relay_proc(bin: &Path, root: &Path, port: u16, tokens: &Path) -> Proc {
         root.join("relay-data").into(),
         "--response-timeout".into(),
         RESPONSE_TIMEOUT.into(),
+        // The soak measures what is lost, not how senders are throttled.
+        "--channel-rate-limit".into(),
+        "0".into(),
     ];
     Proc::new("relay", bin, args.into(), root.join("relay.log"), None)
 }
