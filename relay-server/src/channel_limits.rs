@@ -67,6 +67,16 @@ impl ChannelLimits {
     }
 }
 
+/// As in the tokens file, `rate=N queue_bytes=N`, or `defaults` when unset.
+impl std::fmt::Display for ChannelLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.render().trim_start() {
+            "" => f.write_str("defaults"),
+            words => f.write_str(words),
+        }
+    }
+}
+
 /// A token bucket per channel: `rate` requests a second on average, bursts
 /// of up to one second's worth. Reconfigured in place on a tokens reload,
 /// so a channel's session and its bucket survive a limit change.
@@ -175,6 +185,8 @@ mod tests {
         assert!(limits.set("rate", "fast").unwrap_err().contains("fast"));
         assert!(limits.set("queue_bytes", "0").is_err());
         assert_eq!(limits.render(), " rate=5 queue_bytes=1048576");
+        assert_eq!(limits.to_string(), "rate=5 queue_bytes=1048576");
+        assert_eq!(ChannelLimits::default().to_string(), "defaults");
         let defaults = ChannelLimits {
             rate: Some(100),
             queue_bytes: Some(9),

@@ -188,14 +188,6 @@ impl RelayConfig {
         ip.is_some_and(|ip| self.trusted_proxies.iter().any(|net| net.contains(ip)))
     }
 
-    /// The per-channel limits a token without its own follows.
-    pub(crate) fn channel_defaults(&self) -> crate::ChannelLimits {
-        crate::ChannelLimits {
-            rate: Some(self.channel_rate),
-            queue_bytes: Some(self.queue_limits.max_bytes),
-        }
-    }
-
     /// The public base without a trailing slash.
     pub(crate) fn public_base(&self) -> Option<String> {
         self.public_url

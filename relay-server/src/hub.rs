@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hookline_protocol::{ChannelId, DeliveryId, Header, SessionRespond};
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::channel_limits::{ChannelLimits, RateLimiter};
+use crate::channel_limits::RateLimiter;
 use crate::refused_senders::Refused;
 use crate::tokens::TokenHash;
 
@@ -47,9 +48,8 @@ pub(crate) struct ChannelHub {
     pub revoked: CancellationToken,
     /// Requests per second the channel may take; past it senders get 429.
     pub rate: RateLimiter,
-    /// The limits in force (the token's own over the relay's defaults),
-    /// replaced on a tokens reload.
-    limits: Mutex<ChannelLimits>,
+    /// Most bytes the channel's queue may hold; replaced on a tokens reload.
+    queue_max_bytes: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -62,27 +62,21 @@ impl ChannelHub {
             refused: Refused::default(),
             revoked: CancellationToken::new(),
             rate: RateLimiter::default(),
-            limits: Mutex::new(ChannelLimits::default()),
+            queue_max_bytes: AtomicU64::new(crate::QueueLimits::default().max_bytes),
             state: Mutex::new(State::default()),
         }
     }
 
-    /// Puts `limits` (every field set: the token's own over the relay's
-    /// defaults) in force; the rate bucket keeps its state when the rate stays.
-    pub(crate) fn set_limits(&self, limits: ChannelLimits) {
-        self.rate.set_rate(limits.rate.unwrap_or(0));
-        *self
-            .limits
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = limits;
+    /// Puts the channel's limits in force; the rate bucket keeps its state
+    /// when the rate stays.
+    pub(crate) fn set_limits(&self, rate: u32, queue_max_bytes: u64) {
+        self.rate.set_rate(rate);
+        self.queue_max_bytes
+            .store(queue_max_bytes, Ordering::Relaxed);
     }
 
-    /// The most bytes the channel's queue may hold, when the token says.
-    pub(crate) fn queue_bytes(&self) -> Option<u64> {
-        self.limits
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .queue_bytes
+    pub(crate) fn queue_max_bytes(&self) -> u64 {
+        self.queue_max_bytes.load(Ordering::Relaxed)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

@@ -38,7 +38,7 @@ use crate::public_url::{ConnInfo, base_url, remote_addr};
 use crate::queue::QueueError;
 use crate::relay::now_ms;
 use crate::respond::{json_error, passthrough};
-use crate::{OfflineMode, Relay};
+use crate::{OfflineMode, QueueLimits, Relay};
 
 /// What senders are told to wait before retrying when the relay cannot take a delivery.
 const RETRY_AFTER_SECS: &str = "30";
@@ -261,10 +261,10 @@ fn hash_and_frame(mut delivery: Delivery, respond: bool) -> Bytes {
 /// A push is a memory write (the queue stages it; see `queue::sled_queue`).
 fn push(relay: &Relay, hub: &ChannelHub, id: DeliveryId, frame: Bytes) -> Result<u64, QueueError> {
     let inner = &relay.inner;
-    let mut limits = inner.config.queue_limits;
-    if let Some(bytes) = hub.queue_bytes() {
-        limits.max_bytes = bytes;
-    }
+    let limits = QueueLimits {
+        max_bytes: hub.queue_max_bytes(),
+        ..inner.config.queue_limits
+    };
     inner.queue.push(&hub.id, id, frame, &limits)
 }
 

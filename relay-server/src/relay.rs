@@ -93,8 +93,7 @@ impl Relay {
     ) -> Result<Relay, RelayError> {
         config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| RelayError::NoRuntime)?;
-        let hubs =
-            crate::reload::hubs_for(&config.tokens, &HashMap::new(), config.channel_defaults());
+        let hubs = crate::reload::hubs_for(&config.tokens, &HashMap::new(), &config);
         let inner = Arc::new(Inner {
             tokens: RwLock::new(config.tokens.clone()),
             hubs: RwLock::new(hubs),

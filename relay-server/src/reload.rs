@@ -8,11 +8,10 @@ use std::sync::{Arc, PoisonError};
 
 use hookline_protocol::ChannelId;
 
-use crate::channel_limits::ChannelLimits;
 use crate::hub::ChannelHub;
 use crate::metrics::DropReason;
 use crate::relay::Inner;
-use crate::{Relay, RelayError, TokenSet};
+use crate::{Relay, RelayConfig, RelayError, TokenSet};
 
 /// How many queued entries one purge read takes.
 const PURGE_BATCH: usize = 512;
@@ -28,11 +27,11 @@ pub struct TokenReload {
 }
 
 /// The hub map for `tokens`, reusing a hub of `old` whose channel and owner
-/// are unchanged; every hub gets its token's limits over `defaults`.
+/// are unchanged; every hub gets its token's limits, else the relay's.
 pub(crate) fn hubs_for(
     tokens: &TokenSet,
     old: &HashMap<ChannelId, Arc<ChannelHub>>,
-    defaults: ChannelLimits,
+    config: &RelayConfig,
 ) -> HashMap<ChannelId, Arc<ChannelHub>> {
     let mut hubs = HashMap::new();
     for (owner, entry) in tokens.entries() {
@@ -41,7 +40,13 @@ pub(crate) fn hubs_for(
                 Some(hub) if hub.owner == *owner => hub.clone(),
                 _ => Arc::new(ChannelHub::new(id.clone(), *owner)),
             };
-            hub.set_limits(entry.limits.or(defaults));
+            hub.set_limits(
+                entry.limits.rate.unwrap_or(config.channel_rate),
+                entry
+                    .limits
+                    .queue_bytes
+                    .unwrap_or(config.queue_limits.max_bytes),
+            );
             hubs.insert(id.clone(), hub);
         }
     }
@@ -71,7 +76,7 @@ impl Relay {
         let count = tokens.len();
         let (removed, added) = {
             let mut hubs = inner.hubs.write().unwrap_or_else(PoisonError::into_inner);
-            let new = hubs_for(&tokens, &hubs, inner.config.channel_defaults());
+            let new = hubs_for(&tokens, &hubs, &inner.config);
             let removed: Vec<Arc<ChannelHub>> = hubs
                 .iter()
                 .filter(|(id, hub)| !new.get(*id).is_some_and(|n| Arc::ptr_eq(n, hub)))

@@ -46,7 +46,7 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
                     eprintln!("token {name} now also owns: {}", added.join(", "));
                 }
                 Added::Limits(limits) => {
-                    eprintln!("token {name} now has{}", show_limits(&limits));
+                    eprintln!("token {name} now has limits: {limits}");
                 }
             }
             Ok(())
@@ -62,7 +62,7 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
                     token.name,
                     token.created,
                     token.channels.join(","),
-                    show_limits(&token.limits).trim_start()
+                    token.limits
                 );
             }
             Ok(())
@@ -77,21 +77,6 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// ` rate=N queue_bytes=N` as far as set, or ` the relay's default limits`.
-fn show_limits(limits: &ChannelLimits) -> String {
-    let mut out = String::new();
-    if let Some(rate) = limits.rate {
-        out.push_str(&format!(" rate={rate}/s"));
-    }
-    if let Some(bytes) = limits.queue_bytes {
-        out.push_str(&format!(" queue_bytes={bytes}"));
-    }
-    if out.is_empty() {
-        out.push_str(" the relay's default limits");
-    }
-    out
 }
 
 /// The existing token, for adding channels to it: never on the command line,

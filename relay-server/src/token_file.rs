@@ -15,7 +15,9 @@ use std::path::Path;
 use hookline_protocol::{ChannelId, DEFAULT_CHANNEL_NAME, Secret};
 
 use crate::channel_limits::ChannelLimits;
-use crate::tokens::{TokenHash, check_channel_name, check_token, new_token, token_hash};
+use crate::tokens::{
+    TokenHash, check_channel_name, check_token, new_token, parse_plain_words, token_hash,
+};
 
 pub(crate) const HASH_PREFIX: &str = "sha256:";
 const CHANNEL_KEY: &str = "channel.";
@@ -135,15 +137,10 @@ pub fn list_tokens(path: &Path) -> Result<Vec<TokenListing>, TokenAdminError> {
                 limits: parsed.limits,
             });
         } else {
+            let (names, limits) = parse_plain_words(line.split_whitespace().skip(1))
+                .map_err(TokenAdminError::Usage)?;
             let mut channels = vec![DEFAULT_CHANNEL_NAME.to_owned()];
-            let mut limits = ChannelLimits::default();
-            for word in line.split_whitespace().skip(1) {
-                match word.split_once('=') {
-                    // The whole file parsed above, so every KEY=VALUE is a limit.
-                    Some((key, value)) => drop(limits.set(key, value)),
-                    None => channels.push(word.to_owned()),
-                }
-            }
+            channels.extend(names);
             out.push(TokenListing {
                 name: format!("(plain token, line {})", index + 1),
                 created: "-".into(),

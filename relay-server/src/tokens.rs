@@ -85,7 +85,8 @@ impl TokenSet {
         }
     }
 
-    /// Sets the per-channel limits of the token with `hash`, present or not yet.
+    /// Sets the per-channel limits of the token with `hash`, keeping those
+    /// `limits` leaves unset; an absent token is left absent.
     pub(crate) fn set_limits(&mut self, hash: &TokenHash, limits: ChannelLimits) {
         if let Some(entry) = self.entries.get_mut(hash) {
             entry.limits = limits.or(entry.limits);
@@ -111,22 +112,7 @@ impl TokenSet {
                 continue;
             }
             check_token(token).map_err(err)?;
-            let (mut names, mut limits) = (Vec::new(), ChannelLimits::default());
-            for word in words {
-                match word.split_once('=') {
-                    Some((key, value)) => {
-                        if !limits.set(key, value).map_err(err)? {
-                            return Err(err(format!(
-                                "unknown key {key:?} (expected rate or queue_bytes)"
-                            )));
-                        }
-                    }
-                    None => {
-                        check_channel_name(word).map_err(err)?;
-                        names.push(word.to_owned());
-                    }
-                }
-            }
+            let (names, limits) = parse_plain_words(words).map_err(err)?;
             set.add(Secret::new(token), names);
             set.set_limits(&token_hash(token), limits);
         }
@@ -186,6 +172,29 @@ impl TokenSet {
     pub(crate) fn lookup(&self, token: &str) -> Option<&TokenEntry> {
         self.entries.get(&token_hash(token))
     }
+}
+
+/// The words after a plain line's token: channel names and `KEY=VALUE` limits.
+pub(crate) fn parse_plain_words<'a>(
+    words: impl Iterator<Item = &'a str>,
+) -> Result<(Vec<String>, ChannelLimits), String> {
+    let (mut names, mut limits) = (Vec::new(), ChannelLimits::default());
+    for word in words {
+        match word.split_once('=') {
+            Some((key, value)) => {
+                if !limits.set(key, value)? {
+                    return Err(format!(
+                        "unknown key {key:?} (expected rate or queue_bytes)"
+                    ));
+                }
+            }
+            None => {
+                check_channel_name(word)?;
+                names.push(word.to_owned());
+            }
+        }
+    }
+    Ok((names, limits))
 }
 
 pub(crate) fn check_token(token: &str) -> Result<(), String> {
