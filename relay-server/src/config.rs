@@ -103,6 +103,9 @@ pub struct RelayConfig {
     /// Tokens come from a watched file (`watch_tokens`), so starting with none
     /// is fine: the first `token add` takes effect without a restart.
     pub tokens_reloadable: bool,
+    /// HTTP-01 answers of an ACME order in progress, served at
+    /// `/.well-known/acme-challenge/TOKEN` (see [`crate::acme`]).
+    pub acme_challenges: Option<std::sync::Arc<crate::acme::Challenges>>,
 }
 
 impl RelayConfig {
@@ -129,6 +132,7 @@ impl RelayConfig {
             request_read_timeout: Duration::from_secs(30),
             heartbeat: Heartbeat::default(),
             tokens_reloadable: false,
+            acme_challenges: None,
         }
     }
 

@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acme;
 mod channel_limits;
 pub mod cluster;
 mod commit;

@@ -138,6 +138,10 @@ impl Relay {
             // A catch-all needs one character, so the bare trailing slash has its own route.
             .route("/h/{channel}/", any(crate::ingress::ingress))
             .route("/h/{channel}/{*rest}", any(crate::ingress::ingress))
+            .route(
+                "/.well-known/acme-challenge/{token}",
+                get(crate::acme::http01_answer),
+            )
             .route("/healthz", get(ops::healthz))
             .route("/readyz", get(ops::readyz))
             .route("/metrics", get(ops::metrics))

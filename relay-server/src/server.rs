@@ -149,6 +149,9 @@ impl Connection {
         };
         let limit = self.relay.inner.config.header_read_timeout;
         match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+            // A CA validating TLS-ALPN-01 only looks at the certificate.
+            Ok(Ok(stream))
+                if stream.get_ref().1.alpn_protocol() == Some(crate::acme::ACME_TLS_ALPN) => {}
             Ok(Ok(stream)) => {
                 self.http(TrackedIo::new(stream, activity.clone()), true, activity)
                     .await
