@@ -82,20 +82,52 @@ pub enum Offline {
     Reject,
 }
 
+/// Automatic HTTPS from an ACME CA.
+#[derive(Debug, clap::Args)]
+pub struct AcmeArgs {
+    /// Obtain and renew the --tls-listen certificate for this DNS name from an
+    /// ACME CA (repeatable). The name must resolve to this host, and the CA
+    /// must reach port 443 (TLS-ALPN-01, tried first) or port 80 (HTTP-01 on
+    /// --listen). Account and certificate are cached in --data-dir.
+    #[arg(long = "acme-domain", env = "HOOKLINE_RELAY_ACME_DOMAINS", value_delimiter = ',',
+          value_name = "NAME", requires_all = ["acme_email", "tls_listen"],
+          conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub acme_domains: Vec<String>,
+    /// Contact address for the CA account (expiry and policy notices).
+    #[arg(long, env = "HOOKLINE_RELAY_ACME_EMAIL", value_name = "EMAIL")]
+    pub acme_email: Option<String>,
+    /// The CA's ACME directory URL: a staging or private CA instead of Let's
+    /// Encrypt production.
+    #[arg(long, env = "HOOKLINE_RELAY_ACME_DIRECTORY", value_name = "URL",
+          default_value = hookline_relay::acme::DEFAULT_DIRECTORY)]
+    pub acme_directory: String,
+    /// PEM certificate(s) to trust for the ACME directory's own HTTPS (a
+    /// private CA), beside the usual web roots.
+    #[arg(long, env = "HOOKLINE_RELAY_ACME_DIRECTORY_CA", value_name = "PEM")]
+    pub acme_directory_ca: Option<PathBuf>,
+    /// Renew when the certificate has less than this left, e.g. 30d.
+    #[arg(long, env = "HOOKLINE_RELAY_ACME_RENEW_BEFORE", default_value = "30d",
+          value_parser = parse_duration)]
+    pub acme_renew_before: Duration,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Plain-HTTP listen address, for local use or behind a TLS-terminating proxy.
     #[arg(long, env = "HOOKLINE_RELAY_LISTEN", default_value = "127.0.0.1:8700")]
     pub listen: SocketAddr,
-    /// HTTPS listen address; needs --tls-cert and --tls-key.
-    #[arg(long, env = "HOOKLINE_RELAY_TLS_LISTEN", requires_all = ["tls_cert", "tls_key"])]
+    /// HTTPS listen address (0.0.0.0:443 for a public relay); its certificate
+    /// comes from --acme-domain, or from --tls-cert and --tls-key.
+    #[arg(long, env = "HOOKLINE_RELAY_TLS_LISTEN")]
     pub tls_listen: Option<SocketAddr>,
     /// PEM certificate chain for --tls-listen.
-    #[arg(long, env = "HOOKLINE_RELAY_TLS_CERT")]
+    #[arg(long, env = "HOOKLINE_RELAY_TLS_CERT", requires_all = ["tls_key", "tls_listen"])]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for --tls-listen.
-    #[arg(long, env = "HOOKLINE_RELAY_TLS_KEY")]
+    #[arg(long, env = "HOOKLINE_RELAY_TLS_KEY", requires_all = ["tls_cert", "tls_listen"])]
     pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub acme: AcmeArgs,
     /// File of lines `TOKEN [CHANNEL_NAME...]` and of hashed tokens written by
     /// `hookline-relay token add`; `#` starts a comment. Each token owns a
     /// default channel plus the named ones. Reloaded when it changes and on SIGHUP.

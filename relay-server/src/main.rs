@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use hookline_relay::acme::{Acme, AcmeConfig};
 use hookline_relay::{
     Heartbeat, OfflineMode, QueueLimits, Relay, RelayConfig, TokenSet, load_tls, load_tokens_file,
     new_token, watch_tokens,
@@ -135,27 +136,35 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .channels()
         .map(|(n, id)| (n.to_owned(), id.to_string()))
         .collect();
-    let relay = open_relay(&args, config(&args, tokens)).await?;
+    let acme = acme(&args)?;
+    let mut config = config(&args, tokens);
+    config.acme_challenges = acme.as_ref().map(Acme::challenges);
+    let relay = open_relay(&args, config).await?;
     let http = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let tls = match (&args.tls_listen, &args.tls_cert, &args.tls_key) {
-        (Some(addr), Some(cert), Some(key)) => {
-            let config = load_tls(cert, key)?;
+    let tls_config = match (&acme, &args.tls_cert, &args.tls_key) {
+        (Some(acme), _, _) => Some(acme.tls_config()?),
+        (None, Some(cert), Some(key)) => Some(load_tls(cert, key)?),
+        _ => None,
+    };
+    let tls = match (args.tls_listen, tls_config) {
+        (Some(addr), Some(config)) => {
             let listener = TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
             Some((listener, config))
         }
-        _ => None,
-    };
-    let base = args.public_url.clone().unwrap_or_else(|| match &tls {
-        Some((l, _)) => format!(
-            "https://{}",
-            l.local_addr().map(|a| a.to_string()).unwrap_or_default()
+        (Some(_), None) => bail!(
+            "--tls-listen needs a certificate: --acme-domain NAME --acme-email EMAIL to obtain \
+             one automatically, or --tls-cert and --tls-key"
         ),
-        None => format!("http://{}", args.listen),
-    });
+        (None, _) => None,
+    };
+    let base = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| public_base(&args, tls.as_ref().map(|(l, _)| l)));
     for (name, id) in &channels {
         println!("channel {name}: {}/h/{id}", base.trim_end_matches('/'));
     }
@@ -169,6 +178,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             shutdown.clone(),
         ))
     });
+    let renewals = acme.map(|acme| tokio::spawn(acme.run(shutdown.clone())));
     let plain = relay.serve(http, None, shutdown.clone());
     let secure = async {
         match tls {
@@ -181,14 +191,41 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let (a, b) = tokio::join!(plain, secure);
-    if let Some(watcher) = watcher {
-        let _ = watcher.await;
+    for task in [watcher, renewals].into_iter().flatten() {
+        let _ = task.await;
     }
     let closed = relay.close().await;
     a?;
     b?;
     closed?;
     Ok(())
+}
+
+/// The certificate manager for --acme-domain: serves a cached certificate at
+/// once; orders and renewals run beside the listeners.
+fn acme(args: &ServeArgs) -> anyhow::Result<Option<Acme>> {
+    let acme = &args.acme;
+    if acme.acme_domains.is_empty() {
+        return Ok(None);
+    }
+    let mut config = AcmeConfig::new(acme.acme_domains.clone(), &args.data_dir);
+    config.email = acme.acme_email.clone();
+    config.directory = acme.acme_directory.clone();
+    config.directory_ca = acme.acme_directory_ca.clone();
+    config.renew_before = acme.acme_renew_before;
+    Ok(Some(Acme::new(config).context("automatic HTTPS")?))
+}
+
+/// The base of the URLs printed at start: the first ACME name, or the listen address.
+fn public_base(args: &ServeArgs, tls: Option<&TcpListener>) -> String {
+    let Some(Ok(addr)) = tls.map(TcpListener::local_addr) else {
+        return format!("http://{}", args.listen);
+    };
+    match args.acme.acme_domains.first() {
+        Some(name) if addr.port() == 443 => format!("https://{name}"),
+        Some(name) => format!("https://{name}:{}", addr.port()),
+        None => format!("https://{addr}"),
+    }
 }
 
 /// The relay on its own disk queue, or as a cluster member on JetStream.

@@ -89,11 +89,14 @@ impl Acme {
             .load_certificate(&acme.config.directory, &acme.config.domains)?
         {
             match acme.install(&issued) {
-                Ok(served) => tracing::info!(
-                    "serving the cached certificate for {} (expires {})",
-                    acme.config.domains.join(", "),
-                    rfc3339(served.not_after)
-                ),
+                Ok(served) => {
+                    tracing::info!(
+                        "serving the cached certificate for {} (expires {})",
+                        acme.config.domains.join(", "),
+                        rfc3339(served.not_after)
+                    );
+                    acme.status.send_modify(|s| s.certificate = Some(served));
+                }
                 Err(e) => tracing::warn!("the cached certificate is unusable ({e}); ordering anew"),
             }
         }
@@ -226,6 +229,7 @@ impl Acme {
         }
         let served = self.install(&issued).map_err(|e| e.to_string())?;
         self.status.send_modify(|s| {
+            s.certificate = Some(served.clone());
             s.issued += 1;
             s.last_error = None;
         });
@@ -292,8 +296,6 @@ impl Acme {
             not_after,
         };
         self.resolver.install(certified);
-        self.status
-            .send_modify(|s| s.certificate = Some(served.clone()));
         Ok(served)
     }
 

@@ -1,5 +1,6 @@
 //! End-to-end tests of the relay over real sockets: one test binary, grouped by concern.
 
+mod acme;
 mod auth;
 mod binary;
 mod cluster;
