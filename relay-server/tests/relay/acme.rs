@@ -293,7 +293,7 @@ async fn a_renewal_serves_the_new_certificate_and_keeps_the_client_connected() {
     });
     let (delivery, _) = client.delivery().await;
     assert_eq!(delivery.body, &b"{\"over\":\"https\"}"[..]);
-    client.stored(delivery.id.clone()).await;
+    client.stored(delivery.id).await;
     client.respond(delivery.id, 200, vec![], b"ok").await;
     assert_eq!(sender.await.unwrap().status, 200);
     drop(client);
