@@ -28,6 +28,7 @@ async fn start_error(url: &str) -> String {
     options.relay = RelayChoice::Remote {
         url: url.to_owned(),
         token: Secret::new("hlr_test"),
+        tls: None,
     };
     match tokio::time::timeout(WAIT, Listening::start(options)).await {
         Ok(Ok(_)) => panic!("listening through {url} should fail"),
@@ -52,10 +53,10 @@ fn relay(
 }
 
 #[tokio::test]
-async fn an_http_scheme_stops_with_the_right_one() {
-    let err = start_error("https://127.0.0.1:9").await;
-    assert!(err.contains("URL scheme not supported"), "{err}");
-    assert!(err.contains("use --relay wss://"), "{err}");
+async fn an_unknown_scheme_stops_with_the_forms_that_work() {
+    let err = start_error("ftp://127.0.0.1:9").await;
+    assert!(err.contains("unknown scheme"), "{err}");
+    assert!(err.contains("give https://HOST[:PORT]"), "{err}");
 }
 
 #[tokio::test]
@@ -76,6 +77,51 @@ async fn an_untrusted_certificate_stops_with_advice() {
     );
     let err = start_error(&format!("wss://{addr}")).await;
     assert!(err.contains("not trusted by this machine"), "{err}");
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn relay_ca_trusts_a_private_certificate_given_as_an_https_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = CancellationToken::new();
+    let token = relay(
+        listener,
+        Some(load_tls(&cert, &key).unwrap()),
+        dir.path(),
+        shutdown.clone(),
+    );
+    let mut options = ListenOptions::new(
+        "http://127.0.0.1:9/".parse().unwrap(),
+        dir.path().join("client"),
+    );
+    let extra_roots = hookline::forward::read_pem_certificates(&cert).unwrap();
+    let tls = hookline::forward::client_config(&hookline::forward::TlsOptions {
+        extra_roots,
+        insecure: false,
+    });
+    options.relay = RelayChoice::Remote {
+        url: format!("https://{addr}/"),
+        token,
+        tls: Some(Arc::new(tls)),
+    };
+    let listening = tokio::time::timeout(WAIT, Listening::start(options))
+        .await
+        .expect("welcome in time")
+        .expect("the private CA is trusted");
+    assert!(
+        listening
+            .public_url
+            .starts_with(&format!("https://{addr}/h/")),
+        "{}",
+        listening.public_url
+    );
+    listening.stop().await.unwrap();
     shutdown.cancel();
 }
 
@@ -128,6 +174,7 @@ async fn after_one_session_the_same_errors_are_retried() {
         url: format!("ws://{addr}"),
         token,
         channel: None,
+        tls: None,
         respond: Default::default(),
     };
     let supervisor = tokio::spawn(connection::run(

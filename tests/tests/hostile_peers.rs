@@ -200,6 +200,7 @@ async fn listen_to(relay: String, app: &LocalApp) -> (Listening, tempfile::TempD
     options.relay = RelayChoice::Remote {
         url: relay,
         token: Secret::new(TOKEN),
+        tls: None,
     };
     let listening = within("the listener to start", Listening::start(options))
         .await

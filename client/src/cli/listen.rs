@@ -3,8 +3,9 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,7 +15,9 @@ use super::StoreArgs;
 use super::forward_tls::{ForwardTlsArgs, INSECURE_WARNING};
 use super::size::parse_size;
 use super::verify::SchemeArgs;
-use crate::forward::{ForwardConfig, ForwardTarget, RetryPolicy};
+use crate::forward::{
+    ForwardConfig, ForwardTarget, RetryPolicy, TlsOptions, client_config, read_pem_certificates,
+};
 use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice, RespondMode, Route};
 use crate::signal::ShutdownSignals;
 use crate::store::RetentionPolicy;
@@ -54,10 +57,16 @@ pub struct ListenArgs {
         value_name = "MODE"
     )]
     pub respond: RespondMode,
-    /// A remote relay (`wss://relay.example.com`). Without it, a relay runs
-    /// inside this process on --listen and the whole chain stays on this machine.
+    /// A remote relay: https://relay.example.com (as its start line prints
+    /// it), wss://…, or just HOST[:PORT] for HTTPS on 443; http://HOST:PORT
+    /// for one without TLS. Without it, a relay runs inside this process on
+    /// --listen and the whole chain stays on this machine.
     #[arg(long, env = "HOOKLINE_RELAY", value_name = "URL")]
     pub relay: Option<String>,
+    /// Also trust this PEM certificate (a private or company CA) for the
+    /// relay's HTTPS, beside the system's roots.
+    #[arg(long, env = "HOOKLINE_RELAY_CA", value_name = "PEM")]
+    pub relay_ca: Option<PathBuf>,
     /// The token the remote relay knows this client by.
     #[arg(long, env = "HOOKLINE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -202,8 +211,9 @@ impl ListenArgs {
         };
         let relay = match (self.relay, self.token) {
             (Some(url), Some(token)) => RelayChoice::Remote {
-                url,
+                url: crate::connection::relay_ws_url(&url)?,
                 token: Secret::new(token),
+                tls: relay_tls(self.relay_ca.as_deref())?,
             },
             _ => RelayChoice::Embedded {
                 listen: self.listen,
@@ -278,6 +288,12 @@ impl ListenArgs {
 
     /// What clap's `requires` said before a config file could supply these.
     fn check_relay(&self) -> anyhow::Result<()> {
+        if let Some(relay) = &self.relay {
+            crate::connection::relay_ws_url(relay)?;
+        }
+        if self.relay_ca.is_some() && self.relay.is_none() {
+            anyhow::bail!("--relay-ca trusts a remote relay's certificate: it needs --relay");
+        }
         if self.relay.is_some() && self.token.is_none() {
             anyhow::bail!(
                 "--relay needs the token the relay knows this client by: pass --token or set HOOKLINE_TOKEN"
@@ -305,6 +321,9 @@ impl ListenArgs {
         let mut out = String::new();
         let relay = self.relay.as_deref().unwrap_or("embedded");
         out.push_str(&format!("relay        {relay}\n"));
+        if let Some(ca) = &self.relay_ca {
+            out.push_str(&format!("relay-ca     {}\n", ca.display()));
+        }
         if self.relay.is_none() {
             out.push_str(&format!("listen       {}\n", self.listen));
         }
@@ -333,6 +352,21 @@ impl ListenArgs {
         }
         Ok(out)
     }
+}
+
+/// The TLS settings for a relay whose certificate comes from `--relay-ca`
+/// (`None`: the compiled-in web roots), read now so a wrong path fails at start.
+fn relay_tls(ca: Option<&Path>) -> anyhow::Result<Option<Arc<rustls::ClientConfig>>> {
+    let Some(path) = ca else {
+        return Ok(None);
+    };
+    let extra_roots =
+        read_pem_certificates(path).map_err(|e| anyhow::anyhow!("--relay-ca: {e}"))?;
+    let options = TlsOptions {
+        extra_roots,
+        insecure: false,
+    };
+    Ok(Some(Arc::new(client_config(&options))))
 }
 
 /// A body limit within what the relay can be configured with.

@@ -24,6 +24,8 @@ pub struct RelayEndpoint {
     pub token: Secret,
     /// `None`: the token's default channel.
     pub channel: Option<ChannelId>,
+    /// Trust for `wss://` (`--relay-ca`); `None`: the compiled-in web roots.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// Who answers senders while this client is connected (`--respond accept`: the relay).
     pub respond: hookline_protocol::SessionRespond,
 }
@@ -100,8 +102,8 @@ impl ConnectError {
 fn connect_error(url: &str, err: WsError) -> ConnectError {
     let advice = match &err {
         WsError::Url(UrlError::UnsupportedUrlScheme) => Some(
-            "the relay URL must start with wss:// (ws:// for a relay without TLS): for \
-             https://relay.example.com use --relay wss://relay.example.com",
+            "the relay URL must start with https:// or wss:// (http:// or ws:// for a relay \
+             without TLS)",
         ),
         WsError::Url(UrlError::NoHostName | UrlError::EmptyHostName) => {
             Some("the relay URL has no host name; check --relay")
@@ -110,7 +112,8 @@ fn connect_error(url: &str, err: WsError) -> ConnectError {
         WsError::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
             Some(rustls::Error::InvalidCertificate(_)) => Some(
                 "the relay's TLS certificate is not trusted by this machine (self-signed, expired \
-                 or for another name); give the relay a certificate from a public CA, or use \
+                 or for another name); give the relay a certificate from a public CA \
+                 (hookline-relay --acme-domain), trust its CA with --relay-ca PEM, or use \
                  ws:// on a trusted network",
             ),
             Some(rustls::Error::InvalidMessage(_) | rustls::Error::PeerIncompatible(_)) => {
@@ -194,10 +197,18 @@ async fn open_inner(
             WsError::Url(UrlError::UnsupportedUrlScheme),
         ));
     }
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), true)
-            .await
-            .map_err(|e| connect_error(url, e))?;
+    let connector = endpoint
+        .tls
+        .clone()
+        .map(tokio_tungstenite::Connector::Rustls);
+    let (mut socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+        url,
+        Some(socket_config()),
+        true,
+        connector,
+    )
+    .await
+    .map_err(|e| connect_error(url, e))?;
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         token: endpoint.token.clone(),

@@ -4,6 +4,7 @@
 mod backoff;
 mod handshake;
 mod live;
+mod relay_url;
 mod resume;
 mod session;
 mod supervisor;
@@ -11,6 +12,7 @@ mod supervisor;
 pub use backoff::Backoff;
 pub use handshake::{ConnectError, RelayEndpoint, Welcome, dead_peer_after, open, socket_config};
 pub use live::{LinkStatus, LiveLink};
+pub use relay_url::{RelayUrlError, relay_ws_url};
 pub use resume::{BootClock, SleepDetector, SystemClocks};
 pub use session::{FromRelay, GapNotice, Incoming, Refusal, SessionEnd};
 pub use supervisor::{ConnectionState, Stopped, run};

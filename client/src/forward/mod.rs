@@ -23,7 +23,7 @@ pub use headers::{Origin, outgoing, to_list};
 pub use request::OutgoingRequest;
 pub use retry::RetryPolicy;
 pub use target::{ForwardTarget, TargetError};
-pub use tls::{HandshakeError, TlsOptions, read_pem_certificates};
+pub use tls::{HandshakeError, TlsOptions, client_config, read_pem_certificates};
 
 /// How forwarding behaves.
 #[derive(Debug, Clone)]

@@ -119,8 +119,8 @@ impl tower_service::Service<Uri> for Connector {
     }
 }
 
-/// The rustls client configuration for `options`.
-fn client_config(options: &TlsOptions) -> ClientConfig {
+/// The rustls client configuration for `options` (also the relay's with `--relay-ca`).
+pub fn client_config(options: &TlsOptions) -> ClientConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

@@ -41,8 +41,13 @@ pub use routes::{DEFAULT_ROUTE, RespondMode, Route, RouteRespond, route_for};
 pub enum RelayChoice {
     /// Start one in this process on this address, taking bodies up to `max_body` bytes.
     Embedded { listen: SocketAddr, max_body: usize },
-    /// Connect to a remote relay.
-    Remote { url: String, token: Secret },
+    /// Connect to a remote relay at `url` (`ws://` or `wss://`, see
+    /// [`crate::connection::relay_ws_url`]); `tls` replaces the web roots.
+    Remote {
+        url: String,
+        token: Secret,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    },
 }
 
 /// Everything `listen` needs.
@@ -138,15 +143,17 @@ impl Listening {
             RelayChoice::Remote { .. } => None,
         };
         let endpoint = match (&options.relay, &embedded) {
-            (RelayChoice::Remote { url, token }, _) => RelayEndpoint {
-                url: url.clone(),
+            (RelayChoice::Remote { url, token, tls }, _) => RelayEndpoint {
+                url: connection::relay_ws_url(url)?,
                 token: token.clone(),
+                tls: tls.clone(),
                 channel: options.channel.clone(),
                 respond: options.respond.session(),
             },
             (_, Some(relay)) => RelayEndpoint {
                 url: relay.url.clone(),
                 token: relay.token.clone(),
+                tls: None,
                 channel: None,
                 respond: options.respond.session(),
             },

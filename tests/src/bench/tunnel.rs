@@ -65,6 +65,7 @@ impl Tunnel {
         options.relay = RelayChoice::Remote {
             url: format!("ws://{}", self.addr),
             token: Secret::new(TOKEN),
+            tls: None,
         };
         options.verifier = Verifier::new(
             SchemeChoice::Fixed(Scheme::Autosend),

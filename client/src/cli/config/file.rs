@@ -23,6 +23,7 @@ use crate::verify::{Digest, Encoding, SchemeChoice};
 pub struct ConfigFile {
     pub forward: Option<Parsed<ForwardTarget>>,
     pub relay: Option<Spanned<Parsed<String>>>,
+    pub relay_ca: Option<Spanned<Parsed<PathBuf>>>,
     pub token: Option<Spanned<Parsed<String>>>,
     pub channel: Option<Spanned<Parsed<String>>>,
     pub listen: Option<Parsed<SocketAddr>>,

@@ -51,6 +51,11 @@ impl ListenArgs {
             file.relay.map(|v| Some(v.into_inner().0))
         );
         take!(
+            "relay_ca",
+            self.relay_ca,
+            file.relay_ca.map(|v| Some(v.into_inner().0))
+        );
+        take!(
             "token",
             self.token,
             file.token.map(|v| Some(v.into_inner().0))

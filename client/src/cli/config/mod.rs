@@ -4,7 +4,7 @@
 //!
 //! A file found by itself may come with a cloned repository, so it may not
 //! name where deliveries leave this machine or what authenticates them
-//! (`relay`, `token`, `channel`): those need the file named with `--config`.
+//! (`relay`, `relay-ca`, `token`, `channel`): those need the file named with `--config`.
 
 mod file;
 mod merge;
@@ -21,7 +21,7 @@ pub const FOUND_NAME: &str = "hookline.toml";
 const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// Keys a file found by itself may not set.
-const NEEDS_CONFIG_FLAG: [&str; 3] = ["relay", "token", "channel"];
+const NEEDS_CONFIG_FLAG: [&str; 4] = ["relay", "relay-ca", "token", "channel"];
 
 /// A config file, read and checked.
 #[derive(Debug)]
@@ -58,11 +58,16 @@ pub fn parse(text: &str, named: bool) -> Result<ConfigFile, (Option<Range<usize>
     let file: ConfigFile =
         toml::from_str(text).map_err(|err| (err.span(), err.message().trim().to_owned()))?;
     if !named {
-        let guarded = [&file.relay, &file.token, &file.channel];
+        let guarded = [
+            file.relay.as_ref().map(|v| v.span()),
+            file.relay_ca.as_ref().map(|v| v.span()),
+            file.token.as_ref().map(|v| v.span()),
+            file.channel.as_ref().map(|v| v.span()),
+        ];
         for (key, value) in NEEDS_CONFIG_FLAG.iter().zip(guarded) {
-            if let Some(value) = value {
+            if let Some(span) = value {
                 return Err((
-                    Some(value.span()),
+                    Some(span),
                     format!(
                         "`{key}` cannot be set by a {FOUND_NAME} found in the current directory \
                          (a cloned repository may carry one); name the file with --config {FOUND_NAME} \

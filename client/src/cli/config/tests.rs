@@ -61,6 +61,8 @@ fn a_found_file_may_not_name_relay_token_or_channel() {
     assert!(refused.contains("--config hookline.toml"), "{refused}");
     let (_, message) = parse("token = \"t\"\n", false).unwrap_err();
     assert!(message.contains("`token`"), "{message}");
+    let (_, message) = parse("relay-ca = \"/tmp/evil-ca.pem\"\n", false).unwrap_err();
+    assert!(message.contains("`relay-ca`"), "{message}");
     assert!(parse(text, true).is_ok(), "allowed when named");
 }
 

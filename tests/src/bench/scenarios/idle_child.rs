@@ -76,6 +76,7 @@ async fn connect_wave(
             url: format!("ws://{addr}"),
             token: token(i),
             channel: None,
+            tls: None,
             respond: Default::default(),
         };
         let from_relay = hookline::connection::FromRelay {
