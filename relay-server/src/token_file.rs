@@ -30,10 +30,12 @@ pub enum TokenAdminError {
         path: String,
         source: std::io::Error,
     },
-    #[error("tokens file {path}: {source}")]
+    /// The file's error is part of the message, not a `source`: anyhow
+    /// would print it twice.
+    #[error("tokens file {path}: {error}")]
     Parse {
         path: String,
-        source: crate::TokenFileError,
+        error: crate::TokenFileError,
     },
     #[error("{0}")]
     Usage(String),
@@ -272,9 +274,9 @@ fn find(lines: &[String], name: &str) -> Option<(usize, HashedLine)> {
 fn check_whole_file(path: &Path, text: &str) -> Result<(), TokenAdminError> {
     crate::TokenSet::parse_file(text)
         .map(drop)
-        .map_err(|source| TokenAdminError::Parse {
+        .map_err(|error| TokenAdminError::Parse {
             path: path.display().to_string(),
-            source,
+            error,
         })
 }
 
