@@ -66,11 +66,20 @@ pub enum TokenCommand {
     },
 }
 
+/// Where the tokens are kept: a relay's file, or a cluster's bucket.
 #[derive(Debug, clap::Args)]
 pub struct TokensFileArg {
     /// The tokens file the relay serves with (its --tokens-file).
-    #[arg(long, env = "HOOKLINE_RELAY_TOKENS_FILE")]
-    pub tokens_file: PathBuf,
+    #[arg(
+        long,
+        env = "HOOKLINE_RELAY_TOKENS_FILE",
+        required_unless_present = "cluster"
+    )]
+    pub tokens_file: Option<PathBuf>,
+    /// Edit the token bucket of the relay cluster on this NATS instead of a
+    /// file (every relay of the cluster applies the change at once).
+    #[command(flatten)]
+    pub cluster: crate::cluster_args::ClusterArgs,
 }
 
 /// What the clients' offline senders get.

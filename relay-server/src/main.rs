@@ -3,6 +3,7 @@
 
 mod args;
 mod cluster_args;
+mod serve_tokens;
 mod token_cmd;
 
 use std::io::IsTerminal;
@@ -11,9 +12,9 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Parser;
 use hookline_relay::acme::{Acme, AcmeConfig};
+use hookline_relay::cluster::{ClusterOptions, JetStreamQueue};
 use hookline_relay::{
-    Heartbeat, OfflineMode, QueueLimits, Relay, RelayConfig, TokenSet, load_tls, load_tokens_file,
-    new_token, watch_tokens,
+    Heartbeat, OfflineMode, QueueLimits, Relay, RelayConfig, TokenSet, load_tls, new_token,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -41,53 +42,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::Token(command)) => token_cmd::run(command),
+        Some(Command::Token(command)) => token_cmd::run(command).await,
         None => serve(cli.serve).await,
     }
 }
 
-/// The tokens to serve, and those of the environment alone (kept on reloads).
-fn load_tokens(args: &ServeArgs) -> anyhow::Result<(TokenSet, TokenSet)> {
-    let mut env = TokenSet::new();
-    if let Some(list) = &args.tokens {
-        env.merge(TokenSet::parse_list(list).context("in HOOKLINE_RELAY_TOKENS")?);
-    }
-    let tokens = match &args.tokens_file {
-        Some(path) => {
-            create_if_missing(path)?;
-            load_tokens_file(path, &env).map_err(anyhow::Error::msg)?
-        }
-        None => env.clone(),
-    };
-    if tokens.is_empty() && args.tokens_file.is_some() {
-        tracing::warn!(
-            "no token yet, so no client can connect: add one with `hookline-relay token add NAME \
-             --tokens-file FILE`; this relay picks it up without a restart"
-        );
-    } else if tokens.is_empty() {
-        bail!(
-            "no token configured, so no client could connect. Make one with `hookline-relay new-token`, \
-             put it in a file and pass --tokens-file FILE (or set HOOKLINE_RELAY_TOKENS)"
-        );
-    }
-    Ok((tokens, env))
-}
-
-/// An empty, owner-only tokens file, created by the relay's own user so that
-/// `token add` run by an administrator keeps it readable by the relay (the
-/// edit keeps the file's owner). A service manager's dynamic user needs this.
-fn create_if_missing(path: &std::path::Path) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => {
-            tracing::info!("created an empty tokens file {}", path.display());
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot create tokens file {}", path.display())),
+fn queue_limits(args: &ServeArgs) -> QueueLimits {
+    QueueLimits {
+        max_count: args.queue_max_count,
+        max_bytes: args.queue_max_bytes,
+        max_age: args.queue_max_age,
     }
 }
 
@@ -102,11 +66,7 @@ fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
         Offline::Queue => OfflineMode::Queue,
         Offline::Reject => OfflineMode::Reject,
     };
-    config.queue_limits = QueueLimits {
-        max_count: args.queue_max_count,
-        max_bytes: args.queue_max_bytes,
-        max_age: args.queue_max_age,
-    };
+    config.queue_limits = queue_limits(args);
     config.channel_rate = args.channel_rate_limit;
     config.max_connections = args.max_connections;
     config.max_connections_per_ip = args.max_connections_per_ip;
@@ -114,7 +74,6 @@ fn config(args: &ServeArgs, tokens: TokenSet) -> RelayConfig {
     config.idle_timeout = args.idle_timeout;
     config.header_read_timeout = args.header_read_timeout;
     config.request_read_timeout = args.request_read_timeout;
-    config.tokens_reloadable = args.tokens_file.is_some();
     config.heartbeat = Heartbeat {
         ping_interval: args.ping_interval,
         dead_peer_after: args.dead_peer_after,
@@ -131,15 +90,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_ansi(std::io::stdout().is_terminal())
         .init();
-    let (tokens, env_tokens) = load_tokens(&args)?;
+    let cluster = join_cluster(&args).await?;
+    let tokens = serve_tokens::load(&args, cluster.as_ref()).await?;
     let channels: Vec<(String, String)> = tokens
+        .initial
         .channels()
         .map(|(n, id)| (n.to_owned(), id.to_string()))
         .collect();
     let acme = acme(&args)?;
-    let mut config = config(&args, tokens);
+    let mut config = config(&args, tokens.initial.clone());
     config.acme_challenges = acme.as_ref().map(Acme::challenges);
-    let relay = open_relay(&args, config).await?;
+    config.tokens_reloadable = tokens.reloadable();
+    let relay = match cluster {
+        Some((queue, _)) => Relay::with_cluster(config, queue),
+        None => Relay::open(config),
+    }
+    .context("cannot start the relay")?;
     let http = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -170,14 +136,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(signal(shutdown.clone()));
-    let watcher = args.tokens_file.clone().map(|path| {
-        tokio::spawn(watch_tokens(
-            relay.clone(),
-            path,
-            env_tokens,
-            shutdown.clone(),
-        ))
-    });
+    let watcher = tokens.watch(relay.clone(), shutdown.clone());
     let renewals = acme.map(|acme| tokio::spawn(acme.run(shutdown.clone())));
     let plain = relay.serve(http, None, shutdown.clone());
     let secure = async {
@@ -228,16 +187,18 @@ fn public_base(args: &ServeArgs, tls: Option<&TcpListener>) -> String {
     }
 }
 
-/// The relay on its own disk queue, or as a cluster member on JetStream.
-async fn open_relay(args: &ServeArgs, config: RelayConfig) -> anyhow::Result<Relay> {
+/// With --cluster: this relay's queue on JetStream, and the cluster settings.
+async fn join_cluster(
+    args: &ServeArgs,
+) -> anyhow::Result<Option<(Arc<JetStreamQueue>, ClusterOptions)>> {
     let Some(options) = args.cluster.options() else {
-        return Relay::open(config).context("cannot start the relay");
+        return Ok(None);
     };
-    let queue = hookline_relay::cluster::JetStreamQueue::connect(&options, &config.queue_limits)
+    let queue = JetStreamQueue::connect(&options, &queue_limits(args))
         .await
         .context("cannot join the relay cluster")?;
     tracing::info!(nats = %options.servers.join(","), "relay cluster member: queues on JetStream");
-    Relay::with_cluster(config, queue).context("cannot start the relay")
+    Ok(Some((queue, options)))
 }
 
 /// Ctrl-C or SIGTERM starts a graceful shutdown.

@@ -39,6 +39,8 @@ pub enum TokenAdminError {
     },
     #[error("{0}")]
     Usage(String),
+    #[error("cluster token bucket: {0}")]
+    Cluster(String),
 }
 
 /// One hashed line.
@@ -94,7 +96,7 @@ impl HashedLine {
         })
     }
 
-    fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut line = format!(
             "{HASH_PREFIX}{} name={} created={}",
             hex::encode(self.hash),
@@ -122,36 +124,7 @@ pub struct TokenListing {
 
 /// Every token of the file, hashed or plain, in file order.
 pub fn list_tokens(path: &Path) -> Result<Vec<TokenListing>, TokenAdminError> {
-    let text = read(path)?;
-    check_whole_file(path, &text)?;
-    let mut out = Vec::new();
-    for (index, raw) in text.lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or_default();
-        let Some(first) = line.split_whitespace().next() else {
-            continue;
-        };
-        if first.starts_with(HASH_PREFIX) {
-            let parsed = HashedLine::parse(line).map_err(TokenAdminError::Usage)?;
-            out.push(TokenListing {
-                name: parsed.name,
-                created: parsed.created,
-                channels: parsed.channels.into_iter().map(|(n, _)| n).collect(),
-                limits: parsed.limits,
-            });
-        } else {
-            let (names, limits) = parse_plain_words(line.split_whitespace().skip(1))
-                .map_err(TokenAdminError::Usage)?;
-            let mut channels = vec![DEFAULT_CHANNEL_NAME.to_owned()];
-            channels.extend(names);
-            out.push(TokenListing {
-                name: format!("(plain token, line {})", index + 1),
-                created: "-".into(),
-                channels,
-                limits,
-            });
-        }
-    }
-    Ok(out)
+    TokenLines::parse(&read(path)?, &path.display().to_string())?.list()
 }
 
 /// What `token add` did.
@@ -177,84 +150,153 @@ pub fn add_token(
     existing: impl FnOnce() -> Result<Secret, TokenAdminError>,
     now_unix: u64,
 ) -> Result<Added, TokenAdminError> {
-    check_channel_name(name).map_err(|e| TokenAdminError::Usage(format!("token name: {e}")))?;
-    for channel in channels {
-        check_channel_name(channel).map_err(TokenAdminError::Usage)?;
-    }
-    let text = read_or_empty(path)?;
-    check_whole_file(path, &text)?;
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    if let Some((index, mut line)) = find(&lines, name) {
-        let new_limits = limits != ChannelLimits::default();
-        if channels.is_empty() && !new_limits {
-            return Err(TokenAdminError::Usage(format!(
-                "token {name} exists; revoke it first, or add channels with --channel and its token on stdin"
-            )));
-        }
-        line.limits = limits.or(line.limits);
-        if channels.is_empty() {
-            lines[index] = line.render();
-            write(path, &lines)?;
-            return Ok(Added::Limits(line.limits));
-        }
-        let token = existing()?;
-        if token_hash(token.expose()) != line.hash {
-            return Err(TokenAdminError::Usage(format!(
-                "the token on stdin is not token {name}'s; nothing changed"
-            )));
-        }
-        let mut added = Vec::new();
-        for channel in channels {
-            if line.channels.iter().all(|(n, _)| n != channel) {
-                line.channels
-                    .push((channel.clone(), ChannelId::derive(&token, channel)));
-                added.push(channel.clone());
-            }
-        }
-        lines[index] = line.render();
-        write(path, &lines)?;
-        return Ok(Added::Channels(added));
-    }
-    let token =
-        new_token().map_err(|e| TokenAdminError::Usage(format!("no OS randomness: {e}")))?;
-    check_token(token.expose()).map_err(TokenAdminError::Usage)?;
-    let mut all = vec![DEFAULT_CHANNEL_NAME.to_owned()];
-    all.extend(
-        channels
-            .iter()
-            .filter(|c| *c != DEFAULT_CHANNEL_NAME)
-            .cloned(),
-    );
-    let line = HashedLine {
-        hash: token_hash(token.expose()),
-        name: name.to_owned(),
-        created: rfc3339(now_unix),
-        channels: all
-            .into_iter()
-            .map(|n| {
-                let id = ChannelId::derive(&token, &n);
-                (n, id)
-            })
-            .collect(),
-        limits,
-    };
-    lines.push(line.render());
-    write(path, &lines)?;
-    Ok(Added::New(token))
+    let mut lines = TokenLines::parse(&read_or_empty(path)?, &path.display().to_string())?;
+    let added = lines.add(name, channels, limits, existing, now_unix)?;
+    write(path, &lines.lines)?;
+    Ok(added)
 }
 
 /// Removes token `name`; a running relay ends its sessions on reload.
 pub fn revoke_token(path: &Path, name: &str) -> Result<(), TokenAdminError> {
-    let text = read(path)?;
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let Some((index, _)) = find(&lines, name) else {
-        return Err(TokenAdminError::Usage(format!(
-            "no token named {name} in {}; `hookline-relay token list` shows the names",
-            path.display()
-        )));
-    };
-    lines.remove(index);
-    write(path, &lines)
+    let mut lines = TokenLines::parse(&read(path)?, &path.display().to_string())?;
+    lines.revoke(name)?;
+    write(path, &lines.lines)
+}
+
+/// The lines of a tokens file (or of a cluster's token bucket, one line a
+/// token), checked as the relay would load them, and the edits of the
+/// `token` commands on them.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenLines {
+    pub lines: Vec<String>,
+    /// Where they live, for messages.
+    place: String,
+}
+
+impl TokenLines {
+    /// Refuses text the relay could not load: an edit would hide the error.
+    pub(crate) fn parse(text: &str, place: &str) -> Result<TokenLines, TokenAdminError> {
+        crate::TokenSet::parse_file(text).map_err(|error| TokenAdminError::Parse {
+            path: place.to_owned(),
+            error,
+        })?;
+        Ok(TokenLines {
+            lines: text.lines().map(str::to_owned).collect(),
+            place: place.to_owned(),
+        })
+    }
+
+    pub(crate) fn list(&self) -> Result<Vec<TokenListing>, TokenAdminError> {
+        let mut out = Vec::new();
+        for (index, raw) in self.lines.iter().enumerate() {
+            let line = raw.split('#').next().unwrap_or_default();
+            let Some(first) = line.split_whitespace().next() else {
+                continue;
+            };
+            if first.starts_with(HASH_PREFIX) {
+                let parsed = HashedLine::parse(line).map_err(TokenAdminError::Usage)?;
+                out.push(TokenListing {
+                    name: parsed.name,
+                    created: parsed.created,
+                    channels: parsed.channels.into_iter().map(|(n, _)| n).collect(),
+                    limits: parsed.limits,
+                });
+            } else {
+                let (names, limits) = parse_plain_words(line.split_whitespace().skip(1))
+                    .map_err(TokenAdminError::Usage)?;
+                let mut channels = vec![DEFAULT_CHANNEL_NAME.to_owned()];
+                channels.extend(names);
+                out.push(TokenListing {
+                    name: format!("(plain token, line {})", index + 1),
+                    created: "-".into(),
+                    channels,
+                    limits,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// See [`add_token`].
+    pub(crate) fn add(
+        &mut self,
+        name: &str,
+        channels: &[String],
+        limits: ChannelLimits,
+        existing: impl FnOnce() -> Result<Secret, TokenAdminError>,
+        now_unix: u64,
+    ) -> Result<Added, TokenAdminError> {
+        check_channel_name(name).map_err(|e| TokenAdminError::Usage(format!("token name: {e}")))?;
+        for channel in channels {
+            check_channel_name(channel).map_err(TokenAdminError::Usage)?;
+        }
+        if let Some((index, mut line)) = find(&self.lines, name) {
+            let new_limits = limits != ChannelLimits::default();
+            if channels.is_empty() && !new_limits {
+                return Err(TokenAdminError::Usage(format!(
+                    "token {name} exists; revoke it first, or add channels with --channel and its token on stdin"
+                )));
+            }
+            line.limits = limits.or(line.limits);
+            if channels.is_empty() {
+                self.lines[index] = line.render();
+                return Ok(Added::Limits(line.limits));
+            }
+            let token = existing()?;
+            if token_hash(token.expose()) != line.hash {
+                return Err(TokenAdminError::Usage(format!(
+                    "the token on stdin is not token {name}'s; nothing changed"
+                )));
+            }
+            let mut added = Vec::new();
+            for channel in channels {
+                if line.channels.iter().all(|(n, _)| n != channel) {
+                    line.channels
+                        .push((channel.clone(), ChannelId::derive(&token, channel)));
+                    added.push(channel.clone());
+                }
+            }
+            self.lines[index] = line.render();
+            return Ok(Added::Channels(added));
+        }
+        let token =
+            new_token().map_err(|e| TokenAdminError::Usage(format!("no OS randomness: {e}")))?;
+        check_token(token.expose()).map_err(TokenAdminError::Usage)?;
+        let mut all = vec![DEFAULT_CHANNEL_NAME.to_owned()];
+        all.extend(
+            channels
+                .iter()
+                .filter(|c| *c != DEFAULT_CHANNEL_NAME)
+                .cloned(),
+        );
+        let line = HashedLine {
+            hash: token_hash(token.expose()),
+            name: name.to_owned(),
+            created: rfc3339(now_unix),
+            channels: all
+                .into_iter()
+                .map(|n| {
+                    let id = ChannelId::derive(&token, &n);
+                    (n, id)
+                })
+                .collect(),
+            limits,
+        };
+        self.lines.push(line.render());
+        Ok(Added::New(token))
+    }
+
+    /// See [`revoke_token`].
+    pub(crate) fn revoke(&mut self, name: &str) -> Result<(), TokenAdminError> {
+        let Some((index, _)) = find(&self.lines, name) else {
+            return Err(TokenAdminError::Usage(format!(
+                "no token named {name} in {}; `hookline-relay token list` shows the names",
+                self.place
+            )));
+        };
+        self.lines.remove(index);
+        Ok(())
+    }
 }
 
 fn find(lines: &[String], name: &str) -> Option<(usize, HashedLine)> {
@@ -268,16 +310,6 @@ fn find(lines: &[String], name: &str) -> Option<(usize, HashedLine)> {
             .filter(|l| l.name == name)
             .map(|l| (i, l))
     })
-}
-
-/// Refuses to edit a file the relay could not load: the edit would hide the error.
-fn check_whole_file(path: &Path, text: &str) -> Result<(), TokenAdminError> {
-    crate::TokenSet::parse_file(text)
-        .map(drop)
-        .map_err(|error| TokenAdminError::Parse {
-            path: path.display().to_string(),
-            error,
-        })
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> TokenAdminError + '_ {

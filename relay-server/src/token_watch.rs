@@ -72,15 +72,16 @@ pub async fn watch_tokens(
 }
 
 async fn reload(relay: &Relay, path: &Path, extra: &TokenSet, why: &str) {
-    let tokens = match load_tokens_file(path, extra) {
-        Ok(tokens) => tokens,
-        Err(e) => {
-            tracing::error!(
-                "{e}; keeping the tokens loaded before ({why}); fix the file to apply it"
-            );
-            return;
-        }
-    };
+    match load_tokens_file(path, extra) {
+        Ok(tokens) => apply(relay, tokens, &path.display().to_string(), why).await,
+        Err(e) => tracing::error!(
+            "{e}; keeping the tokens loaded before ({why}); fix the file to apply it"
+        ),
+    }
+}
+
+/// Serves `tokens` (read from `source`) from now on, and says what changed.
+pub(crate) async fn apply(relay: &Relay, tokens: TokenSet, source: &str, why: &str) {
     let relay = relay.clone();
     match tokio::task::spawn_blocking(move || relay.reload_tokens(tokens)).await {
         Ok(Ok(r)) => tracing::info!(
@@ -88,8 +89,7 @@ async fn reload(relay: &Relay, path: &Path, extra: &TokenSet, why: &str) {
             channels_added = r.channels_added,
             channels_removed = r.channels_removed,
             deliveries_dropped = r.deliveries_dropped,
-            "tokens reloaded from {} ({why})",
-            path.display()
+            "tokens reloaded from {source} ({why})"
         ),
         Ok(Err(e)) => tracing::error!("tokens reload failed: {e}"),
         Err(e) => tracing::error!("tokens reload task failed: {e}"),

@@ -136,6 +136,13 @@ impl JetStreamQueue {
         }))
     }
 
+    /// The cluster's token bucket, on this relay's NATS connection.
+    pub async fn tokens(&self, replicas: usize) -> Result<super::ClusterTokens, ClusterError> {
+        super::ClusterTokens::open(&self.js, replicas)
+            .await
+            .map_err(ClusterError::Stream)
+    }
+
     /// Whether the NATS connection is up: `/readyz` and new webhooks depend on it.
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == State::Connected
@@ -222,7 +229,7 @@ fn relay_id() -> String {
     hex::encode(bytes)
 }
 
-async fn connect_client(options: &ClusterOptions) -> Result<Client, ClusterError> {
+pub(crate) async fn connect_client(options: &ClusterOptions) -> Result<Client, ClusterError> {
     let mut addrs = Vec::new();
     for server in &options.servers {
         let addr: ServerAddr = server

@@ -16,6 +16,8 @@
 //!   [`ACK_WAIT`]).
 //! - Presence in a key-value bucket (see `presence`): which relay holds a
 //!   channel's session; takeover across relays; online or not for ingress.
+//! - Tokens in a key-value bucket (see `tokens`), edited by
+//!   `hookline-relay token … --cluster` and watched by every relay.
 //! - Passthrough across relays: the relay holding the sender subscribes to
 //!   `hookline.answer.<delivery id>` before publishing; the relay holding
 //!   the session sends the client's response there.
@@ -28,10 +30,12 @@ pub(crate) mod remote;
 mod test_server;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 use std::time::Duration;
 
 pub use jetstream_queue::{ClusterError, JetStreamQueue};
+pub use tokens::{ClusterTokens, TOKENS_BUCKET};
 
 /// The stream every relay of a cluster writes to.
 pub const STREAM: &str = "HOOKLINE";
