@@ -18,7 +18,7 @@ use crate::args::ServeArgs;
 /// What keeps the tokens current.
 enum Source {
     File(PathBuf),
-    Bucket(ClusterTokens),
+    Bucket(Box<ClusterTokens>),
     /// Only the environment's: nothing to watch.
     Fixed,
 }
@@ -68,7 +68,7 @@ pub async fn load(
                 .load(&env)
                 .await
                 .context("cannot read the cluster's tokens")?;
-            (tokens, Source::Bucket(bucket), "--cluster NATS_URL")
+            (tokens, Source::Bucket(Box::new(bucket)), "--cluster NATS_URL")
         }
         (None, Some(path)) => {
             create_if_missing(path)?;

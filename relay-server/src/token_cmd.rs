@@ -17,7 +17,7 @@ use crate::args::{TokenCommand, TokensFileArg};
 /// Where the command edits.
 enum Store {
     File(PathBuf),
-    Bucket(ClusterTokens, String),
+    Bucket(Box<ClusterTokens>, String),
 }
 
 impl Store {
@@ -28,7 +28,7 @@ impl Store {
             let bucket = ClusterTokens::connect(&options)
                 .await
                 .context("cannot open the cluster's token bucket")?;
-            return Ok(Store::Bucket(bucket, options.servers.join(",")));
+            return Ok(Store::Bucket(Box::new(bucket), options.servers.join(",")));
         }
         let path = arg
             .tokens_file
