@@ -81,7 +81,14 @@ impl Metrics {
         inc(&self.handshakes_refused[i]);
     }
 
-    pub(crate) fn render(&self, queue: QueueStats) -> String {
+    /// `channels`: each channel's name, id and queue, as per-channel gauges
+    /// labelled with the name and the id's first 8 characters (an operator
+    /// can tell channels apart; a scrape does not reveal the webhook URL).
+    pub(crate) fn render(
+        &self,
+        queue: QueueStats,
+        channels: &[(&str, String, QueueStats)],
+    ) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::with_capacity(2048);
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
@@ -140,6 +147,35 @@ impl Metrics {
             "gauge",
             "Bytes in the durable queue.",
             &[("", queue.bytes)],
+        );
+        let labels: Vec<String> = channels
+            .iter()
+            .map(|(name, id, _)| {
+                let short: String = id.chars().take(8).collect();
+                format!("{{channel=\"{name}\",id=\"{short}\"}}")
+            })
+            .collect();
+        let pending: Vec<(&str, u64)> = labels
+            .iter()
+            .zip(channels)
+            .map(|(l, (_, _, q))| (l.as_str(), q.count))
+            .collect();
+        metric(
+            "channel_queued",
+            "gauge",
+            "Deliveries queued for one channel, not yet stored by its client (in a cluster: in the shared stream).",
+            &pending,
+        );
+        let bytes: Vec<(&str, u64)> = labels
+            .iter()
+            .zip(channels)
+            .map(|(l, (_, _, q))| (l.as_str(), q.bytes))
+            .collect();
+        metric(
+            "channel_queued_bytes",
+            "gauge",
+            "Bytes queued for one channel.",
+            &bytes,
         );
         metric(
             "dropped_total",
@@ -208,17 +244,30 @@ mod tests {
         let m = Metrics::default();
         inc(&m.received);
         m.dropped(DropReason::Age);
-        let text = m.render(QueueStats {
-            count: 3,
-            bytes: 10,
-        });
+        let text = m.render(
+            QueueStats {
+                count: 3,
+                bytes: 10,
+            },
+            &[(
+                "stripe",
+                "abcdefghijklmnop".to_owned(),
+                QueueStats { count: 2, bytes: 7 },
+            )],
+        );
+        assert!(
+            text.contains("hookline_relay_channel_queued{channel=\"stripe\",id=\"abcdefgh\"} 2\n")
+        );
+        assert!(text.contains(
+            "hookline_relay_channel_queued_bytes{channel=\"stripe\",id=\"abcdefgh\"} 7\n"
+        ));
         assert!(text.contains("hookline_relay_received_total 1\n"));
         assert!(text.contains("hookline_relay_dropped_total{reason=\"age\"} 1\n"));
         assert!(text.contains("hookline_relay_queued 3\n"));
         assert!(text.contains("# TYPE hookline_relay_connected_clients gauge\n"));
         m.handshake_refused(GoodbyeReason::BadToken);
         m.handshake_refused(GoodbyeReason::TakenOver);
-        let text = m.render(QueueStats::default());
+        let text = m.render(QueueStats::default(), &[]);
         assert!(text.contains("hookline_relay_handshakes_refused_total{reason=\"bad_token\"} 1\n"));
         assert!(
             text.contains("hookline_relay_handshakes_refused_total{reason=\"protocol_error\"} 1\n")

@@ -26,7 +26,18 @@ pub(crate) async fn readyz(State(relay): State<Relay>) -> Response {
 }
 
 pub(crate) async fn metrics(State(relay): State<Relay>) -> Response {
-    let text = relay.inner.metrics.render(relay.inner.queue.totals());
+    let queue = &relay.inner.queue;
+    let tokens = relay
+        .inner
+        .tokens
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let channels: Vec<(&str, String, _)> = tokens
+        .channels()
+        .map(|(name, id)| (name, id.to_string(), queue.stats(id)))
+        .collect();
+    let text = relay.inner.metrics.render(queue.totals(), &channels);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -68,7 +68,11 @@ pub async fn load(
                 .load(&env)
                 .await
                 .context("cannot read the cluster's tokens")?;
-            (tokens, Source::Bucket(Box::new(bucket)), "--cluster NATS_URL")
+            (
+                tokens,
+                Source::Bucket(Box::new(bucket)),
+                "--cluster NATS_URL",
+            )
         }
         (None, Some(path)) => {
             create_if_missing(path)?;

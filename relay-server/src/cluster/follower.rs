@@ -154,19 +154,17 @@ impl Followers {
         out
     }
 
-    /// Acknowledges a stored entry to JetStream; false when it is not buffered here.
-    pub(crate) fn ack(&self, channel: &ChannelId, seq: u64) -> bool {
-        let Some(shared) = self.get(channel) else {
-            return false;
-        };
-        let Some(entry) = lock(&shared).entries.remove(&seq) else {
-            return false;
-        };
+    /// Acknowledges a stored entry to JetStream: its size, or `None` when
+    /// it is not buffered here.
+    pub(crate) fn ack(&self, channel: &ChannelId, seq: u64) -> Option<usize> {
+        let shared = self.get(channel)?;
+        let entry = lock(&shared).entries.remove(&seq)?;
+        let size = entry.frame.len();
         let command = Command::Send {
             subject: entry.reply,
             body: Bytes::from_static(b"+ACK"),
         };
-        self.commands.send(command).is_ok()
+        self.commands.send(command).ok().map(|()| size)
     }
 
     /// Stops every pull (the queue is going away).

@@ -16,6 +16,7 @@ use hookline_protocol::{ChannelId, DeliveryId};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 
+use super::bytes::ChannelBytes;
 use super::follower::Followers;
 use super::{ClusterOptions, PUBLISH_TIMEOUT, STREAM, SUBJECT_PREFIX, subject};
 use crate::QueueLimits;
@@ -41,7 +42,7 @@ pub enum ClusterError {
 pub(crate) enum Command {
     Publish {
         ticket: u64,
-        subject: String,
+        channel: ChannelId,
         id: DeliveryId,
         frame: Bytes,
     },
@@ -78,6 +79,7 @@ pub struct JetStreamQueue {
     checked: AtomicU64,
     counts: Mutex<(HashMap<ChannelId, u64>, Option<Instant>)>,
     pub(crate) followers: Followers,
+    bytes: Arc<ChannelBytes>,
     presence: async_nats::jetstream::kv::Store,
     /// This process's name in the presence bucket.
     relay_id: String,
@@ -110,12 +112,23 @@ impl JetStreamQueue {
         let presence = super::presence::bucket(&js, options.replicas)
             .await
             .map_err(ClusterError::Stream)?;
+        let bytes = Arc::new(
+            ChannelBytes::open(&js, options.replicas)
+                .await
+                .map_err(ClusterError::Stream)?,
+        );
         let relay_id = relay_id();
         let (tx, rx) = mpsc::unbounded_channel();
         let (progress_tx, progress) = watch::channel(Progress::default());
         let runtime = Handle::current();
         // Ends when the queue (the only sender) is dropped.
-        runtime.spawn(publisher(js.clone(), client.clone(), rx, progress_tx));
+        runtime.spawn(publisher(
+            js.clone(),
+            client.clone(),
+            rx,
+            progress_tx,
+            bytes.clone(),
+        ));
         Ok(Arc::new(JetStreamQueue {
             runtime: runtime.clone(),
             followers: Followers::new(
@@ -125,6 +138,7 @@ impl JetStreamQueue {
                 presence.clone(),
                 relay_id.clone(),
             ),
+            bytes,
             presence,
             relay_id,
             client,
@@ -280,6 +294,7 @@ async fn publisher(
     client: Client,
     mut rx: mpsc::UnboundedReceiver<Command>,
     progress: watch::Sender<Progress>,
+    bytes: Arc<ChannelBytes>,
 ) {
     type Answer = BoxFuture<'static, (u64, Result<(), String>)>;
     let mut pending: FuturesOrdered<Answer> = FuturesOrdered::new();
@@ -288,12 +303,23 @@ async fn publisher(
         tokio::select! {
             command = rx.recv(), if open => match command {
                 None => open = false,
-                Some(Command::Publish { ticket, subject, id, frame }) => {
+                Some(Command::Publish { ticket, channel, id, frame }) => {
+                    let size = frame.len() as i64;
                     let message = PublishMessage::build().payload(frame).message_id(id.to_string());
-                    let answer: Answer = match js.send_publish(subject, message).await {
-                        Ok(ack) => async move { (ticket, ack.await.map(drop).map_err(|e| e.to_string())) }.boxed(),
-                        Err(e) => futures_util::future::ready((ticket, Err(e.to_string()))).boxed(),
+                    let published = match js.send_publish(subject(&channel), message).await {
+                        Ok(ack) => async move { ack.await.map(drop).map_err(|e| e.to_string()) }.boxed(),
+                        Err(e) => futures_util::future::ready(Err(e.to_string())).boxed(),
                     };
+                    let bytes = bytes.clone();
+                    // What was not stored is not queued: its bytes come off again.
+                    let answer: Answer = async move {
+                        let result = published.await;
+                        if result.is_err() {
+                            bytes.add(&channel, -size);
+                        }
+                        (ticket, result)
+                    }
+                    .boxed();
                     pending.push_back(answer);
                 }
                 Some(Command::Send { subject, body }) => {
@@ -337,12 +363,22 @@ impl ChannelQueue for JetStreamQueue {
                 limit: limits.max_count,
             });
         }
+        let bytes = self.bytes.get(channel);
+        let incoming = frame.len() as u64;
+        if bytes + incoming > limits.max_bytes {
+            return Err(QueueError::FullBytes {
+                bytes,
+                incoming,
+                limit: limits.max_bytes,
+            });
+        }
+        self.bytes.add(channel, incoming as i64);
         let mut outbox = self.outbox();
         outbox.next += 1;
         let ticket = outbox.next;
         let command = Command::Publish {
             ticket,
-            subject: subject(channel),
+            channel: channel.clone(),
             id,
             frame,
         };
@@ -363,7 +399,11 @@ impl ChannelQueue for JetStreamQueue {
     }
 
     fn remove(&self, channel: &ChannelId, seq: u64, _id: DeliveryId) -> Result<bool, QueueError> {
-        Ok(self.followers.ack(channel, seq))
+        let Some(size) = self.followers.ack(channel, seq) else {
+            return Ok(false);
+        };
+        self.bytes.add(channel, -(size as i64));
+        Ok(true)
     }
 
     /// JetStream drops deliveries past the stream's `max_age` itself.
@@ -387,16 +427,21 @@ impl ChannelQueue for JetStreamQueue {
         Ok(false)
     }
 
-    /// Counts every relay's deliveries (refreshed by `maintain`); bytes are
-    /// not accounted per channel in cluster mode.
+    /// Counts and bytes of every relay's deliveries (refreshed by `maintain`).
     fn stats(&self, channel: &ChannelId) -> QueueStats {
         let count = self.counts().0.get(channel).copied().unwrap_or(0);
-        QueueStats { count, bytes: 0 }
+        QueueStats {
+            count,
+            bytes: self.bytes.get(channel),
+        }
     }
 
     fn totals(&self) -> QueueStats {
         let count = self.counts().0.values().sum();
-        QueueStats { count, bytes: 0 }
+        QueueStats {
+            count,
+            bytes: self.bytes.total(),
+        }
     }
 
     fn maintain(&self) -> Result<(), QueueError> {
@@ -412,8 +457,16 @@ impl ChannelQueue for JetStreamQueue {
             Ok(Err(e)) => return Err(QueueError::Unavailable(e)),
             Err(_) => return Err(QueueError::Unavailable("stream info timed out".into())),
         };
+        let synced = self.runtime.block_on(tokio::time::timeout(
+            PUBLISH_TIMEOUT,
+            self.bytes.sync(&counts),
+        ));
         *self.counts() = (counts, Some(Instant::now()));
-        Ok(())
+        match synced {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(QueueError::Unavailable(format!("byte counters: {e}"))),
+            Err(_) => Err(QueueError::Unavailable("byte counters timed out".into())),
+        }
     }
 
     /// Waits until JetStream has answered every publish pushed before the

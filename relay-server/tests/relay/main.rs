@@ -5,6 +5,7 @@ mod auth;
 mod binary;
 mod cluster;
 mod cluster_kill;
+mod cluster_limits;
 mod cluster_tokens;
 mod delivery;
 mod deploy;
