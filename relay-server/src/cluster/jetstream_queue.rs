@@ -16,7 +16,7 @@ use hookline_protocol::{ChannelId, DeliveryId};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 
-use super::bytes::ChannelBytes;
+use super::byte_counts::ChannelBytes;
 use super::follower::Followers;
 use super::{ClusterOptions, PUBLISH_TIMEOUT, STREAM, SUBJECT_PREFIX, subject};
 use crate::QueueLimits;

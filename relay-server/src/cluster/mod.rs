@@ -7,7 +7,7 @@
 //!   storage: an accepted delivery is the delivery frame's bytes as the
 //!   message payload, untouched, so the session sends what ingress encoded.
 //! - Queued bytes per channel are counted by the relays in a key-value
-//!   bucket (see `bytes`): JetStream 2.9 has no per-subject byte limit.
+//!   bucket (see `byte_counts`): JetStream 2.9 has no per-subject byte limit.
 //! - The engine enforces the per-channel count (`max_messages_per_subject`
 //!   with `discard_new_per_subject`: a full channel refuses, never drops the
 //!   oldest) and the age (`max_age`). The delivery id is the message id, so a
@@ -24,7 +24,7 @@
 //!   `hookline.answer.<delivery id>` before publishing; the relay holding
 //!   the session sends the client's response there.
 
-mod bytes;
+mod byte_counts;
 mod follower;
 mod jetstream_queue;
 mod presence;
