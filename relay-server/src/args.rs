@@ -102,7 +102,7 @@ pub struct AcmeArgs {
     /// --listen). Account and certificate are cached in --data-dir.
     #[arg(long = "acme-domain", env = "HOOKLINE_RELAY_ACME_DOMAINS", value_delimiter = ',',
           value_name = "NAME", requires_all = ["acme_email", "tls_listen"],
-          conflicts_with_all = ["tls_cert", "tls_key"])]
+          conflicts_with_all = ["tls_cert", "tls_key", "cluster"])]
     pub acme_domains: Vec<String>,
     /// Contact address for the CA account (expiry and policy notices).
     #[arg(long, env = "HOOKLINE_RELAY_ACME_EMAIL", value_name = "EMAIL")]
