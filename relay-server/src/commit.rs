@@ -14,9 +14,7 @@ struct Flushed {
     /// Every ticket up to this one is durable.
     done: u64,
     /// The highest ticket whose flush failed, and why.
-    failed: Option<(u64, String)>,
-    /// That failure was a shared store out of reach (retry later), not the disk.
-    unavailable: bool,
+    failed: Option<(u64, Arc<QueueError>)>,
 }
 
 /// Shared between the waiters and the one flusher task.
@@ -44,13 +42,11 @@ impl GroupCommit {
         let state = rx
             .wait_for(|s| s.done >= ticket || s.failed.as_ref().is_some_and(|(t, _)| *t >= ticket))
             .await
-            .map_err(|_| QueueError::Storage("the relay is closing".into()))?;
+            .map_err(|_| QueueError::Closing)?;
         match &state.failed {
-            Some((t, why)) if *t >= ticket && state.done < ticket => Err(if state.unavailable {
-                QueueError::Unavailable(why.clone())
-            } else {
-                QueueError::Storage(why.clone())
-            }),
+            Some((t, why)) if *t >= ticket && state.done < ticket => {
+                Err(QueueError::Flush(why.clone()))
+            }
             _ => Ok(()),
         }
     }
@@ -71,13 +67,10 @@ impl GroupCommit {
             let result = tokio::task::spawn_blocking(move || q.flush()).await;
             self.state.send_modify(|s| match result {
                 Ok(Ok(())) => s.done = s.done.max(target),
-                Ok(Err(e)) => {
-                    s.unavailable = matches!(e, QueueError::Unavailable(_));
-                    s.failed = Some((target, e.to_string()));
-                }
+                Ok(Err(e)) => s.failed = Some((target, Arc::new(e))),
                 Err(e) => {
-                    s.unavailable = false;
-                    s.failed = Some((target, format!("flush task failed: {e}")));
+                    tracing::error!("the queue flush task failed: {e}");
+                    s.failed = Some((target, Arc::new(QueueError::Closing)));
                 }
             });
         }

@@ -288,7 +288,7 @@ fn rate_limited(relay: &Relay, hub: &ChannelHub, wait: Duration) -> Response {
 /// Flushes (shared with concurrent requests), then answers 202.
 async fn queued(relay: &Relay, id: DeliveryId) -> Response {
     if let Err(e) = relay.inner.commit.flush().await {
-        if let QueueError::Unavailable(_) = e {
+        if e.is_unavailable() {
             tracing::warn!("delivery not confirmed by the shared queue: {e}");
             let message = "the relay cannot reach its shared queue; retry later".into();
             return retry_later(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
@@ -341,7 +341,7 @@ fn queue_refused(relay: &Relay, hub: &ChannelHub, error: QueueError) -> Response
                 error.to_string(),
             )
         }
-        QueueError::Unavailable(_) => {
+        _ if error.is_unavailable() => {
             tracing::warn!("cannot queue a delivery: {error}");
             let message = "the relay cannot reach its shared queue; retry later";
             hub.refused.note(503, "unavailable", message);
@@ -351,7 +351,7 @@ fn queue_refused(relay: &Relay, hub: &ChannelHub, error: QueueError) -> Response
                 message.into(),
             )
         }
-        QueueError::Storage(_) => {
+        _ => {
             tracing::error!("cannot queue a delivery: {error}");
             let message = "the relay could not store the delivery";
             hub.refused.note(507, "storage_error", message);

@@ -41,6 +41,8 @@ mod respond;
 mod server;
 mod session;
 mod subscription;
+#[cfg(test)]
+mod subscription_tests;
 mod tls;
 mod token_file;
 mod token_watch;

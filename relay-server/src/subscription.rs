@@ -1,5 +1,7 @@
 //! A subscribed session's loop: queued and new deliveries out, `stored` and
-//! `response` in, heartbeats, takeover and shutdown.
+//! `response` in, heartbeats, takeover and shutdown. Generic over the
+//! socket's halves (any `Sink` and `Stream` of WebSocket messages), so the
+//! loop is tested over in-memory channels as well as real sockets.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,8 +16,8 @@ use crate::Relay;
 use crate::hub::{ChannelHub, ClientResponse};
 use crate::io::Activity;
 use crate::metrics::inc;
-use crate::queue::Queued;
-use crate::session::{Sink, Stream, message, stopped};
+use crate::queue::{QueueError, Queued};
+use crate::session::{message, stopped};
 
 /// Most deliveries sent to one session and not yet acknowledged; the rest
 /// wait in the queue, so a slow client costs bounded memory.
@@ -53,13 +55,18 @@ pub(crate) struct Subscription {
 pub(crate) type End = Option<(GoodbyeReason, String)>;
 
 impl Subscription {
-    pub(crate) async fn serve(
+    pub(crate) async fn serve<Si, St, E>(
         &mut self,
-        sink: &mut Sink,
-        stream: &mut Stream,
+        sink: &mut Si,
+        stream: &mut St,
         taken_over: &CancellationToken,
         listener: Option<&CancellationToken>,
-    ) -> End {
+    ) -> End
+    where
+        Si: futures_util::Sink<Message, Error = E> + Unpin,
+        St: futures_util::Stream<Item = Result<Message, E>> + Unpin,
+        E: std::fmt::Display,
+    {
         let beat = self.relay.inner.config.heartbeat;
         let mut ping = tokio::time::interval(beat.ping_interval);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -139,14 +146,13 @@ impl Subscription {
     }
 
     /// The next entries after the cursor, as many as the in-flight cap allows.
-    fn read_batch(&mut self) -> Result<Vec<Queued>, String> {
+    fn read_batch(&mut self) -> Result<Vec<Queued>, QueueError> {
         let want = READ_BATCH.min(MAX_IN_FLIGHT.saturating_sub(self.inflight.len()));
         let entries = self
             .relay
             .inner
             .queue
-            .read_after(&self.hub.id, self.cursor, want);
-        let entries = entries.map_err(|e| e.to_string())?;
+            .read_after(&self.hub.id, self.cursor, want)?;
         self.more = entries.len() == want;
         Ok(entries)
     }
@@ -154,7 +160,10 @@ impl Subscription {
     /// Writes a batch with one socket flush. Entries count as in flight (and
     /// the cursor moves) before the write, so a failed write re-sends them
     /// only on the next session, never twice on this one.
-    async fn send_batch(&mut self, sink: &mut Sink, entries: Vec<Queued>) -> Result<(), String> {
+    async fn send_batch<Si>(&mut self, sink: &mut Si, entries: Vec<Queued>) -> Result<(), Si::Error>
+    where
+        Si: futures_util::Sink<Message> + Unpin,
+    {
         let inner = &self.relay.inner;
         for entry in &entries {
             self.cursor = Some(entry.seq);
@@ -162,13 +171,11 @@ impl Subscription {
             let respond = self.hub.is_waiting(entry.id)
                 || crate::cluster::remote::may_wait_elsewhere(&self.relay, entry.id);
             let frame = frame::with_respond(entry.frame.clone(), respond);
-            sink.feed(Message::Binary(frame))
-                .await
-                .map_err(|e| e.to_string())?;
+            sink.feed(Message::Binary(frame)).await?;
             inc(&inner.metrics.delivered);
         }
         if !entries.is_empty() {
-            sink.flush().await.map_err(|e| e.to_string())?;
+            sink.flush().await?;
         }
         Ok(())
     }

@@ -382,10 +382,7 @@ impl ChannelQueue for JetStreamQueue {
             id,
             frame,
         };
-        outbox
-            .tx
-            .send(command)
-            .map_err(|_| QueueError::Storage("the JetStream publisher stopped".into()))?;
+        outbox.tx.send(command).map_err(|_| QueueError::Closing)?;
         Ok(ticket)
     }
 
@@ -480,11 +477,7 @@ impl ChannelQueue for JetStreamQueue {
         ));
         let state = match waited {
             Ok(Ok(state)) => state.clone(),
-            Ok(Err(_)) => {
-                return Err(QueueError::Storage(
-                    "the JetStream publisher stopped".into(),
-                ));
-            }
+            Ok(Err(_)) => return Err(QueueError::Closing),
             Err(_) => {
                 return Err(QueueError::Unavailable(
                     "JetStream did not acknowledge in time".into(),

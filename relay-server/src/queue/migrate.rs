@@ -18,23 +18,22 @@ const FORMAT_KEY: &[u8] = b"format";
 /// every entry of an older format. A queue from a newer release is refused
 /// rather than misread.
 pub(super) fn migrate(db: &sled::Db) -> Result<(), QueueError> {
-    let meta = db.open_tree("meta").map_err(storage)?;
-    let found = match meta.get(FORMAT_KEY).map_err(storage)? {
+    let meta = db.open_tree("meta")?;
+    let found = match meta.get(FORMAT_KEY)? {
         Some(v) => v.first().copied().unwrap_or(1),
         None => 1,
     };
     if found > FORMAT {
-        return Err(QueueError::Storage(format!(
-            "the queue was written by a newer hookline-relay (format {found}, this build reads up to {FORMAT}); \
-             run that release, or move the data dir aside"
-        )));
+        return Err(QueueError::NewerFormat {
+            found,
+            supported: FORMAT,
+        });
     }
     if found < 2 {
         let mut upgraded = 0usize;
         for item in db.iter() {
-            let (key, value) = item.map_err(storage)?;
-            db.insert(key, frame_of_v1(&value)?.as_ref())
-                .map_err(storage)?;
+            let (key, value) = item?;
+            db.insert(key, frame_of_v1(&value)?.as_ref())?;
             upgraded += 1;
         }
         if upgraded > 0 {
@@ -45,20 +44,15 @@ pub(super) fn migrate(db: &sled::Db) -> Result<(), QueueError> {
         }
     }
     if found != FORMAT {
-        meta.insert(FORMAT_KEY, &[FORMAT]).map_err(storage)?;
-        db.flush().map_err(storage)?;
+        meta.insert(FORMAT_KEY, &[FORMAT])?;
+        db.flush()?;
     }
     Ok(())
 }
 
 /// A format-1 value (delivery JSON) as a format-2 frame.
 fn frame_of_v1(value: &[u8]) -> Result<bytes::Bytes, QueueError> {
-    let delivery: Delivery = serde_json::from_slice(value).map_err(|e| {
-        QueueError::Storage(format!("a queued delivery of format 1 cannot be read: {e}"))
-    })?;
+    let delivery: Delivery = serde_json::from_slice(value)
+        .map_err(|e| QueueError::Corrupt(format!("a queued delivery of format 1: {e}")))?;
     Ok(frame::encode_delivery(&delivery, false))
-}
-
-fn storage(e: sled::Error) -> QueueError {
-    QueueError::Storage(e.to_string())
 }

@@ -55,11 +55,38 @@ pub enum QueueError {
         incoming: u64,
         limit: u64,
     },
+    /// The disk store failed.
     #[error("storage error: {0}")]
-    Storage(String),
+    Sled(#[from] sled::Error),
+    /// A stored record cannot be read back.
+    #[error("unreadable queue record: {0}")]
+    Corrupt(String),
+    #[error(
+        "the queue was written by a newer hookline-relay (format {found}, this build reads up \
+         to {supported}); run that release, or move the data dir aside"
+    )]
+    NewerFormat { found: u8, supported: u8 },
+    /// The relay is shutting down, or the task writing the queue stopped.
+    #[error("the relay is closing")]
+    Closing,
+    /// A flush several writers shared failed: each of them gets its error.
+    #[error("{0}")]
+    Flush(std::sync::Arc<QueueError>),
     /// The shared store (NATS) cannot be reached now; senders should retry.
     #[error("the shared queue is unavailable: {0}")]
     Unavailable(String),
+}
+
+impl QueueError {
+    /// True when retrying later can work: the shared store is out of reach,
+    /// not the disk failing.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            QueueError::Unavailable(_) => true,
+            QueueError::Flush(inner) => inner.is_unavailable(),
+            _ => false,
+        }
+    }
 }
 
 /// A channel queue. Methods are synchronous and quick (no fsync) except

@@ -18,10 +18,6 @@ use super::{Gap, QueueError};
 /// channel whose client never comes back costs bounded space.
 pub(super) const MAX_GAPS_PER_CHANNEL: usize = 64;
 
-fn storage(e: impl std::fmt::Display) -> QueueError {
-    QueueError::Storage(e.to_string())
-}
-
 fn key(channel: &ChannelId, first_seq: u64) -> [u8; CHANNEL_LEN + 8] {
     let mut key = [0u8; CHANNEL_LEN + 8];
     key[..CHANNEL_LEN].copy_from_slice(channel.as_str().as_bytes());
@@ -39,14 +35,14 @@ pub(super) struct GapTrees {
 impl GapTrees {
     pub(super) fn open(db: &sled::Db) -> Result<Self, QueueError> {
         Ok(Self {
-            gaps: db.open_tree("gaps").map_err(storage)?,
-            floor: db.open_tree("seq_floor").map_err(storage)?,
+            gaps: db.open_tree("gaps")?,
+            floor: db.open_tree("seq_floor")?,
         })
     }
 
     /// The lowest seq a new delivery of `channel` may take.
     pub(super) fn floor(&self, channel: &ChannelId) -> Result<u64, QueueError> {
-        let mut floor = match self.floor.get(channel.as_str()).map_err(storage)? {
+        let mut floor = match self.floor.get(channel.as_str())? {
             Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
             None => 0,
         };
@@ -60,7 +56,7 @@ impl GapTrees {
     pub(super) fn channels(&self) -> Result<Vec<ChannelId>, QueueError> {
         let mut out = Vec::new();
         for item in self.floor.iter().chain(self.gaps.iter()) {
-            let (k, _) = item.map_err(storage)?;
+            let (k, _) = item?;
             let Some(id) = k
                 .get(..CHANNEL_LEN)
                 .and_then(|b| std::str::from_utf8(b).ok())
@@ -108,10 +104,9 @@ impl GapTrees {
                 },
             };
         }
-        let value = serde_json::to_vec(&gap).map_err(storage)?;
-        self.gaps
-            .insert(key(channel, gap.first_seq), value)
-            .map_err(storage)?;
+        let value =
+            serde_json::to_vec(&gap).map_err(|e| QueueError::Corrupt(format!("gap: {e}")))?;
+        self.gaps.insert(key(channel, gap.first_seq), value)?;
         Ok(())
     }
 
@@ -119,7 +114,7 @@ impl GapTrees {
     pub(super) fn list(&self, channel: &ChannelId) -> Result<Vec<Gap>, QueueError> {
         let mut out = Vec::new();
         for item in self.gaps.scan_prefix(channel.as_str().as_bytes()) {
-            let (_, v) = item.map_err(storage)?;
+            let (_, v) = item?;
             match serde_json::from_slice::<Gap>(&v) {
                 Ok(gap) => out.push(gap),
                 Err(e) => tracing::warn!("unreadable gap record skipped: {e}"),
@@ -136,18 +131,17 @@ impl GapTrees {
         last_seq: u64,
     ) -> Result<bool, QueueError> {
         let key = key(channel, first_seq);
-        let Some(v) = self.gaps.get(key).map_err(storage)? else {
+        let Some(v) = self.gaps.get(key)? else {
             return Ok(false);
         };
-        let gap: Gap = serde_json::from_slice(&v).map_err(storage)?;
+        let gap: Gap =
+            serde_json::from_slice(&v).map_err(|e| QueueError::Corrupt(format!("gap: {e}")))?;
         if gap.last_seq != last_seq {
             return Ok(false);
         }
         let floor = self.floor(channel)?.max(last_seq.saturating_add(1));
-        self.floor
-            .insert(channel.as_str(), &floor.to_be_bytes())
-            .map_err(storage)?;
-        self.gaps.remove(key).map_err(storage)?;
+        self.floor.insert(channel.as_str(), &floor.to_be_bytes())?;
+        self.gaps.remove(key)?;
         Ok(true)
     }
 }

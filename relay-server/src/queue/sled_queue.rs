@@ -65,10 +65,6 @@ pub struct SledQueue {
     channels: RwLock<HashMap<ChannelId, Arc<Mutex<ChannelState>>>>,
 }
 
-fn storage(e: impl std::fmt::Display) -> QueueError {
-    QueueError::Storage(e.to_string())
-}
-
 fn key(channel: &ChannelId, seq: u64, id: DeliveryId) -> [u8; KEY_LEN] {
     let mut key = [0u8; KEY_LEN];
     key[..CHANNEL_LEN].copy_from_slice(channel.as_str().as_bytes());
@@ -117,14 +113,14 @@ impl SledQueue {
         let config = sled::Config::new()
             .path(dir.join("queue"))
             .flush_every_ms(Some(FLUSH_EVERY_MS));
-        let db = open_waiting_for_lock(&config).map_err(storage)?;
+        let db = open_waiting_for_lock(&config)?;
         super::migrate::migrate(&db)?;
         let mut channels: HashMap<ChannelId, ChannelState> = HashMap::new();
         for item in db.iter() {
-            let (k, v) = item.map_err(storage)?;
+            let (k, v) = item?;
             let Some((channel, seq, _)) = parse_key(&k) else {
-                return Err(QueueError::Storage(format!(
-                    "unexpected key of {} bytes in the queue",
+                return Err(QueueError::Corrupt(format!(
+                    "unexpected key of {} bytes",
                     k.len()
                 )));
             };
@@ -226,7 +222,7 @@ impl ChannelQueue for SledQueue {
         let state = lock(&state);
         let mut out = Vec::new();
         for item in self.db.range(start..=end).take(max) {
-            let (k, v) = item.map_err(storage)?;
+            let (k, v) = item?;
             let Some((_, seq, id)) = parse_key(&k) else {
                 continue;
             };
@@ -258,7 +254,7 @@ impl ChannelQueue for SledQueue {
             }
             return Ok(true);
         }
-        let Some(old) = self.db.remove(key(channel, seq, id)).map_err(storage)? else {
+        let Some(old) = self.db.remove(key(channel, seq, id))? else {
             return Ok(false);
         };
         state.forget(old.len());
@@ -271,7 +267,7 @@ impl ChannelQueue for SledQueue {
             let mut state = lock(&state);
             let mut seqs = Vec::new();
             for item in self.db.scan_prefix(channel.as_str().as_bytes()) {
-                let (k, _) = item.map_err(storage)?;
+                let (k, _) = item?;
                 let Some((_, seq, id)) = parse_key(&k) else {
                     continue;
                 };
@@ -279,7 +275,7 @@ impl ChannelQueue for SledQueue {
                 if id.unix_ms() >= cutoff_ms {
                     break;
                 }
-                if let Some(old) = self.db.remove(&k).map_err(storage)? {
+                if let Some(old) = self.db.remove(&k)? {
                     state.forget(old.len());
                     expired.push((channel.clone(), id));
                     seqs.push(seq);
@@ -341,7 +337,8 @@ impl ChannelQueue for SledQueue {
 
     fn flush(&self) -> Result<(), QueueError> {
         self.spill(Duration::ZERO)?;
-        self.db.flush().map(drop).map_err(storage)
+        self.db.flush()?;
+        Ok(())
     }
 }
 
@@ -362,7 +359,7 @@ impl SledQueue {
             for (&seq, staged) in state.staged.iter().take(due) {
                 batch.insert(&key(&channel, seq, staged.id)[..], staged.frame.as_ref());
             }
-            self.db.apply_batch(batch).map_err(storage)?;
+            self.db.apply_batch(batch)?;
             for _ in 0..due {
                 state.staged.pop_first();
             }
