@@ -59,22 +59,32 @@ async fn an_unknown_scheme_stops_with_the_forms_that_work() {
     assert!(err.contains("give https://HOST[:PORT]"), "{err}");
 }
 
-#[tokio::test]
-async fn an_untrusted_certificate_stops_with_advice() {
-    let dir = tempfile::tempdir().unwrap();
+/// A relay serving HTTPS on loopback with a self-signed certificate for
+/// 127.0.0.1: its address, the certificate's PEM file and its token.
+async fn self_signed_relay(
+    dir: &std::path::Path,
+    shutdown: CancellationToken,
+) -> (SocketAddr, std::path::PathBuf, Secret) {
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert, certified.cert.pem()).unwrap();
     std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    relay(
+    let token = relay(
         listener,
         Some(load_tls(&cert, &key).unwrap()),
-        dir.path(),
-        shutdown.clone(),
+        dir,
+        shutdown,
     );
+    (addr, cert, token)
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_stops_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let shutdown = CancellationToken::new();
+    let (addr, _, _) = self_signed_relay(dir.path(), shutdown.clone()).await;
     let err = start_error(&format!("wss://{addr}")).await;
     assert!(err.contains("not trusted by this machine"), "{err}");
     shutdown.cancel();
@@ -83,19 +93,8 @@ async fn an_untrusted_certificate_stops_with_advice() {
 #[tokio::test]
 async fn relay_ca_trusts_a_private_certificate_given_as_an_https_url() {
     let dir = tempfile::tempdir().unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let token = relay(
-        listener,
-        Some(load_tls(&cert, &key).unwrap()),
-        dir.path(),
-        shutdown.clone(),
-    );
+    let (addr, cert, token) = self_signed_relay(dir.path(), shutdown.clone()).await;
     let mut options = ListenOptions::new(
         "http://127.0.0.1:9/".parse().unwrap(),
         dir.path().join("client"),

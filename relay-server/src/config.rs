@@ -38,6 +38,31 @@ impl Default for QueueLimits {
     }
 }
 
+impl QueueLimits {
+    /// Whether a channel holding `stats` may take one more delivery of
+    /// `incoming` bytes.
+    pub(crate) fn admit(
+        &self,
+        stats: crate::queue::QueueStats,
+        incoming: u64,
+    ) -> Result<(), crate::queue::QueueError> {
+        if stats.count >= self.max_count {
+            return Err(crate::queue::QueueError::FullCount {
+                count: stats.count,
+                limit: self.max_count,
+            });
+        }
+        if stats.bytes + incoming > self.max_bytes {
+            return Err(crate::queue::QueueError::FullBytes {
+                bytes: stats.bytes,
+                incoming,
+                limit: self.max_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// WebSocket heartbeat timing; configurable so tests detect a dead peer fast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Heartbeat {

@@ -41,30 +41,14 @@ pub(crate) struct ChannelBytes {
 
 impl ChannelBytes {
     pub(crate) async fn open(js: &Context, replicas: usize) -> Result<ChannelBytes, String> {
-        let store = match js.get_key_value(BYTES_BUCKET).await {
-            Ok(store) => store,
-            Err(_) => {
-                // By hand, as for the other buckets: nats-server 2.9 compatibility.
-                let config = stream::Config {
-                    name: format!("KV_{BYTES_BUCKET}"),
-                    subjects: vec![format!("$KV.{BYTES_BUCKET}.>")],
-                    max_messages_per_subject: 1,
-                    storage: stream::StorageType::File,
-                    allow_rollup: true,
-                    deny_delete: true,
-                    allow_direct: true,
-                    num_replicas: replicas,
-                    discard: stream::DiscardPolicy::New,
-                    ..Default::default()
-                };
-                js.get_or_create_stream(config)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                js.get_key_value(BYTES_BUCKET)
-                    .await
-                    .map_err(|e| e.to_string())?
-            }
-        };
+        let store = super::buckets::Bucket {
+            name: BYTES_BUCKET,
+            replicas,
+            storage: stream::StorageType::File,
+            ttl: None,
+        }
+        .open(js)
+        .await?;
         Ok(ChannelBytes {
             store,
             state: Mutex::new(State::default()),

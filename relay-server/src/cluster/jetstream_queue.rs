@@ -356,22 +356,8 @@ impl ChannelQueue for JetStreamQueue {
         }
         // The stream refuses past the count itself; this check answers at
         // once when the last refresh already saw the channel full.
-        let count = self.stats(channel).count;
-        if count >= limits.max_count {
-            return Err(QueueError::FullCount {
-                count,
-                limit: limits.max_count,
-            });
-        }
-        let bytes = self.bytes.get(channel);
         let incoming = frame.len() as u64;
-        if bytes + incoming > limits.max_bytes {
-            return Err(QueueError::FullBytes {
-                bytes,
-                incoming,
-                limit: limits.max_bytes,
-            });
-        }
+        limits.admit(self.stats(channel), incoming)?;
         self.bytes.add(channel, incoming as i64);
         let mut outbox = self.outbox();
         outbox.next += 1;

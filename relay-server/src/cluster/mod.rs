@@ -24,6 +24,7 @@
 //!   `hookline.answer.<delivery id>` before publishing; the relay holding
 //!   the session sends the client's response there.
 
+mod buckets;
 mod byte_counts;
 mod follower;
 mod jetstream_queue;

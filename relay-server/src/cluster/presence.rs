@@ -20,31 +20,17 @@ pub const PRESENCE_TTL: Duration = Duration::from_secs(4);
 /// How often the holder refreshes its claim (and notices a takeover).
 pub const REFRESH_EVERY: Duration = Duration::from_secs(1);
 
-/// Opens the bucket, making its stream the way key-value buckets are made.
-/// (The client's own bucket creation first asks for account details in a
-/// shape newer than nats-server 2.9 answers.)
+/// Opens the presence bucket: in memory, each claim gone [`PRESENCE_TTL`]
+/// after its last refresh.
 pub(crate) async fn bucket(js: &Context, replicas: usize) -> Result<kv::Store, String> {
-    if let Ok(store) = js.get_key_value(BUCKET).await {
-        return Ok(store);
-    }
-    let config = stream::Config {
-        name: format!("KV_{BUCKET}"),
-        subjects: vec![format!("$KV.{BUCKET}.>")],
-        max_messages_per_subject: 1,
-        max_age: PRESENCE_TTL,
+    super::buckets::Bucket {
+        name: BUCKET,
+        replicas,
         storage: stream::StorageType::Memory,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        num_replicas: replicas,
-        discard: stream::DiscardPolicy::New,
-        duplicate_window: PRESENCE_TTL,
-        ..Default::default()
-    };
-    js.get_or_create_stream(config)
-        .await
-        .map_err(|e| e.to_string())?;
-    js.get_key_value(BUCKET).await.map_err(|e| e.to_string())
+        ttl: Some(PRESENCE_TTL),
+    }
+    .open(js)
+    .await
 }
 
 /// This relay's claim on one channel.

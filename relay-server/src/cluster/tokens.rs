@@ -62,30 +62,14 @@ impl ClusterTokens {
 
     /// Opens (creating if needed) the bucket on `js`.
     pub(crate) async fn open(js: &Context, replicas: usize) -> Result<ClusterTokens, String> {
-        if let Ok(store) = js.get_key_value(TOKENS_BUCKET).await {
-            return Ok(ClusterTokens { store });
-        }
-        // Made the way key-value buckets are made, by hand: the client's own
-        // creation asks for account details nats-server 2.9 does not give.
-        let config = stream::Config {
-            name: format!("KV_{TOKENS_BUCKET}"),
-            subjects: vec![format!("$KV.{TOKENS_BUCKET}.>")],
-            max_messages_per_subject: 1,
+        let store = super::buckets::Bucket {
+            name: TOKENS_BUCKET,
+            replicas,
             storage: stream::StorageType::File,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            num_replicas: replicas,
-            discard: stream::DiscardPolicy::New,
-            ..Default::default()
-        };
-        js.get_or_create_stream(config)
-            .await
-            .map_err(|e| e.to_string())?;
-        let store = js
-            .get_key_value(TOKENS_BUCKET)
-            .await
-            .map_err(|e| e.to_string())?;
+            ttl: None,
+        }
+        .open(js)
+        .await?;
         Ok(ClusterTokens { store })
     }
 

@@ -181,21 +181,8 @@ impl ChannelQueue for SledQueue {
     ) -> Result<u64, QueueError> {
         let state = self.channel(channel);
         let mut state = lock(&state);
-        let QueueStats { count, bytes } = state.stats;
-        if count >= limits.max_count {
-            return Err(QueueError::FullCount {
-                count,
-                limit: limits.max_count,
-            });
-        }
         let incoming = frame.len() as u64;
-        if bytes + incoming > limits.max_bytes {
-            return Err(QueueError::FullBytes {
-                bytes,
-                incoming,
-                limit: limits.max_bytes,
-            });
-        }
+        limits.admit(state.stats, incoming)?;
         let seq = state.next_seq;
         let at = Instant::now();
         state.staged.insert(seq, Staged { id, at, frame });
