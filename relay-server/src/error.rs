@@ -39,6 +39,9 @@ pub enum RelayError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A task of the relay's panicked or was cancelled.
+    #[error("a relay task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     #[error("TLS setup: {0}")]
     Tls(String),
     #[error("listener: {0}")]

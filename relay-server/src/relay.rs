@@ -162,9 +162,7 @@ impl Relay {
             tracing::warn!("relay tasks did not stop within {CLOSE_GRACE:?}; flushing anyway");
         }
         let queue = inner.queue.clone();
-        tokio::task::spawn_blocking(move || queue.flush())
-            .await
-            .map_err(|e| RelayError::Config(format!("flush task failed: {e}")))??;
+        tokio::task::spawn_blocking(move || queue.flush()).await??;
         tracing::info!("relay closed; queue flushed");
         Ok(())
     }
