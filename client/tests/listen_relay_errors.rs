@@ -26,7 +26,7 @@ async fn start_error(url: &str) -> String {
         dir.path().to_path_buf(),
     );
     options.relay = RelayChoice::Remote {
-        url: url.to_owned(),
+        urls: vec![url.to_owned()],
         token: Secret::new("hlr_test"),
         tls: None,
     };
@@ -105,7 +105,7 @@ async fn relay_ca_trusts_a_private_certificate_given_as_an_https_url() {
         insecure: false,
     });
     options.relay = RelayChoice::Remote {
-        url: format!("https://{addr}/"),
+        urls: vec![format!("https://{addr}/")],
         token,
         tls: Some(Arc::new(tls)),
     };
@@ -170,7 +170,7 @@ async fn after_one_session_the_same_errors_are_retried() {
     let (state_tx, state) = watch::channel(ConnectionState::Connecting);
     let stop = CancellationToken::new();
     let endpoint = RelayEndpoint {
-        url: format!("ws://{addr}"),
+        urls: vec![format!("ws://{addr}")],
         token,
         channel: None,
         tls: None,
@@ -225,4 +225,72 @@ async fn after_one_session_the_same_errors_are_retried() {
         .unwrap()
         .unwrap();
     assert!(ended.is_ok(), "{ended:?}");
+}
+
+/// A relay on a free loopback port serving `token`, stopped by `stop`.
+async fn relay_for(token: &Secret, dir: &std::path::Path, stop: CancellationToken) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut tokens = TokenSet::new();
+    tokens.add(token.clone(), Vec::new());
+    let relay = Relay::open(RelayConfig::new(tokens, dir.to_owned())).unwrap();
+    tokio::spawn(async move {
+        let served = relay.serve(listener, None, stop).await;
+        let _ = relay.close().await;
+        served
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_goes_away_is_left_for_the_next_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = new_token().unwrap();
+    let (stop_a, stop_b) = (CancellationToken::new(), CancellationToken::new());
+    let a = relay_for(&token, &dir.path().join("a"), stop_a.clone()).await;
+    let b = relay_for(&token, &dir.path().join("b"), stop_b.clone()).await;
+    let (deliveries, _deliveries) = mpsc::unbounded_channel();
+    let (refusals, _refusals) = mpsc::unbounded_channel();
+    let incoming = connection::FromRelay {
+        deliveries,
+        refusals,
+        gaps: mpsc::unbounded_channel().0,
+    };
+    let (_outbound, outbound_rx) = mpsc::unbounded_channel();
+    let (state_tx, mut state) = watch::channel(ConnectionState::Connecting);
+    let stop = CancellationToken::new();
+    let endpoint = RelayEndpoint {
+        urls: vec![format!("ws://{a}"), format!("ws://{b}")],
+        token,
+        channel: None,
+        tls: None,
+        respond: Default::default(),
+    };
+    let supervisor = tokio::spawn(connection::run(
+        endpoint,
+        incoming,
+        outbound_rx,
+        state_tx,
+        stop.clone(),
+    ));
+    let on = |relay: String| move |s: &ConnectionState| matches!(s, ConnectionState::Connected { relay: r, .. } if *r == relay);
+    tokio::time::timeout(WAIT, state.wait_for(on(format!("ws://{a}"))))
+        .await
+        .expect("connected to the first relay")
+        .unwrap();
+    stop_a.cancel();
+    let left = std::time::Instant::now();
+    tokio::time::timeout(WAIT, state.wait_for(on(format!("ws://{b}"))))
+        .await
+        .expect("connected to the second relay")
+        .unwrap();
+    // The next relay is dialled at once, not after a backoff.
+    assert!(
+        left.elapsed() < Duration::from_secs(2),
+        "back after {:?}",
+        left.elapsed()
+    );
+    stop.cancel();
+    stop_b.cancel();
+    supervisor.await.unwrap().unwrap();
 }

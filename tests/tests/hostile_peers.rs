@@ -198,7 +198,7 @@ async fn listen_to(relay: String, app: &LocalApp) -> (Listening, tempfile::TempD
     let dir = tempfile::tempdir().unwrap();
     let mut options = ListenOptions::new(app.url("/").parse().unwrap(), dir.path().into());
     options.relay = RelayChoice::Remote {
-        url: relay,
+        urls: vec![relay],
         token: Secret::new(TOKEN),
         tls: None,
     };

@@ -59,10 +59,17 @@ pub struct ListenArgs {
     pub respond: RespondMode,
     /// A remote relay: https://relay.example.com (as its start line prints
     /// it), wss://…, or just HOST[:PORT] for HTTPS on 443; http://HOST:PORT
-    /// for one without TLS. Without it, a relay runs inside this process on
-    /// --listen and the whole chain stays on this machine.
-    #[arg(long, env = "HOOKLINE_RELAY", value_name = "URL")]
-    pub relay: Option<String>,
+    /// for one without TLS. Repeat it (or separate with commas) for the
+    /// relays of a cluster: they are tried in turn, and a relay that dies is
+    /// left for the next at once. Without it, a relay runs inside this
+    /// process on --listen and the whole chain stays on this machine.
+    #[arg(
+        long,
+        env = "HOOKLINE_RELAY",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    pub relay: Vec<String>,
     /// Also trust this PEM certificate (a private or company CA) for the
     /// relay's HTTPS, beside the system's roots.
     #[arg(long, env = "HOOKLINE_RELAY_CA", value_name = "PEM")]
@@ -209,9 +216,9 @@ impl ListenArgs {
             let secrets = self.secrets.iter().map(|s| Secret::new(s.as_str()));
             Verifier::new(scheme, secrets.collect())
         };
-        let relay = match (self.relay, self.token) {
-            (Some(url), Some(token)) => RelayChoice::Remote {
-                url: crate::connection::relay_ws_url(&url)?,
+        let relay = match (self.relay.is_empty(), self.token) {
+            (false, Some(token)) => RelayChoice::Remote {
+                urls: self.relay,
                 token: Secret::new(token),
                 tls: relay_tls(self.relay_ca.as_deref())?,
             },
@@ -288,18 +295,18 @@ impl ListenArgs {
 
     /// What clap's `requires` said before a config file could supply these.
     fn check_relay(&self) -> anyhow::Result<()> {
-        if let Some(relay) = &self.relay {
+        for relay in &self.relay {
             crate::connection::relay_ws_url(relay)?;
         }
-        if self.relay_ca.is_some() && self.relay.is_none() {
+        if self.relay_ca.is_some() && self.relay.is_empty() {
             anyhow::bail!("--relay-ca trusts a remote relay's certificate: it needs --relay");
         }
-        if self.relay.is_some() && self.token.is_none() {
+        if !self.relay.is_empty() && self.token.is_none() {
             anyhow::bail!(
                 "--relay needs the token the relay knows this client by: pass --token or set HOOKLINE_TOKEN"
             );
         }
-        if self.channel.is_some() && self.relay.is_none() {
+        if self.channel.is_some() && self.relay.is_empty() {
             anyhow::bail!(
                 "--channel names a channel of a remote relay's token: it needs --relay and --token"
             );
@@ -319,12 +326,16 @@ impl ListenArgs {
             );
         }
         let mut out = String::new();
-        let relay = self.relay.as_deref().unwrap_or("embedded");
+        let relay = if self.relay.is_empty() {
+            "embedded".to_owned()
+        } else {
+            self.relay.join(", ")
+        };
         out.push_str(&format!("relay        {relay}\n"));
         if let Some(ca) = &self.relay_ca {
             out.push_str(&format!("relay-ca     {}\n", ca.display()));
         }
-        if self.relay.is_none() {
+        if self.relay.is_empty() {
             out.push_str(&format!("listen       {}\n", self.listen));
         }
         out.push_str(&format!("respond      {}\n", self.respond));

@@ -99,7 +99,7 @@ pub async fn listen_with_tui(mut args: ListenArgs) -> anyhow::Result<ExitCode> {
     let data_dir = crate::data_dir::prepare(args.store.data_dir.as_deref())?;
     let secret =
         super::secret::signing_secret(args.secrets.first().map(String::as_str), &data_dir)?;
-    let embedded = args.relay.is_none();
+    let embedded = args.relay.is_empty();
     let args_tls = args.forward_tls.options();
     let listening = args.start().await?;
     let tls = args_tls?;

@@ -19,8 +19,9 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
 pub struct RelayEndpoint {
-    /// `ws://host:port` or `wss://host`; `/connect` is appended.
-    pub url: String,
+    /// `ws://host:port` or `wss://host` (`/connect` is appended): the relays
+    /// to try in turn, at least one; the channel's URL is the same on each.
+    pub urls: Vec<String>,
     pub token: Secret,
     /// `None`: the token's default channel.
     pub channel: Option<ChannelId>,
@@ -163,9 +164,13 @@ pub fn socket_config() -> WebSocketConfig {
         .max_frame_size(Some(limits::MAX_MESSAGE_BYTES))
 }
 
-/// Connects, says hello and waits for the welcome, all within the handshake timeout.
-pub async fn open(endpoint: &RelayEndpoint) -> Result<(Socket, Welcome), ConnectError> {
-    let url = format!("{}/connect", endpoint.url.trim_end_matches('/'));
+/// Connects to `relay` (one of `endpoint.urls`), says hello and waits for
+/// the welcome, all within the handshake timeout.
+pub async fn open(
+    endpoint: &RelayEndpoint,
+    relay: &str,
+) -> Result<(Socket, Welcome), ConnectError> {
+    let url = format!("{}/connect", relay.trim_end_matches('/'));
     let timed = tokio::time::timeout(limits::HANDSHAKE_TIMEOUT, open_inner(endpoint, &url));
     timed.await.unwrap_or_else(|_| {
         Err(ConnectError::Handshake {

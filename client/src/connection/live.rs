@@ -36,6 +36,8 @@ struct Seen {
     since_ms: u64,
     since: Instant,
     public_url: Option<String>,
+    /// The relay of the last session (one of several with failover).
+    relay: Option<String>,
 }
 
 /// The listener's live view of its connection. Cheap to clone.
@@ -47,15 +49,18 @@ pub struct LiveLink {
 
 impl LiveLink {
     pub fn new(relay_url: String, state: ConnectionState) -> Self {
-        let public_url = match &state {
-            ConnectionState::Connected { public_url } => Some(public_url.clone()),
-            _ => None,
+        let (public_url, relay) = match &state {
+            ConnectionState::Connected { public_url, relay } => {
+                (Some(public_url.clone()), Some(relay.clone()))
+            }
+            _ => (None, None),
         };
         let seen = Seen {
             state,
             since_ms: crate::clock::now_ms(),
             since: Instant::now(),
             public_url,
+            relay,
         };
         Self {
             seen: Arc::new(Mutex::new(seen)),
@@ -89,12 +94,13 @@ impl LiveLink {
             ConnectionState::Connecting | ConnectionState::Reconnecting { .. } => 1,
             ConnectionState::Stopped => 2,
         };
+        if let ConnectionState::Connected { public_url, relay } = &state {
+            seen.public_url = Some(public_url.clone());
+            seen.relay = Some(relay.clone());
+        }
         if phase(&seen.state) == phase(&state) {
             seen.state = state;
             return;
-        }
-        if let ConnectionState::Connected { public_url } = &state {
-            seen.public_url = Some(public_url.clone());
         }
         seen.state = state;
         seen.since_ms = crate::clock::now_ms();
@@ -120,7 +126,11 @@ impl LiveLink {
             since_ms: seen.since_ms,
             reconnect_in_ms: reconnect_in.map(|d: Duration| d.as_millis() as u64),
             error,
-            relay_url: self.relay_url.clone(),
+            // The relay connected to, else every relay configured.
+            relay_url: match (&seen.state, &seen.relay) {
+                (ConnectionState::Connected { .. }, Some(relay)) => relay.clone(),
+                _ => self.relay_url.clone(),
+            },
             public_url: seen.public_url.clone(),
         }
     }

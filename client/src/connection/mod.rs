@@ -6,6 +6,7 @@ mod handshake;
 mod live;
 mod relay_url;
 mod resume;
+mod rotation;
 mod session;
 mod supervisor;
 

@@ -9,14 +9,22 @@ use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
 use super::handshake::{ConnectError, RelayEndpoint, open};
+use super::rotation::Rotation;
 use super::session::{self, FromRelay, SessionEnd};
 
 /// The connection as the user sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionState {
     Connecting,
-    Connected { public_url: String },
-    Reconnecting { after: Duration, error: String },
+    /// `relay`: the URL of the relay this session is on (one of several with failover).
+    Connected {
+        public_url: String,
+        relay: String,
+    },
+    Reconnecting {
+        after: Duration,
+        error: String,
+    },
     Stopped,
 }
 
@@ -44,6 +52,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), Stopped> {
     let mut backoff = Backoff::default();
+    let mut relays = Rotation::new(endpoint.urls.len());
     // Whether any session got past the handshake: until one has, settings
     // that look wrong end the run instead of being retried forever.
     let mut worked_once = false;
@@ -52,23 +61,29 @@ pub async fn run(
             break Ok(());
         }
         state.send_replace(ConnectionState::Connecting);
+        let relay = endpoint.urls[relays.current()].clone();
         let opened = tokio::select! {
-            opened = open(&endpoint) => opened,
+            opened = open(&endpoint, &relay) => opened,
             () = shutdown.cancelled() => break Ok(()),
         };
         let (delay, error) = match opened {
             Ok((socket, welcome)) => {
                 worked_once = true;
-                tracing::info!(channel = %welcome.channel, relay = %welcome.relay, "connected");
+                relays.connected();
+                tracing::info!(channel = %welcome.channel, relay = %welcome.relay, url = %relay, "connected");
                 state.send_replace(ConnectionState::Connected {
                     public_url: welcome.public_url.clone(),
+                    relay: relay.clone(),
                 });
                 match session::run(socket, &welcome, &incoming, &mut outbound, &shutdown).await {
                     SessionEnd::Drained => break Ok(()),
                     SessionEnd::Ended { reason, message } => {
                         break Err(Stopped::Ended { reason, message });
                     }
-                    SessionEnd::Lost(why) => (backoff.next_delay(true), why),
+                    SessionEnd::Lost(why) => {
+                        let delay = backoff.next_delay(true);
+                        (relays.lost(delay), why)
+                    }
                     SessionEnd::Resumed(slept) => {
                         tracing::info!(?slept, "the machine slept; reconnecting at once");
                         (
@@ -81,7 +96,15 @@ pub async fn run(
             Err(err) if err.is_fatal() || (!worked_once && err.is_misconfiguration()) => {
                 break Err(err.into());
             }
-            Err(err) => (backoff.next_delay(false), err.to_string()),
+            Err(err) => {
+                let failed = relays.failed();
+                let delay = if failed.round_over {
+                    backoff.next_delay(false)
+                } else {
+                    Duration::ZERO
+                };
+                (delay, err.to_string())
+            }
         };
         tracing::debug!(%error, ?delay, "reconnecting");
         state.send_replace(ConnectionState::Reconnecting {

@@ -26,7 +26,7 @@ pub(super) async fn run(
             else => break,
         };
         let public_url = match &*state.borrow() {
-            ConnectionState::Connected { public_url } => public_url.clone(),
+            ConnectionState::Connected { public_url, .. } => public_url.clone(),
             _ => String::new(),
         };
         let record = GapRecord {

@@ -41,10 +41,11 @@ pub use routes::{DEFAULT_ROUTE, RespondMode, Route, RouteRespond, route_for};
 pub enum RelayChoice {
     /// Start one in this process on this address, taking bodies up to `max_body` bytes.
     Embedded { listen: SocketAddr, max_body: usize },
-    /// Connect to a remote relay at `url` (`ws://` or `wss://`, see
-    /// [`crate::connection::relay_ws_url`]); `tls` replaces the web roots.
+    /// Connect to a remote relay, one of `urls` (each as
+    /// [`crate::connection::relay_ws_url`] takes it), moving to the next
+    /// when one fails; `tls` replaces the web roots.
     Remote {
-        url: String,
+        urls: Vec<String>,
         token: Secret,
         tls: Option<Arc<rustls::ClientConfig>>,
     },
@@ -143,15 +144,15 @@ impl Listening {
             RelayChoice::Remote { .. } => None,
         };
         let endpoint = match (&options.relay, &embedded) {
-            (RelayChoice::Remote { url, token, tls }, _) => RelayEndpoint {
-                url: connection::relay_ws_url(url)?,
+            (RelayChoice::Remote { urls, token, tls }, _) => RelayEndpoint {
+                urls: relay_urls(urls)?,
                 token: token.clone(),
                 tls: tls.clone(),
                 channel: options.channel.clone(),
                 respond: options.respond.session(),
             },
             (_, Some(relay)) => RelayEndpoint {
-                url: relay.url.clone(),
+                urls: vec![relay.url.clone()],
                 token: relay.token.clone(),
                 tls: None,
                 channel: None,
@@ -159,7 +160,7 @@ impl Listening {
             },
             (RelayChoice::Embedded { .. }, None) => unreachable!("started above"),
         };
-        let relay_url = endpoint.url.clone();
+        let relay_url = endpoint.urls.join(",");
         let (state_tx, mut state) = watch::channel(ConnectionState::Connecting);
         let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
         let (refusals_tx, refusals_rx) = mpsc::unbounded_channel();
@@ -181,7 +182,7 @@ impl Listening {
         let mut told = false;
         let public_url = loop {
             match &*state.borrow_and_update() {
-                ConnectionState::Connected { public_url } => break public_url.clone(),
+                ConnectionState::Connected { public_url, .. } => break public_url.clone(),
                 // Said once, so a wrong or unreachable relay is not a silent hang.
                 ConnectionState::Reconnecting { error, .. } if !told => {
                     told = true;
@@ -232,7 +233,7 @@ impl Listening {
             public_url: &public_url,
             forward: describe_routes(&options.routes),
             relay: match &options.relay {
-                RelayChoice::Remote { url, .. } => url.clone(),
+                RelayChoice::Remote { urls, .. } => urls.join(", "),
                 RelayChoice::Embedded { .. } => "embedded (this process)".to_owned(),
             },
             data_dir: &options.data_dir,
@@ -328,4 +329,14 @@ impl Listening {
         self.shutdown();
         self.wait().await
     }
+}
+
+/// The relays' WebSocket URLs, checked; at least one.
+fn relay_urls(urls: &[String]) -> anyhow::Result<Vec<String>> {
+    let urls = urls
+        .iter()
+        .map(|u| connection::relay_ws_url(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    anyhow::ensure!(!urls.is_empty(), "no relay URL given");
+    Ok(urls)
 }

@@ -306,7 +306,7 @@ pub async fn report_state_changes(
         }
         let current = state.borrow_and_update().clone();
         match current {
-            ConnectionState::Connected { public_url } if !was_connected => {
+            ConnectionState::Connected { public_url, .. } if !was_connected => {
                 was_connected = true;
                 reporter.notice(
                     &format!("reconnected to the relay; posting to {public_url}"),

@@ -88,6 +88,7 @@ pub fn header() -> Header {
         link: Link::Listening {
             state: hookline::connection::ConnectionState::Connected {
                 public_url: "x".into(),
+                relay: "ws://127.0.0.1:8700".into(),
             },
             embedded: true,
         },

@@ -63,7 +63,7 @@ impl Tunnel {
         let target = forward.parse().context("forward URL")?;
         let mut options = ListenOptions::new(target, self.dir.path().join("client"));
         options.relay = RelayChoice::Remote {
-            url: format!("ws://{}", self.addr),
+            urls: vec![format!("ws://{}", self.addr)],
             token: Secret::new(TOKEN),
             tls: None,
         };

@@ -48,7 +48,13 @@ impl ListenArgs {
         take!(
             "relay",
             self.relay,
-            file.relay.map(|v| Some(v.into_inner().0))
+            file.relay.map(|v| v
+                .into_inner()
+                .0
+                .split(',')
+                .map(|u| u.trim().to_owned())
+                .filter(|u| !u.is_empty())
+                .collect())
         );
         take!(
             "relay_ca",

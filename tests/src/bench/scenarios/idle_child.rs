@@ -73,7 +73,7 @@ async fn connect_wave(
         let (outbound_tx, outbound_rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(ConnectionState::Connecting);
         let endpoint = RelayEndpoint {
-            url: format!("ws://{addr}"),
+            urls: vec![format!("ws://{addr}")],
             token: token(i),
             channel: None,
             tls: None,
