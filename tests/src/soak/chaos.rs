@@ -14,11 +14,13 @@ use super::rng::Rng;
 /// start, short enough to sometimes catch it mid-recovery.
 const MIN_UP: Duration = Duration::from_millis(300);
 
-/// One SIGKILL: when (from the start of sending), and how long until the restart.
+/// One SIGKILL: when (from the start of sending), how long until the
+/// restart, and of which relay (always 0 for the client and a lone relay).
 #[derive(Debug, Clone, Copy)]
 pub struct Kill {
     pub at: Duration,
     pub down: Duration,
+    pub target: usize,
 }
 
 /// How the app is out.
@@ -65,12 +67,15 @@ impl Plan {
     }
 
     /// Moments spread uniformly over the middle 90% of `span` (the sending
-    /// phase), sorted; durations uniform up to `bounds`.
+    /// phase), sorted; durations uniform up to `bounds`; each relay kill
+    /// hits one of `relays` (drawn only when there are several, so a seed
+    /// gives a lone relay the schedule it always gave).
     pub fn draw(
         rng: &mut Rng,
         span: Duration,
         counts: (usize, usize, usize),
         bounds: Bounds,
+        relays: usize,
     ) -> Self {
         let mut moments = |n: usize| {
             let mut at: Vec<Duration> = (0..n)
@@ -87,6 +92,7 @@ impl Plan {
             .map(|at| Kill {
                 at,
                 down: rng.between(short, bounds.client_down),
+                target: 0,
             })
             .collect();
         let relay = relay_at
@@ -94,6 +100,11 @@ impl Plan {
             .map(|at| Kill {
                 at,
                 down: rng.between(short, bounds.relay_down),
+                target: if relays > 1 {
+                    ((rng.unit() * relays as f64) as usize).min(relays - 1)
+                } else {
+                    0
+                },
             })
             .collect();
         let app = app_at
@@ -142,28 +153,32 @@ pub async fn client(client: &mut Proc, kills: &[Kill], start: Instant) -> anyhow
     Ok(())
 }
 
-/// Kills and restarts the relay as planned; it must come back at `url`.
+/// Kills and restarts the relays as planned; each must come back at its
+/// own entry of `urls`.
 pub async fn relay(
-    relay: &mut Proc,
+    relays: &mut [Proc],
     kills: &[Kill],
     start: Instant,
-    url: &str,
+    urls: &[String],
 ) -> anyhow::Result<()> {
     let mut up_since = Instant::now();
     for (n, kill) in kills.iter().enumerate() {
         wait_for(start, kill.at, up_since).await;
+        let relay = &mut relays[kill.target];
         relay.kill().await?;
         say(
             start,
             &format!(
-                "SIGKILL relay #{} (down {:.2}s)",
+                "SIGKILL {} #{} (down {:.2}s)",
+                relay.name,
                 n + 1,
                 kill.down.as_secs_f64()
             ),
         );
         tokio::time::sleep(kill.down).await;
         let again = start_relay(relay).await?;
-        if again != url {
+        let url = &urls[kill.target];
+        if again != *url {
             bail!("the restarted relay serves the channel at {again}, not {url}");
         }
         up_since = Instant::now();

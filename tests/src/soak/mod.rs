@@ -116,20 +116,42 @@ async fn run_in(
         options.relay_kills,
         options.app_outages,
     );
-    let plan = Plan::draw(&mut rng, span, counts, bounds);
+    let relay_count = options.cluster.max(1);
+    let plan = Plan::draw(&mut rng, span, counts, bounds, relay_count);
 
     let token = procs::new_token(&bins.relay).await?;
     let tokens_file = root.join("tokens");
     std::fs::write(&tokens_file, format!("{token}\n")).context("cannot write the tokens file")?;
-    let port = setup::free_port()?;
+    let mut nats = match options.cluster {
+        0 => None,
+        _ => {
+            let port = setup::free_port()?;
+            let mut nats = setup::nats_proc(root, port)?;
+            procs::start_listening(&mut nats, port).await?;
+            Some((nats, format!("nats://127.0.0.1:{port}")))
+        }
+    };
+    let ports = (0..relay_count)
+        .map(|_| setup::free_port())
+        .collect::<anyhow::Result<Vec<u16>>>()?;
     let mut app = SoakApp::start().await?;
-    let mut relay = setup::relay_proc(&bins.relay, root, port, &tokens_file);
-    let url = procs::start_relay(&mut relay).await?;
+    let mut relays: Vec<Proc> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| {
+            let cluster = nats.as_ref().map(|(_, url)| url.as_str());
+            setup::relay_proc(&bins.relay, root, i, *port, &tokens_file, cluster)
+        })
+        .collect();
+    let mut urls = Vec::new();
+    for relay in &mut relays {
+        urls.push(procs::start_relay(relay).await?);
+    }
     let client_dir = root.join("client-data");
     let mut client = setup::client_proc(
         &bins.hookline,
         root,
-        port,
+        &ports,
         &token,
         &app.url(),
         policy,
@@ -138,7 +160,7 @@ async fn run_in(
     procs::start_client(&mut client)?;
     eprintln!(
         "soak: {} deliveries at {}/s (~{:.0}s), {} client kills, {} relay kills, {} app outages \
-         (at most {:.1}s each; retry span {:.1}s), seed {}, dir {}",
+         (at most {:.1}s each; retry span {:.1}s), {}, seed {}, dir {}",
         options.deliveries,
         options.rate,
         span.as_secs_f64(),
@@ -147,18 +169,22 @@ async fn run_in(
         plan.app.len(),
         bounds.outage.as_secs_f64(),
         retry_span.as_secs_f64(),
+        match options.cluster {
+            0 => "one relay".to_owned(),
+            n => format!("{n} relays on NATS JetStream"),
+        },
         options.seed,
         root.display()
     );
 
     let start = Instant::now();
     let sending = async {
-        Ok::<_, anyhow::Error>(traffic::run(&url, options.deliveries, options.rate).await)
+        Ok::<_, anyhow::Error>(traffic::run(&urls, options.deliveries, options.rate).await)
     };
     let (sending, (), (), ()) = tokio::try_join!(
         sending,
         chaos::client(&mut client, &plan.client, start),
-        chaos::relay(&mut relay, &plan.relay, start, &url),
+        chaos::relay(&mut relays, &plan.relay, start, &urls),
         chaos::app(&mut app, &plan.app, start),
     )?;
     let sent_in = start.elapsed();
@@ -166,21 +192,28 @@ async fn run_in(
         "soak: sending done in {:.1}s; draining",
         sent_in.as_secs_f64()
     );
-    relay.check_running()?;
+    for relay in &mut relays {
+        relay.check_running()?;
+    }
     client.check_running()?;
 
     let drained = Instant::now();
-    drain(
-        &app,
-        retry_gap + Duration::from_secs(2),
-        &mut [&mut relay, &mut client],
-    )
-    .await?;
+    {
+        let mut watched: Vec<&mut Proc> = relays.iter_mut().collect();
+        watched.push(&mut client);
+        if let Some((nats, _)) = nats.as_mut() {
+            watched.push(nats);
+        }
+        drain(&app, retry_gap + Duration::from_secs(2), &mut watched).await?;
+    }
     let drain_took = drained.elapsed();
-    let stopped_cleanly = vec![
-        ("client", client.terminate(STOP_GRACE).await?),
-        ("relay", relay.terminate(STOP_GRACE).await?),
-    ];
+    let mut stopped_cleanly = vec![("client", client.terminate(STOP_GRACE).await?)];
+    for relay in &mut relays {
+        stopped_cleanly.push((relay.name, relay.terminate(STOP_GRACE).await?));
+    }
+    if let Some((mut nats, _)) = nats {
+        nats.terminate(STOP_GRACE).await?;
+    }
     let export = root.join("export.jsonl");
     setup::export_store(&bins.hookline, &client_dir, &export).await?;
     let stored = tally::read_export(&export)?;

@@ -18,6 +18,9 @@ cargo run --release -p hookline-tests --bin soak -- [OPTIONS]
   --app-outages N   local app outages: refusing connections or answering 500 [6; quick 2]
   --rate R          new deliveries started per second [200; quick 60]
   --seed S          seed of the schedule (kill times, outages, down times) [from the clock]
+  --cluster N       N relays (2 to 5) sharing one nats-server (JetStream, from
+                    PATH): senders spread over them, the client is given all
+                    N, and each relay kill hits one of them at random [off]
   --quick           the CI preset: a few hundred deliveries, a couple of kills of each
   --bin-dir DIR     take `hookline` and `hookline-relay` from DIR instead of
                     building them with cargo for this binary's profile
@@ -36,6 +39,8 @@ pub struct Options {
     pub rate: f64,
     pub seed: u64,
     pub quick: bool,
+    /// Relays in a cluster on NATS; 0: one relay on its own disk queue.
+    pub cluster: usize,
     pub bin_dir: Option<PathBuf>,
     pub keep_dir: bool,
 }
@@ -50,6 +55,7 @@ struct Given {
     rate: Option<f64>,
     seed: Option<u64>,
     quick: bool,
+    cluster: usize,
     bin_dir: Option<PathBuf>,
     keep_dir: bool,
 }
@@ -69,6 +75,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<Op
             "--app-outages" => given.app_outages = Some(number(&arg, &value("a count")?)?),
             "--rate" => given.rate = Some(number(&arg, &value("deliveries per second")?)?),
             "--seed" => given.seed = Some(number(&arg, &value("a number")?)?),
+            "--cluster" => given.cluster = number(&arg, &value("a relay count")?)?,
             "--bin-dir" => given.bin_dir = Some(value("a directory")?.into()),
             "--quick" => given.quick = true,
             "--keep-dir" => given.keep_dir = true,
@@ -100,9 +107,13 @@ fn resolve(given: Given) -> anyhow::Result<Options> {
         rate: given.rate.unwrap_or(if quick { 60.0 } else { 200.0 }),
         seed: given.seed.unwrap_or_else(super::rng::Rng::fresh_seed),
         quick,
+        cluster: given.cluster,
         bin_dir: given.bin_dir,
         keep_dir: given.keep_dir,
     };
+    if options.cluster != 0 && !(2..=super::setup::MAX_RELAYS).contains(&options.cluster) {
+        bail!("--cluster takes 2 to {} relays", super::setup::MAX_RELAYS);
+    }
     if options.deliveries == 0 {
         bail!("--deliveries must be at least 1");
     }
@@ -142,5 +153,10 @@ mod tests {
         assert!(err.to_string().contains("--rate needs"), "{err}");
         assert!(parse(args(&["--deliveries", "0"])).is_err());
         assert!(parse(args(&["--bogus"])).is_err());
+        assert!(parse(args(&["--cluster", "1"])).is_err());
+        assert_eq!(
+            parse(args(&["--cluster", "3"])).unwrap().unwrap().cluster,
+            3
+        );
     }
 }

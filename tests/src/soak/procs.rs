@@ -193,6 +193,28 @@ pub fn start_client(client: &mut Proc) -> anyhow::Result<()> {
     client.spawn().map(drop)
 }
 
+/// Starts a server that prints nothing useful and waits until it accepts
+/// connections on `port` (nats-server).
+pub async fn start_listening(proc: &mut Proc, port: u16) -> anyhow::Result<()> {
+    proc.spawn()?;
+    let deadline = tokio::time::Instant::now() + RELAY_START;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        proc.check_running()?;
+        if tokio::time::Instant::now() > deadline {
+            bail!(
+                "{} did not listen within {RELAY_START:?}; its log: {}",
+                proc.name,
+                proc.log.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
 /// `hookline-relay new-token`: a token as the relay's operator would make one.
 pub async fn new_token(relay_bin: &Path) -> anyhow::Result<String> {
     let mut command = Command::new(relay_bin);

@@ -1,6 +1,7 @@
-//! The programs of one run and their arguments: the relay on a fixed port
-//! (it must come back where the senders and the client expect it), the
-//! client forwarding to the app, and the final `hookline export`.
+//! The programs of one run and their arguments: the relays on fixed ports
+//! (each must come back where the senders and the client expect it), with
+//! `--cluster` a nats-server they share, the client forwarding to the app,
+//! and the final `hookline export`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,27 +22,76 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(probe.local_addr()?.port())
 }
 
-pub fn relay_proc(bin: &Path, root: &Path, port: u16, tokens: &Path) -> Proc {
-    let args = [
+/// Most relays of a `--cluster` run.
+pub const MAX_RELAYS: usize = 5;
+
+/// Each relay's name in logs and messages; the first is the lone relay's.
+const RELAY_NAMES: [&str; MAX_RELAYS] = ["relay", "relay-2", "relay-3", "relay-4", "relay-5"];
+
+/// Relay number `index` on `port`; with `nats`, a member of that cluster.
+pub fn relay_proc(
+    bin: &Path,
+    root: &Path,
+    index: usize,
+    port: u16,
+    tokens: &Path,
+    nats: Option<&str>,
+) -> Proc {
+    let name = RELAY_NAMES[index];
+    let mut args: Vec<std::ffi::OsString> = vec![
         "--listen".into(),
         format!("127.0.0.1:{port}").into(),
         "--tokens-file".into(),
         tokens.into(),
         "--data-dir".into(),
-        root.join("relay-data").into(),
+        root.join(format!("{name}-data")).into(),
         "--response-timeout".into(),
         RESPONSE_TIMEOUT.into(),
         // The soak measures what is lost, not how senders are throttled.
         "--channel-rate-limit".into(),
         "0".into(),
     ];
-    Proc::new("relay", bin, args.into(), root.join("relay.log"), None)
+    if let Some(url) = nats {
+        args.extend(["--cluster".into(), url.into()]);
+    }
+    Proc::new(name, bin, args, root.join(format!("{name}.log")), None)
+}
+
+/// A nats-server with JetStream on `port`, its store in the run's dir.
+pub fn nats_proc(root: &Path, port: u16) -> anyhow::Result<Proc> {
+    let bin = std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .chain([
+                    Path::new("/usr/sbin").to_owned(),
+                    Path::new("/usr/bin").to_owned(),
+                ])
+                .map(|dir| dir.join("nats-server"))
+                .find(|p| p.is_file())
+        })
+        .context("--cluster needs nats-server (apt-get install nats-server)")?;
+    let args = vec![
+        "-js".into(),
+        "-a".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        port.to_string().into(),
+        "-sd".into(),
+        root.join("nats-data").into(),
+    ];
+    Ok(Proc::new(
+        "nats-server",
+        &bin,
+        args,
+        root.join("nats.log"),
+        Some(root.join("nats.out")),
+    ))
 }
 
 pub fn client_proc(
     bin: &Path,
     root: &Path,
-    port: u16,
+    ports: &[u16],
     token: &str,
     forward: &str,
     policy: RetryPolicy,
@@ -49,10 +99,14 @@ pub fn client_proc(
 ) -> Proc {
     // Retention must never prune a delivery the soak will look for.
     let keep = (options.deliveries * 20).max(10_000);
+    let relays: Vec<String> = ports
+        .iter()
+        .map(|p| format!("ws://127.0.0.1:{p}"))
+        .collect();
     let args = [
         "listen".into(),
         "--relay".into(),
-        format!("ws://127.0.0.1:{port}").into(),
+        relays.join(",").into(),
         "--token".into(),
         token.into(),
         "--forward".into(),

@@ -56,8 +56,9 @@ fn body(id: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Sends `deliveries` deliveries to `url`, starting `rate` a second.
-pub async fn run(url: &str, deliveries: usize, rate: f64) -> Sending {
+/// Sends `deliveries` deliveries, starting `rate` a second, to the relays'
+/// channel `urls` in turn (a retry goes to the next, as behind a load balancer).
+pub async fn run(urls: &[String], deliveries: usize, rate: f64) -> Sending {
     let started = Instant::now();
     let client = http_client();
     let gate = Arc::new(Semaphore::new(IN_FLIGHT));
@@ -68,9 +69,9 @@ pub async fn run(url: &str, deliveries: usize, rate: f64) -> Sending {
         let Ok(permit) = Arc::clone(&gate).acquire_owned().await else {
             break;
         };
-        let (client, url) = (client.clone(), url.to_owned());
+        let (client, urls) = (client.clone(), urls.to_vec());
         slots.spawn(async move {
-            let posts = deliver(&client, &url, slot).await;
+            let posts = deliver(&client, &urls, slot).await;
             drop(permit);
             posts
         });
@@ -91,10 +92,11 @@ pub async fn run(url: &str, deliveries: usize, rate: f64) -> Sending {
 }
 
 /// POSTs for one slot until one is accepted or the attempts run out.
-async fn deliver(client: &HttpClient, url: &str, slot: usize) -> Vec<Posted> {
+async fn deliver(client: &HttpClient, urls: &[String], slot: usize) -> Vec<Posted> {
     let mut posts = Vec::new();
     for attempt in 0..MAX_ATTEMPTS {
         let id = format!("{slot}.{attempt}");
+        let url = &urls[(slot + attempt as usize) % urls.len()];
         let headers: [(&str, &[u8]); 1] = [("content-type", b"application/json")];
         let sent = tokio::time::timeout(
             ANSWER_WAIT,
