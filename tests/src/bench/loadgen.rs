@@ -20,7 +20,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// What every connection sends.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub addr: SocketAddr,
+    /// Where to connect: connection `i` goes to `addrs[i % len]` (several
+    /// relays of a cluster share the load as behind a load balancer).
+    pub addrs: Vec<SocketAddr>,
     /// Path and query, e.g. `/h/{channel}/webhooks`.
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -109,8 +111,10 @@ pub async fn run(target: Target, load: Load) -> anyhow::Result<LoadResult> {
     let end = timed_from + load.duration;
     let target = std::sync::Arc::new(target);
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..load.connections {
-        tasks.spawn(connection(target.clone(), timed_from, end));
+    anyhow::ensure!(!target.addrs.is_empty(), "no address to load");
+    for i in 0..load.connections {
+        let addr = target.addrs[i % target.addrs.len()];
+        tasks.spawn(connection(target.clone(), addr, timed_from, end));
     }
     let mut total = LoadResult::default();
     while let Some(joined) = tasks.join_next().await {
@@ -122,6 +126,7 @@ pub async fn run(target: Target, load: Load) -> anyhow::Result<LoadResult> {
 /// One keep-alive connection sending requests back to back until `end`.
 async fn connection(
     target: std::sync::Arc<Target>,
+    addr: SocketAddr,
     timed_from: Instant,
     end: Instant,
 ) -> LoadResult {
@@ -130,7 +135,7 @@ async fn connection(
         result.failures += 1;
         result.first_failure.get_or_insert(message);
     };
-    let mut sender = match open(target.addr).await {
+    let mut sender = match open(addr).await {
         Ok(sender) => sender,
         Err(err) => {
             fail(&mut result, format!("{err:#}"));
@@ -139,7 +144,7 @@ async fn connection(
     };
     while Instant::now() < end {
         let started = Instant::now();
-        match tokio::time::timeout(REQUEST_TIMEOUT, exchange(&mut sender, &target)).await {
+        match tokio::time::timeout(REQUEST_TIMEOUT, exchange(&mut sender, &target, addr)).await {
             Ok(Ok(status)) if status == target.expect => {
                 result.total_ok += 1;
                 if started >= timed_from {
@@ -179,12 +184,12 @@ async fn open(addr: SocketAddr) -> anyhow::Result<Sender> {
 }
 
 /// One request and its whole answer; the status.
-async fn exchange(sender: &mut Sender, target: &Target) -> anyhow::Result<u16> {
+async fn exchange(sender: &mut Sender, target: &Target, addr: SocketAddr) -> anyhow::Result<u16> {
     sender.ready().await.context("connection closed")?;
     let mut request = hyper::Request::builder()
         .method("POST")
         .uri(&target.path)
-        .header("host", target.addr.to_string());
+        .header("host", addr.to_string());
     for (name, value) in &target.headers {
         request = request.header(name, value);
     }

@@ -1,6 +1,7 @@
 //! The tunnel under test, started in this process: a relay on 127.0.0.1:0
-//! with one token, and optionally the real `hookline listen` pipeline
-//! connected to it, verifying, storing and forwarding to the sink.
+//! with one token (or several relays sharing a NATS JetStream cluster), and
+//! optionally the real `hookline listen` pipeline connected to the first,
+//! verifying, storing and forwarding to the sink.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use hookline::listen::{ListenOptions, Listening, RelayChoice};
 use hookline::store::Counts;
 use hookline::verify::{Scheme, SchemeChoice, Verifier};
 use hookline_protocol::{ChannelId, DEFAULT_CHANNEL_NAME, Secret};
+use hookline_relay::cluster::{ClusterOptions, JetStreamQueue};
 use hookline_relay::{Relay, RelayConfig, RelayError, TokenSet};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -21,14 +23,13 @@ const TOKEN: &str = "bench-token-4c1d9a";
 /// A lagging event subscription must not stall the wait.
 const RECHECK: Duration = Duration::from_millis(50);
 
-/// A relay, and the client once [`Tunnel::connect`] ran.
+/// The relays (the client's first), and the client once [`Tunnel::connect`] ran.
 #[derive(Debug)]
 pub struct Tunnel {
+    /// The first relay's address, where the client connects.
     pub addr: SocketAddr,
     pub client: Option<Listening>,
-    relay: Relay,
-    shutdown: CancellationToken,
-    serving: JoinHandle<Result<(), RelayError>>,
+    relays: Vec<Serving>,
     dir: tempfile::TempDir,
 }
 
@@ -40,15 +41,42 @@ impl Tunnel {
         tokens.add(Secret::new(TOKEN), Vec::new());
         let mut config = RelayConfig::new(tokens, dir.path().join("relay"));
         tweak(&mut config);
-        let (relay, addr, shutdown, serving) = serve(config).await?;
+        let relay = Relay::open(config).context("relay open")?;
+        let served = serve_relay(relay).await?;
         Ok(Tunnel {
-            addr,
+            addr: served.1,
             client: None,
-            relay,
-            shutdown,
-            serving,
+            relays: vec![served],
             dir,
         })
+    }
+
+    /// `count` relays sharing the JetStream cluster at `nats`.
+    pub async fn cluster(nats: &str, count: usize) -> anyhow::Result<Tunnel> {
+        let dir = tempfile::tempdir().context("temp dir")?;
+        let mut relays = Vec::with_capacity(count);
+        for i in 0..count {
+            let mut tokens = TokenSet::new();
+            tokens.add(Secret::new(TOKEN), Vec::new());
+            let config = RelayConfig::new(tokens, dir.path().join(format!("relay-{i}")));
+            let options = ClusterOptions::new(vec![nats.to_owned()]);
+            let queue = JetStreamQueue::connect(&options, &config.queue_limits)
+                .await
+                .context("join the cluster")?;
+            let relay = Relay::with_cluster(config, queue).context("relay open")?;
+            relays.push(serve_relay(relay).await?);
+        }
+        Ok(Tunnel {
+            addr: relays[0].1,
+            client: None,
+            relays,
+            dir,
+        })
+    }
+
+    /// Every relay's address, the client's first.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.relays.iter().map(|r| r.1).collect()
     }
 
     /// Path of the channel's ingress, with `/webhooks` as the suffix.
@@ -113,12 +141,15 @@ impl Tunnel {
         if let Some(client) = self.client.take() {
             client.stop().await.context("client stop")?;
         }
-        self.shutdown.cancel();
-        self.serving
-            .await
-            .context("relay task")?
-            .context("relay serve")?;
-        self.relay.close().await.context("relay close")
+        for (relay, _, shutdown, serving) in self.relays {
+            shutdown.cancel();
+            serving
+                .await
+                .context("relay task")?
+                .context("relay serve")?;
+            relay.close().await.context("relay close")?;
+        }
+        Ok(())
     }
 }
 
@@ -131,7 +162,10 @@ type Serving = (
 
 /// Opens `config` and serves it on a fresh loopback port.
 pub async fn serve(config: RelayConfig) -> anyhow::Result<Serving> {
-    let relay = Relay::open(config).context("relay open")?;
+    serve_relay(Relay::open(config).context("relay open")?).await
+}
+
+async fn serve_relay(relay: Relay) -> anyhow::Result<Serving> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("bind relay")?;

@@ -10,7 +10,7 @@ use hookline_tests::bench::report::{self, Machine, Section};
 use hookline_tests::bench::scenarios::{self, Settings, idle, idle_child};
 use hookline_tests::bench::sink::Sink;
 
-const SCENARIOS: [&str; 6] = ["pairs", "ack", "idle", "store", "tui", "bodies"];
+const SCENARIOS: [&str; 7] = ["pairs", "ack", "idle", "store", "tui", "bodies", "cluster"];
 
 #[derive(Debug, Default)]
 struct Args {
@@ -127,6 +127,14 @@ async fn main() -> anyhow::Result<()> {
             scenarios::bodies::run(settings.clone(), &sink)
                 .await
                 .context("body sizes")?,
+        );
+    }
+    if wanted("cluster") {
+        step("one relay vs a cluster");
+        sections.push(
+            scenarios::cluster::run(settings.clone(), &sink)
+                .await
+                .context("one relay vs a cluster")?,
         );
     }
     if wanted("store") || wanted("tui") {

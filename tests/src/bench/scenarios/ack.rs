@@ -43,7 +43,7 @@ async fn once(sink: &Sink, payload: &Payload, load: loadgen::Load) -> anyhow::Re
     })
     .await?;
     let target = Target {
-        addr: tunnel.addr,
+        addrs: vec![tunnel.addr],
         path: tunnel.ingress_path(),
         headers: payload.headers.clone(),
         body: payload.body.clone(),

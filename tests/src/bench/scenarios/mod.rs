@@ -3,6 +3,7 @@
 
 pub mod ack;
 pub mod bodies;
+pub mod cluster;
 pub mod idle;
 pub mod idle_child;
 pub mod pairs;

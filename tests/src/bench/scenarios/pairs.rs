@@ -27,7 +27,7 @@ pub struct RunFigures {
 pub async fn direct(sink: &Sink, payload: &Payload, load: Load) -> anyhow::Result<RunFigures> {
     let before = sink.received();
     let target = Target {
-        addr: sink.addr,
+        addrs: vec![sink.addr],
         path: "/webhooks".into(),
         headers: payload.headers.clone(),
         body: payload.body.clone(),
@@ -52,7 +52,7 @@ pub async fn tunnel(sink: &Sink, payload: &Payload, load: Load) -> anyhow::Resul
     tunnel.connect(&sink.url("/webhooks")).await?;
     let before = sink.received();
     let target = Target {
-        addr: tunnel.addr,
+        addrs: vec![tunnel.addr],
         path: tunnel.ingress_path(),
         headers: payload.headers.clone(),
         body: payload.body.clone(),
