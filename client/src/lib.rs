@@ -13,6 +13,7 @@ pub mod connection;
 pub mod control;
 pub mod data_dir;
 pub mod dev_secret;
+pub mod diff;
 pub mod editor;
 pub mod escape;
 pub mod export;

@@ -31,6 +31,14 @@ async fn an_edited_signed_body_is_warned_about_resigned_or_kept_on_purpose() {
     // No terminal to ask on: warned, then sent as it was (scripts keep working).
     let out = run(BIN, dir.path(), &["replay", &id, "--edit"], &env).await;
     assert_success(&out);
+    // What changed is shown before anything is sent.
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.starts_with(
+            "--- stored body\n+++ edited body\n@@ -1,4 +1,4 @@\n {\n   \"event\": \"contact.updated\",\n-  \"plan\": \"free\"\n+  \"plan\": \"pro\"\n }\n"
+        ),
+        "{shown}"
+    );
     let warned = stderr(&out);
     assert!(
         warned.contains(

@@ -133,6 +133,10 @@ impl ReplayArgs {
         };
         if self.edit {
             let edited = EditedBody::edit(&replayer, ids[0]).await?;
+            print!(
+                "{}",
+                crate::escape::for_terminal(&edited.diff(), crate::escape::Lines::Kept)
+            );
             match edited.stale_choice(self.resign, self.keep_signature, self.secret_label())? {
                 StaleChoice::Send => {}
                 StaleChoice::Resign => options.resign = true,

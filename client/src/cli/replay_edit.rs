@@ -54,6 +54,18 @@ impl EditedBody {
         })
     }
 
+    /// What the edit changed, as a unified diff of the bodies (JSON
+    /// pretty-printed alike on both sides).
+    pub fn diff(&self) -> String {
+        crate::diff::unified(
+            &crate::diff::body_text(&self.original),
+            &crate::diff::body_text(&self.body),
+            "stored body",
+            "edited body",
+            3,
+        )
+    }
+
     /// Decides about a signature the edit made stale: `--resign` and
     /// `--keep-signature` decide without a word; otherwise the developer is
     /// warned on stderr and, on a terminal, asked.
