@@ -135,7 +135,7 @@ impl ReplayArgs {
             let edited = EditedBody::edit(&replayer, ids[0]).await?;
             print!(
                 "{}",
-                crate::escape::for_terminal(&edited.diff(), crate::escape::Lines::Kept)
+                crate::escape::for_terminal(edited.diff(), crate::escape::Lines::Kept)
             );
             match edited.stale_choice(self.resign, self.keep_signature, self.secret_label())? {
                 StaleChoice::Send => {}
