@@ -305,3 +305,101 @@ fn a_gap_shows_a_banner_until_acknowledged() {
         lines(" Deliveries ────────────────────────────────────────────────────────────────────")
     );
 }
+
+/// An edited replay of the newest delivery: `plan` changed, the signature
+/// re-signed, the app answering 422 now where it answered 200 before.
+fn after_an_edited_replay() -> App {
+    use hookline::diff::{lines as diff_lines, request_text};
+    use hookline::store::Outcome;
+    use hookline::tui::action::Loaded;
+    use hookline::tui::app::ReplayDiff;
+    use hookline_protocol::Header;
+    let mut app = twelve();
+    let original = stored(12, "email.opened", Some(200));
+    let before = original.attempts.last().map(|a| a.outcome.clone());
+    let mut sent_headers = original.delivery.headers.clone();
+    for header in &mut sent_headers {
+        if header.name == "x-webhook-signature" {
+            header.value = b"cd34".to_vec();
+        }
+    }
+    let edited = String::from_utf8_lossy(&original.delivery.body).replace("ada@", "bob@");
+    let after = Outcome::Response {
+        status: 422,
+        headers: vec![Header::new("content-type", b"application/json".to_vec())],
+        body: br#"{"error":"unknown contact"}"#.to_vec(),
+        body_truncated: false,
+    };
+    let mut attempt = original.attempts[0].clone();
+    attempt.outcome = after.clone();
+    let diff = ReplayDiff {
+        id: original.delivery.id,
+        request: diff_lines(
+            &request_text(&original.delivery.headers, &original.delivery.body),
+            &request_text(&sent_headers, edited.as_bytes()),
+        ),
+        before,
+        after,
+    };
+    update(
+        &mut app,
+        Action::Loaded(Loaded::Replayed {
+            id: original.delivery.id,
+            result: Ok(attempt),
+            diff: Some(Box::new(diff)),
+        }),
+    );
+    app
+}
+
+#[test]
+fn an_edited_replay_shows_the_request_diff_and_both_answers() {
+    let app = after_an_edited_replay();
+    assert_eq!(
+        screen(&app, 80, 24),
+        lines(EDITED_REPLAY.trim_start_matches('\n'))
+    );
+    // On the diff screen q and Esc leave it (q does not quit); ↓ scrolls it.
+    use crossterm::event::{KeyCode, KeyEvent};
+    use hookline::tui::action::for_key;
+    let key = |c| for_key(&app, KeyEvent::from(c));
+    assert_eq!(key(KeyCode::Char('q')), Some(Action::Back));
+    assert_eq!(key(KeyCode::Esc), Some(Action::Back));
+    assert_eq!(
+        key(KeyCode::Char('r')),
+        None,
+        "no replay from the diff screen"
+    );
+    let mut app = app;
+    update(&mut app, Action::Down);
+    assert_eq!(app.diff_scroll, 1);
+    update(&mut app, Action::Back);
+    assert!(app.diff.is_none());
+    assert!(rows(&app, 2, 3)[0].starts_with(" Deliveries ──"));
+}
+
+const EDITED_REPLAY: &str = "
+ hookline  ● connected (embedded relay)   12 total · 1 failed · 1 invalid
+ http://127.0.0.1:8700/h/abcdefghijklmnopqrstuvwxyz → http://127.0.0.1:3000/
+┌ Edited replay 01KQHZ4Y90000000000000000C: stored → sent (-2 +2) ─────────────┐
+│  content-type: application/json                                              │
+│- x-webhook-signature: ab12                                                   │
+│+ x-webhook-signature: cd34                                                   │
+│                                                                              │
+│  {                                                                           │
+│    \"data\": {                                                                 │
+│-     \"email\": \"ada@example.com\",                                             │
+│+     \"email\": \"bob@example.com\",                                             │
+│      \"n\": 12                                                                 │
+└──────────────────────────────────────────────────────────────────────────────┘
+┌ Answer before ───────────────────────┐┌ Answer to the edited replay ─────────┐
+│200                                   ││422                                   │
+│content-type: application/json        ││content-type: application/json        │
+│                                      ││                                      │
+│{                                     ││{                                     │
+│  \"ok\": true                          ││  \"error\": \"unknown contact\"          │
+│}                                     ││}                                     │
+│                                      ││                                      │
+│                                      ││                                      │
+└──────────────────────────────────────┘└──────────────────────────────────────┘
+ replayed 01KQHZ4Y90000000000000000C: 422 in 12 ms";

@@ -52,6 +52,8 @@ pub enum ReplayError {
 #[derive(Debug, Clone)]
 pub struct Replayed {
     pub attempt: Attempt,
+    /// The request as sent (edited body, fresh signature), for showing what changed.
+    pub request: OutgoingRequest,
     /// The automatic retry this replay took the place of, if one was pending.
     pub superseded: Option<RetrySchedule>,
 }
@@ -162,6 +164,7 @@ impl Replayer {
         self.access.record_attempt(id, &attempt).await?;
         Ok(Replayed {
             attempt,
+            request,
             superseded,
         })
     }

@@ -81,6 +81,8 @@ pub enum Loaded {
     Replayed {
         id: DeliveryId,
         result: Result<Attempt, String>,
+        /// For an edited replay: what it changed.
+        diff: Option<Box<super::app::ReplayDiff>>,
     },
     /// The body came back from the editor; `None` when unchanged or abandoned.
     Edited {
@@ -154,6 +156,18 @@ pub fn for_key(app: &App, key: KeyEvent) -> Option<Action> {
         return matches!(key.code, KeyCode::Char('q'))
             .then_some(Action::Quit)
             .or(Some(Action::Back));
+    }
+    if app.diff.is_some() {
+        // The diff screen: scroll it, or leave it (Esc or q).
+        return match key.code {
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+            KeyCode::PageUp => Some(Action::PageUp),
+            KeyCode::PageDown => Some(Action::PageDown),
+            KeyCode::Esc | KeyCode::Char('q') => Some(Action::Back),
+            KeyCode::Char('?') => Some(Action::ToggleHelp),
+            _ => None,
+        };
     }
     Some(match key.code {
         KeyCode::Up | KeyCode::Char('k') => Action::Up,

@@ -38,7 +38,22 @@ pub struct App {
     pub gaps: Vec<GapRecord>,
     /// When gaps were last asked for (they arrive without a store event).
     pub gaps_checked_ms: u64,
+    /// What the last edited replay changed, shown over the panes until Esc.
+    pub diff: Option<Box<ReplayDiff>>,
+    /// Lines of the diff scrolled past.
+    pub diff_scroll: u16,
     pub quit: bool,
+}
+
+/// An edited replay next to the original: the request compared line by line
+/// (headers, then the body) and the app's answers before and after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayDiff {
+    pub id: DeliveryId,
+    pub request: Vec<crate::diff::DiffLine>,
+    /// The answer to the attempt before the replay, if there was one.
+    pub before: Option<Outcome>,
+    pub after: Outcome,
 }
 
 /// What the header says about where deliveries come from.

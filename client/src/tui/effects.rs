@@ -8,6 +8,7 @@ use std::sync::Arc;
 use hookline_protocol::DeliveryId;
 
 use super::action::{Action, Loaded, Place};
+use super::app::ReplayDiff;
 use super::clipboard;
 use super::event::{Event, Sender};
 use super::terminal::Screen;
@@ -123,10 +124,10 @@ impl Runner {
                 Ok(_) => Loaded::Gaps(Ok(Vec::new())),
                 Err(e) => Loaded::Gaps(Err(text(e))),
             },
-            Effect::Replay { id, resign, body } => Loaded::Replayed {
-                id,
-                result: self.replay(id, resign, body).await,
-            },
+            Effect::Replay { id, resign, body } => {
+                let (result, diff) = self.replay(id, resign, body).await;
+                Loaded::Replayed { id, result, diff }
+            }
             Effect::Delete(id) => {
                 let result = self.access.delete(id).await;
                 let flushed = match result {
@@ -145,27 +146,57 @@ impl Runner {
         })
     }
 
+    /// Replays `id`; an edited one also comes back compared with the original.
     async fn replay(
         &self,
         id: DeliveryId,
         resign: bool,
         body: Option<Vec<u8>>,
-    ) -> Result<crate::store::Attempt, String> {
-        let replayer = self
-            .replayer
-            .as_ref()
-            .ok_or("no forward target: start with --forward URL")?;
+    ) -> (
+        Result<crate::store::Attempt, String>,
+        Option<Box<ReplayDiff>>,
+    ) {
+        let Some(replayer) = self.replayer.as_ref() else {
+            return (
+                Err("no forward target: start with --forward URL".into()),
+                None,
+            );
+        };
+        let edited = body.is_some();
+        // The original as it was before this replay added an attempt.
+        let original = match edited {
+            true => self.access.get(id).await.ok().flatten(),
+            false => None,
+        };
         let options = ReplayOptions {
             to: None,
             resign,
             body,
             ..ReplayOptions::default()
         };
-        replayer
-            .replay(id, &options)
-            .await
-            .map(|replayed| replayed.attempt)
-            .map_err(|e| e.to_string())
+        match replayer.replay(id, &options).await {
+            Ok(replayed) => {
+                let diff = original.map(|stored| {
+                    Box::new(ReplayDiff {
+                        id,
+                        request: crate::diff::lines(
+                            &crate::diff::request_text(
+                                &stored.delivery.headers,
+                                &stored.delivery.body,
+                            ),
+                            &crate::diff::request_text(
+                                &replayed.request.headers,
+                                &replayed.request.body,
+                            ),
+                        ),
+                        before: stored.attempts.last().map(|a| a.outcome.clone()),
+                        after: replayed.attempt.outcome.clone(),
+                    })
+                });
+                (Ok(replayed.attempt), diff)
+            }
+            Err(e) => (Err(e.to_string()), None),
+        }
     }
 
     async fn copy_curl(&self, id: DeliveryId, screen: &mut dyn Screen) {

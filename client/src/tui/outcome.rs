@@ -9,11 +9,15 @@ use crate::store::{Attempt, Outcome};
 
 pub(super) fn apply(app: &mut App, loaded: Loaded) -> Vec<Effect> {
     match loaded {
-        Loaded::Replayed { id, result } => {
+        Loaded::Replayed { id, result, diff } => {
             app.replaying.remove(&id);
             match result {
                 Ok(attempt) => app.say(format!("replayed {id}: {}", describe(&attempt))),
                 Err(e) => app.complain(format!("replay of {id} failed: {e}")),
+            }
+            if diff.is_some() {
+                app.diff = diff;
+                app.diff_scroll = 0;
             }
             vec![]
         }

@@ -45,6 +45,9 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
         app.prompt = None;
         return vec![];
     }
+    if app.diff.take().is_some() {
+        return vec![];
+    }
     if app.focus == Focus::Detail {
         app.focus = Focus::List;
         return vec![];

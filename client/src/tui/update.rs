@@ -117,6 +117,12 @@ fn page_step(app: &App) -> usize {
 /// Moves the selection (or scrolls the detail when it has the focus), asks
 /// for the neighbouring page near either end, and loads the new detail.
 fn move_selection(app: &mut App, delta: isize) -> Vec<Effect> {
+    if app.diff.is_some() {
+        app.diff_scroll = app
+            .diff_scroll
+            .saturating_add_signed(delta.clamp(-100, 100) as i16);
+        return vec![];
+    }
     if app.focus == Focus::Detail {
         app.detail.scroll = app
             .detail

@@ -14,6 +14,9 @@ use crate::tui::app::{App, Prompt};
 
 const HINTS: &str = " ↑↓ move  Tab pane  ←→ tab  r replay  / filter  f failed  ? help  q quit";
 
+/// The keys of the diff screen.
+const DIFF_HINTS: &str = " ↑↓ PgUp PgDn scroll  Esc/q back to the list";
+
 /// Most rows the footer grows to; a message longer still is cut.
 const MAX_ROWS: u16 = 4;
 
@@ -89,6 +92,9 @@ fn line(app: &App) -> Line<'static> {
                 format!(" {}", for_terminal(&status.text, Lines::One)),
                 Style::new().fg(color),
             )
+        }
+        (None, None) if app.diff.is_some() => {
+            Line::styled(DIFF_HINTS, Style::new().fg(Color::DarkGray))
         }
         (None, None) => Line::styled(HINTS, Style::new().fg(Color::DarkGray)),
     }

@@ -18,7 +18,7 @@ const KEYS: [(&str, &str); 18] = [
     ("R", "replay re-signed with your secret"),
     (
         "e",
-        "edit the body in $EDITOR, then replay (asks to re-sign a signed one)",
+        "edit the body, replay it, see the diff (Esc leaves it)",
     ),
     ("/", "filter; Esc clears"),
     ("f", "failed deliveries only"),

@@ -9,6 +9,7 @@ use ratatui::style::{Color, Style};
 use super::app::{App, list_rows};
 
 mod detail;
+mod diff;
 mod footer;
 mod header;
 mod help;
@@ -28,8 +29,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
     ])
     .areas(area);
     header::draw(frame, top, app);
-    list::draw(frame, list, app);
-    detail::draw(frame, detail, app);
+    match &app.diff {
+        // The diff takes the list's and the detail's room.
+        Some(replay) => diff::draw(frame, list.union(detail), replay, app.diff_scroll),
+        None => {
+            list::draw(frame, list, app);
+            detail::draw(frame, detail, app);
+        }
+    }
     footer::draw(frame, bottom, app);
     if app.help {
         help::draw(frame, centered(area, 64, 20), app);
