@@ -187,6 +187,7 @@ fn r_replays_the_selected_delivery_and_r_needs_a_secret() {
         Action::Loaded(Loaded::Replayed {
             id: id(2),
             result: Ok(attempt),
+            diff: None,
         }),
     );
     assert!(!app.replaying.contains(&id(2)));
