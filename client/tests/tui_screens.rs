@@ -203,6 +203,16 @@ fn a_lost_connection_counts_down_to_the_retry() {
     );
     update(&mut app, Action::Connection(ConnectionState::Stopped));
     assert_eq!(rows(&app, 0, 1), [" hookline  ✗ disconnected   counting…"]);
+    update(
+        &mut app,
+        Action::Connection(ConnectionState::Refused {
+            reason: "token revoked".into(),
+        }),
+    );
+    assert_eq!(
+        rows(&app, 0, 1),
+        [" hookline  ✗ refused: token revoked   counting…"]
+    );
 }
 
 #[test]

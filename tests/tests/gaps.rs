@@ -80,6 +80,16 @@ async fn an_age_drop_is_reported_once_as_a_gap_and_recorded() {
         serde_json::json!([{"count": 2, "first": 0, "last": 1, "reason": "age",
                             "noticed_at_ms": status["gaps"][0]["noticed_at_ms"]}])
     );
+    assert_eq!(
+        status["dropped"],
+        serde_json::json!({"age": 2}),
+        "drops by reason"
+    );
+    let text = stdout(&run(BIN, dir.path(), &["status"], &[]).await);
+    assert!(
+        text.contains("dropped     2 (age) by the relay after accepting"),
+        "{text}"
+    );
     third.terminate().await;
 
     let store = Store::open(dir.path()).unwrap();

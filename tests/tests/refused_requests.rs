@@ -65,5 +65,16 @@ async fn bodies_over_max_body_are_refused_and_reported_on_the_listen_output() {
         }
     }
     assert_eq!(refused, 3, "each refused request counted once");
+    // `status` counts them by reason while the listener runs.
+    let out = hookline_tests::cli::run(BIN, dir.path(), &["status", "--json"], &[]).await;
+    let status: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert_eq!(status["refused"], serde_json::json!({"body_too_large": 3}));
+    let text = hookline_tests::cli::run(BIN, dir.path(), &["status"], &[]).await;
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("refused     3 (body_too_large) senders since the listener started"),
+        "{text}"
+    );
     child.kill().await.unwrap();
 }

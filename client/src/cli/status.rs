@@ -103,6 +103,8 @@ fn to_json(
         .collect();
     json!({
         "connected": link.is_some_and(|l| l.connected),
+        "dropped": dropped_by_reason(&store.gaps),
+        "refused": link.map(|l| l.refused.clone()).unwrap_or_default(),
         "state": link.map_or("not running", |l| l.state.as_str()),
         "listener_pid": pid,
         "since_ms": link.map(|l| l.since_ms),
@@ -185,9 +187,45 @@ fn print_text(
     for gap in &store.gaps {
         println!("gap         {}", gap.describe());
     }
+    let dropped = dropped_by_reason(&store.gaps);
+    if !dropped.is_empty() {
+        println!(
+            "dropped     {} by the relay after accepting",
+            by_reason(&dropped)
+        );
+    }
+    if let Some(link) = status.link.as_ref().filter(|l| !l.refused.is_empty()) {
+        println!(
+            "refused     {} senders since the listener started",
+            by_reason(&link.refused)
+        );
+    }
     println!(
         "store       {} ({:.1} MiB)",
         data_dir.display(),
         store.store_bytes as f64 / (1024.0 * 1024.0)
     );
+}
+
+/// Deliveries the relay dropped after accepting them, by reason, from the gaps it reported.
+fn dropped_by_reason(gaps: &[crate::store::GapRecord]) -> std::collections::BTreeMap<String, u64> {
+    let mut dropped = std::collections::BTreeMap::new();
+    for gap in gaps {
+        *dropped.entry(gap.reason.clone()).or_default() += gap.count;
+    }
+    dropped
+}
+
+/// `12 (age), 3 (queue_full)`.
+fn by_reason(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(reason, n)| {
+            format!(
+                "{n} ({})",
+                crate::escape::for_terminal(reason, crate::escape::Lines::One)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -28,6 +28,10 @@ pub struct LinkStatus {
     pub relay_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Senders the relay refused for this channel since the listener
+    /// started (rate limit, full queue…), by reason.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub refused: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug)]
@@ -38,6 +42,7 @@ struct Seen {
     public_url: Option<String>,
     /// The relay of the last session (one of several with failover).
     relay: Option<String>,
+    refused: std::collections::BTreeMap<String, u64>,
 }
 
 /// The listener's live view of its connection. Cheap to clone.
@@ -61,6 +66,7 @@ impl LiveLink {
             since: Instant::now(),
             public_url,
             relay,
+            refused: Default::default(),
         };
         Self {
             seen: Arc::new(Mutex::new(seen)),
@@ -92,7 +98,7 @@ impl LiveLink {
         let phase = |s: &ConnectionState| match s {
             ConnectionState::Connected { .. } => 0,
             ConnectionState::Connecting | ConnectionState::Reconnecting { .. } => 1,
-            ConnectionState::Stopped => 2,
+            ConnectionState::Stopped | ConnectionState::Refused { .. } => 2,
         };
         if let ConnectionState::Connected { public_url, relay } = &state {
             seen.public_url = Some(public_url.clone());
@@ -107,6 +113,12 @@ impl LiveLink {
         seen.since = Instant::now();
     }
 
+    /// Counts senders the relay refused (a `refused` notice).
+    pub fn note_refused(&self, reason: &str, count: u64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        *seen.refused.entry(reason.to_owned()).or_default() += count;
+    }
+
     /// The state as `status` shows it.
     pub fn snapshot(&self) -> LinkStatus {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -118,6 +130,7 @@ impl LiveLink {
                 Some(after.saturating_sub(seen.since.elapsed())),
                 Some(error.clone()),
             ),
+            ConnectionState::Refused { reason } => ("refused", None, Some(reason.clone())),
             ConnectionState::Stopped => ("stopped", None, None),
         };
         LinkStatus {
@@ -132,6 +145,7 @@ impl LiveLink {
                 _ => self.relay_url.clone(),
             },
             public_url: seen.public_url.clone(),
+            refused: seen.refused.clone(),
         }
     }
 }

@@ -25,6 +25,11 @@ pub enum ConnectionState {
         after: Duration,
         error: String,
     },
+    /// Stopped for good: the relay refused the session (a revoked token, a
+    /// version to update…) or ended it with a reason retrying cannot fix.
+    Refused {
+        reason: String,
+    },
     Stopped,
 }
 
@@ -116,6 +121,11 @@ pub async fn run(
             () = shutdown.cancelled() => break Ok(()),
         }
     };
-    state.send_replace(ConnectionState::Stopped);
+    state.send_replace(match &result {
+        Err(stopped) => ConnectionState::Refused {
+            reason: stopped.to_string(),
+        },
+        Ok(()) => ConnectionState::Stopped,
+    });
     result
 }

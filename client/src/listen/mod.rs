@@ -219,7 +219,7 @@ impl Listening {
                 shutdown.clone(),
             ))
         });
-        let live = tokio::spawn(link.follow(state.clone(), shutdown.clone()));
+        let live = tokio::spawn(link.clone().follow(state.clone(), shutdown.clone()));
         let last = LastListen {
             forward: first_target.clone(),
             public_url: public_url.clone(),
@@ -279,6 +279,7 @@ impl Listening {
             state.clone(),
             refusals_rx,
             reporter,
+            link.clone(),
             shutdown.clone(),
         ));
         let tasks = supervise::Tasks {

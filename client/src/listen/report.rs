@@ -292,6 +292,7 @@ pub async fn report_state_changes(
     mut state: watch::Receiver<ConnectionState>,
     mut refusals: mpsc::UnboundedReceiver<Refusal>,
     reporter: Reporter,
+    link: crate::connection::LiveLink,
     shutdown: CancellationToken,
 ) {
     let mut was_connected = true;
@@ -299,6 +300,7 @@ pub async fn report_state_changes(
         tokio::select! {
             changed = state.changed() => if changed.is_err() { return },
             Some(refusal) = refusals.recv() => {
+                link.note_refused(&refusal.reason, refusal.count);
                 report_refusal(&reporter, &refusal);
                 continue;
             }

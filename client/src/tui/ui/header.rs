@@ -87,6 +87,11 @@ fn link(app: &App) -> Vec<Span<'static>> {
                     Color::Yellow,
                 )
             }
+            ConnectionState::Refused { reason } => (
+                "✗",
+                format!("refused: {}", for_terminal(reason, Lines::One)),
+                Color::Red,
+            ),
             ConnectionState::Stopped => ("✗", "disconnected".to_owned(), Color::Red),
         },
         Link::Listener { pid } => ("●", format!("via listener (pid {pid})"), Color::Green),
