@@ -29,6 +29,9 @@ pub struct Target {
     pub body: Bytes,
     /// The status every answer must have.
     pub expect: u16,
+    /// Count 504 (the relay waited its response timeout; the delivery stays
+    /// queued and is delivered later) apart instead of failing the run.
+    pub late_ok: bool,
 }
 
 /// How hard and how long.
@@ -49,6 +52,8 @@ pub struct LoadResult {
     pub latencies: Latencies,
     /// From the end of the warmup to the last timed answer.
     pub measured: Duration,
+    /// Answers 504 when the target allows them (`late_ok`).
+    pub late: u64,
     /// Wrong statuses and transport errors, first few kept for the message.
     pub failures: u64,
     pub first_failure: Option<String>,
@@ -77,6 +82,7 @@ impl LoadResult {
 
     fn merge(&mut self, other: LoadResult) {
         self.total_ok += other.total_ok;
+        self.late += other.late;
         self.latencies.extend(other.latencies);
         self.measured = self.measured.max(other.measured);
         self.failures += other.failures;
@@ -152,6 +158,7 @@ async fn connection(
                     result.measured = timed_from.elapsed();
                 }
             }
+            Ok(Ok(504)) if target.late_ok => result.late += 1,
             Ok(Ok(status)) => fail(
                 &mut result,
                 format!("status {status}, expected {}", target.expect),

@@ -93,14 +93,19 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .join(" ");
     let machine = Machine::detect(command);
-    let settings = Settings {
-        quick: args.quick,
-        conns: args.conns.clone(),
-    };
     let wanted = |name: &str| {
         args.only
             .as_ref()
             .is_none_or(|only| only.iter().any(|o| o == name))
+    };
+    // The tunnel runs start the real binaries, built for this profile.
+    let bins = (wanted("pairs") || wanted("bodies"))
+        .then(|| hookline_tests::soak::binaries::locate(None))
+        .transpose()?;
+    let settings = Settings {
+        quick: args.quick,
+        bins,
+        conns: args.conns.clone(),
     };
     let sink = Sink::start()?;
     let mut sections: Vec<Section> = Vec::new();

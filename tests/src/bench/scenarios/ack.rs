@@ -48,6 +48,7 @@ async fn once(sink: &Sink, payload: &Payload, load: loadgen::Load) -> anyhow::Re
         headers: payload.headers.clone(),
         body: payload.body.clone(),
         expect: 202,
+        late_ok: false,
     };
     let mut result = loadgen::run_on_own_thread(target, load).await?;
     result.check("ack-mode ingest")?;

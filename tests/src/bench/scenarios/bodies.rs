@@ -38,9 +38,10 @@ pub async fn run(settings: Settings, sink: &Sink) -> anyhow::Result<Section> {
             Duration::from_secs(2)
         },
     };
+    let bins = settings.binaries()?;
     for (name, size) in SIZES {
         let payload = payload::signed(size)?;
-        let pairs = alternate(sink, &payload, load, settings.runs().min(3)).await?;
+        let pairs = alternate(sink, &payload, load, settings.runs().min(3), &bins).await?;
         let direct = median(pairs.iter().map(|(a, _)| a.throughput / 1e6));
         let tunnel = median(pairs.iter().map(|(_, b)| b.throughput / 1e6));
         let ratio = median(pairs.iter().map(|(a, b)| b.throughput / a.throughput));

@@ -22,11 +22,20 @@ pub const SETTLE: Duration = Duration::from_secs(120);
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub quick: bool,
+    /// `hookline` and `hookline-relay` for the tunnel runs, once found.
+    pub bins: Option<crate::soak::binaries::Binaries>,
     /// Concurrencies for the direct-vs-tunnel pairs, instead of the defaults.
     pub conns: Option<Vec<usize>>,
 }
 
 impl Settings {
+    /// The binaries the tunnel runs start.
+    pub fn binaries(&self) -> anyhow::Result<crate::soak::binaries::Binaries> {
+        self.bins
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("the tunnel binaries were not built"))
+    }
+
     /// Runs per figure; the figure is their median.
     pub fn runs(&self) -> usize {
         if self.quick { 1 } else { 5 }
