@@ -108,7 +108,18 @@ impl JetStreamQueue {
             .build(client.clone());
         js.create_or_update_stream(stream_config(options, limits))
             .await
-            .map_err(|e| ClusterError::Stream(e.to_string()))?;
+            .map_err(|e| {
+                let why = e.to_string();
+                if why.to_ascii_lowercase().contains("retention") {
+                    ClusterError::Stream(format!(
+                        "{why}: the {STREAM} stream was made by an earlier release, which kept \
+                         acknowledged deliveries; once its clients have caught up, remove it \
+                         (`nats stream rm {STREAM}`) and start the relays again"
+                    ))
+                } else {
+                    ClusterError::Stream(why)
+                }
+            })?;
         let presence = super::presence::bucket(&js, options.replicas)
             .await
             .map_err(ClusterError::Stream)?;
@@ -276,6 +287,10 @@ fn stream_config(options: &ClusterOptions, limits: &QueueLimits) -> stream::Conf
     stream::Config {
         name: STREAM.into(),
         subjects: vec![format!("{SUBJECT_PREFIX}*")],
+        // A delivery leaves the stream when its channel's consumer acks it
+        // (the client stored it): the per-channel count is what is queued,
+        // not what was ever sent.
+        retention: stream::RetentionPolicy::WorkQueue,
         storage: stream::StorageType::File,
         num_replicas: options.replicas,
         max_age: limits.max_age,

@@ -4,7 +4,7 @@
 //! # Mapping onto JetStream (why this shape)
 //!
 //! - One stream, `HOOKLINE`, over subjects `hookline.ch.<channel>`, file
-//!   storage: an accepted delivery is the delivery frame's bytes as the
+//!   storage, work-queue retention (a delivery is removed once acked): an accepted delivery is the delivery frame's bytes as the
 //!   message payload, untouched, so the session sends what ingress encoded.
 //! - Queued bytes per channel are counted by the relays in a key-value
 //!   bucket (see `byte_counts`): JetStream 2.9 has no per-subject byte limit.

@@ -92,3 +92,30 @@ async fn a_channels_byte_limit_holds_across_relays_and_stored_deliveries_free_it
     client.stored(delivery.id).await;
     assert_eq!(sender.await.unwrap().status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_deliveries_leave_the_stream_so_the_count_limit_is_what_is_queued() {
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new(tokens(), dir.path().to_owned());
+    config.queue_limits.max_count = 3;
+    let options = ClusterOptions::new(vec![server.url()]);
+    let queue = JetStreamQueue::connect(&options, &config.queue_limits)
+        .await
+        .expect("join the test cluster");
+    let relay = TestRelay::serve(Relay::with_cluster(config, queue).unwrap(), None).await;
+    let mut client = Client::welcome(relay.addr, TOKEN_A).await;
+    let path = format!("/h/{}/count", channel(TOKEN_A));
+    // Four times the limit, each stored by the client: none is refused.
+    for n in 0..12 {
+        let sender = tokio::spawn(post(relay.addr, &path, format!("{{\"n\":{n}}}")));
+        let (delivery, _) = client.delivery().await;
+        client.respond(delivery.id, 200, vec![], b"ok").await;
+        client.stored(delivery.id).await;
+        assert_eq!(sender.await.unwrap().status, 200, "delivery {n}");
+    }
+    drop(client);
+    relay.stop().await;
+}

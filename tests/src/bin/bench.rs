@@ -81,6 +81,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    // The in-process relays and clients log to stderr with RUST_LOG set.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args = parse(std::env::args().skip(1))?;
     if let Some((addr, n)) = &args.idle_child {
         return idle_child::child(addr, *n).await;
