@@ -151,26 +151,32 @@ async fn not_a_relay(at: Option<SocketAddr>) -> (SocketAddr, tokio::task::JoinHa
     (addr, server)
 }
 
-#[tokio::test]
-async fn after_one_session_the_same_errors_are_retried() {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let relay_stop = CancellationToken::new();
-    let token = relay(listener, None, dir.path(), relay_stop.clone());
+/// The connection supervisor on `urls`, its state and its stop; the
+/// channels it talks through are kept open for the test's length.
+struct Supervised {
+    supervisor: tokio::task::JoinHandle<Result<(), connection::Stopped>>,
+    state: watch::Receiver<ConnectionState>,
+    stop: CancellationToken,
+    _channels: (
+        mpsc::UnboundedReceiver<connection::Incoming>,
+        mpsc::UnboundedReceiver<connection::Refusal>,
+        mpsc::UnboundedSender<hookline_protocol::ClientMessage>,
+    ),
+}
 
-    let (deliveries, _deliveries) = mpsc::unbounded_channel();
-    let (refusals, _refusals) = mpsc::unbounded_channel();
+fn supervise(urls: Vec<String>, token: Secret) -> Supervised {
+    let (deliveries, deliveries_rx) = mpsc::unbounded_channel();
+    let (refusals, refusals_rx) = mpsc::unbounded_channel();
     let incoming = connection::FromRelay {
         deliveries,
         refusals,
         gaps: mpsc::unbounded_channel().0,
     };
-    let (_outbound, outbound_rx) = mpsc::unbounded_channel();
+    let (outbound, outbound_rx) = mpsc::unbounded_channel();
     let (state_tx, state) = watch::channel(ConnectionState::Connecting);
     let stop = CancellationToken::new();
     let endpoint = RelayEndpoint {
-        urls: vec![format!("ws://{addr}")],
+        urls,
         token,
         channel: None,
         tls: None,
@@ -183,6 +189,28 @@ async fn after_one_session_the_same_errors_are_retried() {
         state_tx,
         stop.clone(),
     ));
+    Supervised {
+        supervisor,
+        state,
+        stop,
+        _channels: (deliveries_rx, refusals_rx, outbound),
+    }
+}
+
+#[tokio::test]
+async fn after_one_session_the_same_errors_are_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let relay_stop = CancellationToken::new();
+    let token = relay(listener, None, dir.path(), relay_stop.clone());
+
+    let Supervised {
+        supervisor,
+        state,
+        stop,
+        _channels: _kept,
+    } = supervise(vec![format!("ws://{addr}")], token);
     let until = |wanted: fn(&ConnectionState) -> bool| {
         let mut state = state.clone();
         async move {
@@ -249,30 +277,12 @@ async fn a_relay_that_goes_away_is_left_for_the_next_at_once() {
     let (stop_a, stop_b) = (CancellationToken::new(), CancellationToken::new());
     let a = relay_for(&token, &dir.path().join("a"), stop_a.clone()).await;
     let b = relay_for(&token, &dir.path().join("b"), stop_b.clone()).await;
-    let (deliveries, _deliveries) = mpsc::unbounded_channel();
-    let (refusals, _refusals) = mpsc::unbounded_channel();
-    let incoming = connection::FromRelay {
-        deliveries,
-        refusals,
-        gaps: mpsc::unbounded_channel().0,
-    };
-    let (_outbound, outbound_rx) = mpsc::unbounded_channel();
-    let (state_tx, mut state) = watch::channel(ConnectionState::Connecting);
-    let stop = CancellationToken::new();
-    let endpoint = RelayEndpoint {
-        urls: vec![format!("ws://{a}"), format!("ws://{b}")],
-        token,
-        channel: None,
-        tls: None,
-        respond: Default::default(),
-    };
-    let supervisor = tokio::spawn(connection::run(
-        endpoint,
-        incoming,
-        outbound_rx,
-        state_tx,
-        stop.clone(),
-    ));
+    let Supervised {
+        supervisor,
+        mut state,
+        stop,
+        _channels: _kept,
+    } = supervise(vec![format!("ws://{a}"), format!("ws://{b}")], token);
     let on = |relay: String| move |s: &ConnectionState| matches!(s, ConnectionState::Connected { relay: r, .. } if *r == relay);
     tokio::time::timeout(WAIT, state.wait_for(on(format!("ws://{a}"))))
         .await
