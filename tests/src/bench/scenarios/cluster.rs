@@ -127,7 +127,13 @@ pub async fn run(settings: Settings, sink: &Sink) -> anyhow::Result<Section> {
     };
     let payload = payload::signed(payload::STANDARD_SIZE)?;
     for connections in settings.concurrencies() {
+        // A cluster's first deliveries wait for consumers and presence: the
+        // smoke run's quarter second can pass before one completes.
         let load = settings.load(connections);
+        let load = Load {
+            duration: load.duration.max(std::time::Duration::from_secs(1)),
+            ..load
+        };
         let mut runs: Vec<Vec<Figures>> = SETUPS.iter().map(|_| Vec::new()).collect();
         for _ in 0..settings.runs() {
             for (i, (_, relays)) in SETUPS.iter().enumerate() {
