@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookline-under-test");
-const README: &str = include_str!("../../README.md");
+const README: &str = include_str!("../../../README.md");
 /// Where the README says the developer's app listens.
 const README_APP: &str = "http://127.0.0.1:3000";
 

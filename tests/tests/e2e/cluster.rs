@@ -3,7 +3,7 @@
 //! one of them and moving to another when its relay stops; every delivery a
 //! relay accepted is stored and forwarded exactly once.
 
-#[path = "../../relay-server/src/cluster/test_server.rs"]
+#[path = "../../../relay-server/src/cluster/test_server.rs"]
 #[allow(dead_code)]
 mod nats;
 
