@@ -3,7 +3,7 @@
 //! fills a store first); run in release:
 //! `cargo test --release -p hookline --test tui_scale -- --ignored --nocapture`
 
-mod tui_support;
+use crate::tui_support;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! forward, ended by an answer, superseded by a replay, read back by a
 //! starting listener, and absent (not an error) in a store that predates it.
 
-mod store_support;
+use crate::store_support;
 
 use hookline::listen::Backlog;
 use hookline::store::{DeliveryStatus, ListQuery, RetrySchedule, Store};

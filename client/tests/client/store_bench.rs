@@ -2,7 +2,7 @@
 //! `cargo test -p hookline --release --test store_bench -- --ignored --nocapture`
 //! (`HOOKLINE_BENCH_N` changes the count).
 
-mod store_support;
+use crate::store_support;
 
 use std::time::{Duration, Instant};
 

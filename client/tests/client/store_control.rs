@@ -1,7 +1,7 @@
 //! The control socket: a listener holding the store answers other commands
 //! with the same results the store gives locally.
 
-mod store_support;
+use crate::store_support;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Key handling as state changes: keys become actions, actions change the
 //! model and name the effects, with no terminal and no I/O.
 
-mod tui_support;
+use crate::tui_support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hookline::store::{DeliveryStatus, Page, StoreEvent, StoredDelivery, Summary};

@@ -2,8 +2,8 @@
 //! of an id or its end (the SHORT column of `list`), the same for `show`,
 //! `replay` and `export`, directly or through a listener.
 
-mod cli_support;
-mod store_support;
+use crate::cli_support;
+use crate::store_support;
 
 use std::process::Output;
 use std::time::Duration;

@@ -1,8 +1,8 @@
 //! `hookline list`, `show` and `prune` as a user runs them: the real binary
 //! against a real store, directly and through a listener's control socket.
 
-mod cli_support;
-mod store_support;
+use crate::cli_support;
+use crate::store_support;
 
 use std::time::Duration;
 

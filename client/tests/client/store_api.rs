@@ -1,6 +1,6 @@
 //! The sled store through its public API, on real databases in temp dirs.
 
-mod store_support;
+use crate::store_support;
 
 use std::time::Duration;
 

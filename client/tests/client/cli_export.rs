@@ -1,7 +1,7 @@
 //! `hookline export` and `import`: JSON lines round trip, HAR structure, and
 //! a curl script that, run by `sh`, resends the same bytes to a real socket.
 
-mod store_support;
+use crate::store_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -2,7 +2,7 @@
 //! over-long request lines, idle and trickling connections, and more idle
 //! connections than the endpoint has places.
 
-mod store_support;
+use crate::store_support;
 
 use std::path::Path;
 use std::time::Duration;

@@ -2,9 +2,9 @@
 //! reaches the terminal raw: `list`, `show`, `listen` lines and the TUI show
 //! control characters as visible escapes, while the JSON forms stay exact.
 
-mod cli_support;
-mod store_support;
-mod tui_support;
+use crate::cli_support;
+use crate::store_support;
+use crate::tui_support;
 
 use std::process::{Output, Stdio};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! the expected text: the list, each detail tab, the filter prompt, help,
 //! an empty store and a lost relay connection.
 
-mod tui_support;
+use crate::tui_support;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@ use hookline::verify::{SchemeChoice, Verdict, VerdictKind, Verifier};
 use hookline_protocol::{Header, Secret};
 use serde::Deserialize;
 
-const VECTORS: &str = include_str!("data/signature_vectors.jsonl");
+const VECTORS: &str = include_str!("../data/signature_vectors.jsonl");
 
 #[derive(Debug, Deserialize)]
 struct Vector {

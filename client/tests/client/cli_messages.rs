@@ -1,8 +1,8 @@
 //! What the command line says when something is off: each message names
 //! the real culprit and what to do, and big things stay readable.
 
-mod cli_support;
-mod store_support;
+use crate::cli_support;
+use crate::store_support;
 
 use cli_support::*;
 use hookline::last_listen::LastListen;
