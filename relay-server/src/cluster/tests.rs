@@ -258,7 +258,14 @@ async fn nats_down_refuses_pushes_and_everything_resumes_when_it_returns() {
     }
     let after = push(&relay, &ch, "after");
     flush(&relay).await.unwrap();
-    let got = follow_until(&relay, &ch, 1, 2).await;
+    // A push JetStream stored while its answer was lost in the outage may
+    // come between them: it was never confirmed, but it is not wrong either.
+    let mut got = follow_until(&relay, &ch, 1, 2).await;
+    let has_both =
+        |got: &[Queued]| got.iter().any(|e| e.id == before) && got.iter().any(|e| e.id == after);
+    if !has_both(&got) {
+        got.extend(follow_until(&relay, &ch, 1, 1).await);
+    }
     let ids: Vec<_> = got.iter().map(|e| e.id).collect();
-    assert!(ids.contains(&before) && ids.contains(&after), "{ids:?}");
+    assert!(has_both(&got), "{ids:?}");
 }
