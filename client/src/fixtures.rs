@@ -8,8 +8,8 @@ use hookline_protocol::encoding::base64_bytes;
 use hookline_protocol::{DeliveryId, Header, Secret};
 use serde::{Deserialize, Serialize};
 
+use crate::model::StoredDelivery;
 use crate::samples::sample;
-use crate::store::StoredDelivery;
 use crate::verify::{Scheme, SignError, detect, refresh_linear_timestamp, sign};
 
 /// The directory's name in the data dir.

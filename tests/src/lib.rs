@@ -74,8 +74,8 @@ pub fn fixture(event: &str) -> Vec<u8> {
 pub async fn attempts_until(
     store: &hookline::store::Store,
     id: hookline_protocol::DeliveryId,
-    done: impl Fn(&[hookline::store::Attempt]) -> bool,
-) -> Vec<hookline::store::Attempt> {
+    done: impl Fn(&[hookline::model::Attempt]) -> bool,
+) -> Vec<hookline::model::Attempt> {
     let mut events = store.subscribe();
     within("the attempt to be recorded", async {
         loop {
@@ -91,7 +91,7 @@ pub async fn attempts_until(
 }
 
 /// The newest delivery in the store.
-pub fn newest(store: &hookline::store::Store) -> hookline::store::StoredDelivery {
+pub fn newest(store: &hookline::store::Store) -> hookline::model::StoredDelivery {
     let query = hookline::store::ListQuery {
         limit: 1,
         ..Default::default()

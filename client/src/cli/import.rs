@@ -12,7 +12,7 @@ use hookline_protocol::body_sha256_hex;
 use super::StoreArgs;
 use super::list::open_or_create_store;
 use crate::control::MAX_LINE_BYTES;
-use crate::store::StoredDelivery;
+use crate::model::StoredDelivery;
 
 /// Bytes looked at to recognise a file that is not JSON lines.
 const SNIFF_BYTES: usize = 4096;

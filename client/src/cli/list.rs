@@ -9,9 +9,9 @@ use anyhow::Context;
 use super::StoreArgs;
 use crate::control::StoreAccess;
 use crate::escape::{Lines, for_terminal};
+use crate::model::VerdictKind;
 use crate::store::time::{format_utc, now_ms, parse_since};
 use crate::store::{DeliveryStatus, Filter, Glob, ListQuery, MAX_PAGE, SHORT_ID_LEN, Summary};
-use crate::verify::VerdictKind;
 
 /// Show stored deliveries, newest first.
 #[derive(Debug, clap::Args)]

@@ -16,7 +16,7 @@ use super::forward_tls::{ForwardTlsArgs, INSECURE_WARNING};
 use super::size::parse_size;
 use super::verify::SchemeArgs;
 use crate::forward::{
-    ForwardConfig, ForwardTarget, RetryPolicy, TlsOptions, client_config, read_pem_certificates,
+    DEFAULT_RETRY, ForwardConfig, ForwardTarget, TlsOptions, client_config, read_pem_certificates,
 };
 use crate::listen::{ListenOptions, Listening, OutputFormat, RelayChoice, RespondMode, Route};
 use crate::signal::ShutdownSignals;
@@ -246,10 +246,10 @@ impl ListenArgs {
                 tls,
                 ..ForwardConfig::default()
             },
-            retry: RetryPolicy {
+            retry: crate::retry::RetryPolicy {
                 max_retries: self.retries,
                 first_delay: self.retry_delay,
-                max_delay: self.retry_delay.max(RetryPolicy::default().max_delay),
+                max_delay: self.retry_delay.max(DEFAULT_RETRY.max_delay),
             },
             retention: RetentionPolicy {
                 keep: Some(self.keep),

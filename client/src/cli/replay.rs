@@ -17,8 +17,9 @@ use crate::control::StoreAccess;
 use crate::escape::{Lines, for_terminal};
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder};
 use crate::last_listen::{LastListen, SavedRoute};
+use crate::model::Outcome;
 use crate::replay::{ReplayOptions, Replayed, Replayer};
-use crate::store::{DeliveryStatus, Outcome};
+use crate::store::DeliveryStatus;
 use crate::verify::SchemeChoice;
 
 /// Send stored deliveries to the app again; each replay is recorded as an attempt.

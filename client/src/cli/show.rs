@@ -9,9 +9,10 @@ use hookline_protocol::Header;
 use super::StoreArgs;
 use super::list::{finish, open_store, retry_in};
 use crate::escape::{Lines, for_terminal};
+use crate::model::{Attempt, AttemptKind, Outcome, StoredDelivery};
 use crate::store::render::render_body;
 use crate::store::time::{format_utc, now_ms};
-use crate::store::{Attempt, AttemptKind, Outcome, RetrySchedule, StoredDelivery, Summary};
+use crate::store::{RetrySchedule, Summary};
 
 /// Bytes of a binary body shown as hex on a terminal.
 const MAX_DUMP: usize = 4096;

@@ -11,8 +11,8 @@ use super::forward_tls::ForwardTlsArgs;
 use crate::fixtures::{Fixture, Fixtures};
 use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, OutgoingRequest};
 use crate::last_listen::LastListen;
+use crate::model::{AttemptKind, Outcome};
 use crate::samples::{Provider, SAMPLES, Sample, sample, signed_request};
-use crate::store::{AttemptKind, Outcome};
 use crate::verify::SchemeChoice;
 
 /// Send a signed sample event to the listener's public URL or straight to an app.

@@ -8,9 +8,8 @@ use hookline_protocol::limits::MAX_BODY_BYTES_CEILING;
 use hookline_protocol::{Header, Secret};
 
 use crate::escape::{Lines, for_terminal};
-use crate::verify::{
-    Digest, Encoding, GenericHmac, Scheme, SchemeChoice, Verdict, VerdictKind, Verifier,
-};
+use crate::model::{Verdict, VerdictKind};
+use crate::verify::{Digest, Encoding, GenericHmac, Scheme, SchemeChoice, Verifier};
 
 /// Exit status for a request whose signature does not check out.
 const EXIT_INVALID: u8 = 1;

@@ -1,21 +1,22 @@
-//! Reconnect delays: exponential with jitter, and short again after a session
-//! that got through its handshake.
+//! Reconnect delays: the client's retry policy with jitter, and short again
+//! after a session that got through its handshake.
 
 use std::time::{Duration, Instant};
 
-/// Delays between reconnect attempts. They double from `first` up to `max`,
-/// each with up to a quarter of random jitter so a relay restart is not met
-/// by every client at once.
+use crate::retry::{RetryPolicy, jittered};
+
+/// Delays between reconnect attempts: `policy`'s, never giving up, each with
+/// up to a quarter of random jitter so a relay restart is not met by every
+/// client at once.
 ///
 /// A session that completed its handshake starts the sequence over, and for
 /// `recovery_window` after it the delays stay under `recovery_cap`: a relay
 /// restarting for an upgrade is found again within about a second of
-/// accepting connections, however long it was down. The `first` delay stays a
+/// accepting connections, however long it was down. The first delay stays a
 /// floor, so a relay that welcomes and then closes is not hammered.
 #[derive(Debug, Clone)]
 pub struct Backoff {
-    first: Duration,
-    max: Duration,
+    policy: RetryPolicy,
     recovery_cap: Duration,
     recovery_window: Duration,
     failures: u32,
@@ -25,8 +26,7 @@ pub struct Backoff {
 impl Backoff {
     pub fn new(first: Duration, max: Duration) -> Self {
         Self {
-            first,
-            max,
+            policy: RetryPolicy::forever(first, max),
             recovery_cap: Duration::from_millis(750),
             recovery_window: Duration::from_secs(120),
             failures: 0,
@@ -41,18 +41,18 @@ impl Backoff {
             self.failures = 0;
             self.recovering_since = Some(Instant::now());
         }
+        self.failures = self.failures.saturating_add(1);
         let mut base = self
-            .first
-            .saturating_mul(2u32.saturating_pow(self.failures))
-            .min(self.max);
+            .policy
+            .delay(self.failures)
+            .unwrap_or(self.policy.max_delay);
         if self
             .recovering_since
             .is_some_and(|t| t.elapsed() < self.recovery_window)
         {
-            base = base.min(self.recovery_cap.max(self.first));
+            base = base.min(self.recovery_cap.max(self.policy.first_delay));
         }
-        self.failures = self.failures.saturating_add(1);
-        base + jitter(base / 4)
+        jittered(base)
     }
 }
 
@@ -60,14 +60,6 @@ impl Default for Backoff {
     fn default() -> Self {
         Self::new(Duration::from_millis(250), Duration::from_secs(30))
     }
-}
-
-fn jitter(up_to: Duration) -> Duration {
-    let mut bytes = [0u8; 4];
-    if getrandom::fill(&mut bytes).is_err() {
-        return Duration::ZERO;
-    }
-    up_to.mul_f64(f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX))
 }
 
 #[cfg(test)]

@@ -11,11 +11,11 @@ use tokio::sync::broadcast;
 use super::client::{ControlClient, RemoteEvents};
 use super::protocol::Request;
 use super::socket_path;
+use crate::model::Verdict;
+use crate::model::{Attempt, StoredDelivery};
 use crate::store::{
-    Attempt, Counts, GapRecord, ListQuery, Page, RetrySchedule, Store, StoreError, StoreEvent,
-    StoredDelivery, Summary,
+    Counts, GapRecord, ListQuery, Page, RetrySchedule, Store, StoreError, StoreEvent, Summary,
 };
-use crate::verify::Verdict;
 
 /// The store, local or through a running listener. Methods mirror
 /// [`Store`]'s and give the same answers and errors either way. Writes made

@@ -12,7 +12,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Mutex;
 
 use super::ControlError;
-use super::protocol::{Hello, MAX_LINE_BYTES, Reply, Request, read_line, write_line};
+use super::protocol::{ErrorKind, Hello, MAX_LINE_BYTES, Reply, Request, read_line, write_line};
 use crate::store::{StoreError, StoreEvent};
 
 /// How long to wait for the listener to accept and greet.
@@ -96,7 +96,7 @@ impl ControlClient {
                 .ok_or_else(|| self.remote("the listener closed the connection"))?;
             match serde_json::from_slice::<Reply<T>>(&line) {
                 Ok(Reply::Ok(value)) => return Ok(value),
-                Ok(Reply::Error(reply)) if reply.kind == "closed" && !reopened => {
+                Ok(Reply::Error(reply)) if reply.kind == ErrorKind::Closed && !reopened => {
                     *conn = open_conn(&self.path)
                         .await
                         .map_err(|e| StoreError::Remote(e.to_string()))?;

@@ -28,7 +28,7 @@ mod slots;
 pub use access::{EventStream, StoreAccess};
 pub use client::ControlClient;
 pub use limits::{ControlLimits, MAX_REQUEST_BYTES};
-pub use protocol::{ErrorReply, Hello, MAX_LINE_BYTES, PipeStatus, Request};
+pub use protocol::{ErrorKind, ErrorReply, Hello, MAX_LINE_BYTES, PipeStatus, Request};
 pub use server::{ControlSocket, serve_control, serve_control_with};
 
 /// Where the listener serves the control endpoint.

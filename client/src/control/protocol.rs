@@ -6,8 +6,9 @@ use hookline_protocol::{Delivery, DeliveryId};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::store::{Attempt, ListQuery, StoreError, StoredDelivery};
-use crate::verify::Verdict;
+use crate::model::Verdict;
+use crate::model::{Attempt, StoredDelivery};
+use crate::store::{ListQuery, StoreError};
 
 /// Longest line either side accepts: a whole stored delivery with a body at
 /// the protocol's ceiling, base64-encoded, plus its attempts. Only answers
@@ -101,12 +102,28 @@ pub struct Hello {
     pub schema: u32,
 }
 
-/// A failed request. `kind` lets the client rebuild the typed error.
+/// What went wrong, so the client can rebuild the typed error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Unknown,
+    Ambiguous,
+    InvalidPrefix,
+    NotFound,
+    BadRequest,
+    /// A request line over its limit; the connection closes after it.
+    TooLong,
+    /// Closed before the request was read: nothing was done, send it again.
+    Closed,
+    /// Any other store error, and any kind a newer listener may add.
+    #[serde(other)]
+    Store,
+}
+
+/// A failed request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorReply {
-    /// `unknown`, `ambiguous`, `invalid_prefix`, `not_found`, `bad_request`,
-    /// `too_long`, `closed` or `store`.
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<DeliveryId>,
@@ -118,7 +135,7 @@ pub struct ErrorReply {
 impl ErrorReply {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self {
-            kind: "bad_request".into(),
+            kind: ErrorKind::BadRequest,
             message: message.into(),
             candidates: Vec::new(),
             subject: None,
@@ -128,7 +145,7 @@ impl ErrorReply {
     /// A request line over its limit; the connection closes after it.
     pub fn too_long(message: impl Into<String>) -> Self {
         Self {
-            kind: "too_long".into(),
+            kind: ErrorKind::TooLong,
             ..Self::bad_request(message)
         }
     }
@@ -138,25 +155,29 @@ impl ErrorReply {
     /// and the client may send its request again on a new connection.
     pub fn closed(message: impl Into<String>) -> Self {
         Self {
-            kind: "closed".into(),
+            kind: ErrorKind::Closed,
             ..Self::bad_request(message)
         }
     }
 
     pub fn from_store(err: &StoreError) -> Self {
         let (kind, subject, candidates) = match err {
-            StoreError::Unknown { prefix } => ("unknown", Some(prefix.clone()), Vec::new()),
-            StoreError::Ambiguous { prefix, candidates } => {
-                ("ambiguous", Some(prefix.clone()), candidates.clone())
+            StoreError::Unknown { prefix } => {
+                (ErrorKind::Unknown, Some(prefix.clone()), Vec::new())
             }
+            StoreError::Ambiguous { prefix, candidates } => (
+                ErrorKind::Ambiguous,
+                Some(prefix.clone()),
+                candidates.clone(),
+            ),
             StoreError::InvalidPrefix { prefix } => {
-                ("invalid_prefix", Some(prefix.clone()), Vec::new())
+                (ErrorKind::InvalidPrefix, Some(prefix.clone()), Vec::new())
             }
-            StoreError::NotFound(id) => ("not_found", Some(id.to_string()), Vec::new()),
-            _ => ("store", None, Vec::new()),
+            StoreError::NotFound(id) => (ErrorKind::NotFound, Some(id.to_string()), Vec::new()),
+            _ => (ErrorKind::Store, None, Vec::new()),
         };
         Self {
-            kind: kind.into(),
+            kind,
             message: err.to_string(),
             candidates,
             subject,
@@ -166,14 +187,14 @@ impl ErrorReply {
     /// The typed error again, so remote and local callers match the same cases.
     pub fn into_store(self) -> StoreError {
         let subject = self.subject.unwrap_or_default();
-        match self.kind.as_str() {
-            "unknown" => StoreError::Unknown { prefix: subject },
-            "ambiguous" => StoreError::Ambiguous {
+        match self.kind {
+            ErrorKind::Unknown => StoreError::Unknown { prefix: subject },
+            ErrorKind::Ambiguous => StoreError::Ambiguous {
                 prefix: subject,
                 candidates: self.candidates,
             },
-            "invalid_prefix" => StoreError::InvalidPrefix { prefix: subject },
-            "not_found" => match subject.parse() {
+            ErrorKind::InvalidPrefix => StoreError::InvalidPrefix { prefix: subject },
+            ErrorKind::NotFound => match subject.parse() {
                 Ok(id) => StoreError::NotFound(id),
                 Err(_) => StoreError::Remote(self.message),
             },
@@ -225,4 +246,24 @@ pub(crate) async fn write_line<W: AsyncWrite + Unpin, T: Serialize>(
     bytes.push(b'\n');
     writer.write_all(&bytes).await?;
     writer.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_kinds_keep_their_wire_names_and_unknown_ones_read_as_store() {
+        let line = serde_json::to_string(&ErrorReply::too_long("x")).unwrap();
+        assert!(line.contains(r#""kind":"too_long""#), "{line}");
+        let newer: ErrorReply =
+            serde_json::from_str(r#"{"kind":"from_the_future","message":"m"}"#).unwrap();
+        assert_eq!(newer.kind, ErrorKind::Store);
+        assert!(matches!(newer.into_store(), StoreError::Remote(m) if m == "m"));
+        let not_found = ErrorReply::from_store(&StoreError::NotFound(DeliveryId::generate()));
+        let line = serde_json::to_string(&not_found).unwrap();
+        assert!(line.contains(r#""kind":"not_found""#), "{line}");
+        let back: ErrorReply = serde_json::from_str(&line).unwrap();
+        assert!(matches!(back.into_store(), StoreError::NotFound(_)));
+    }
 }

@@ -333,7 +333,7 @@ fn run(
             verdict,
             attempts,
         } => {
-            let stored = crate::store::StoredDelivery {
+            let stored = crate::model::StoredDelivery {
                 delivery,
                 verdict,
                 attempts,

@@ -13,8 +13,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hookline_protocol::Header;
 
+use crate::model::{AttemptKind, StoredDelivery};
 use crate::store::time::format_utc;
-use crate::store::{AttemptKind, StoredDelivery};
 
 /// Headers that describe one connection or that curl must compute itself.
 const SKIPPED: [&str; 10] = [

@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use hookline_protocol::Header;
 use serde_json::{Value, json};
 
+use crate::model::{Outcome, StoredDelivery};
 use crate::store::time::format_rfc3339;
-use crate::store::{Outcome, StoredDelivery};
 
 pub fn begin(out: &mut dyn Write) -> anyhow::Result<()> {
     let creator = json!({ "name": "hookline", "version": env!("CARGO_PKG_VERSION") });

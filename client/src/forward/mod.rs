@@ -17,11 +17,11 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::store::{Attempt, AttemptKind, Outcome};
+use crate::model::{Attempt, AttemptKind, Outcome};
 
 pub use headers::{Origin, outgoing, to_list};
 pub use request::OutgoingRequest;
-pub use retry::RetryPolicy;
+pub use retry::{DEFAULT_RETRY, delay_after};
 pub use target::{ForwardTarget, TargetError};
 pub use tls::{HandshakeError, TlsOptions, client_config, read_pem_certificates};
 

@@ -2,42 +2,23 @@
 
 use std::time::Duration;
 
-use crate::store::Outcome;
+use crate::model::Outcome;
+use crate::retry::RetryPolicy;
 
-/// Bounded exponential backoff for forwards, so a developer restarting their
-/// app does not lose the events that arrived meanwhile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Tries after the first one; 0 turns retrying off.
-    pub max_retries: u32,
-    pub first_delay: Duration,
-    pub max_delay: Duration,
-}
+/// The forward schedule unless `--retries`/`--retry-delay` say otherwise:
+/// bounded, so a developer restarting their app does not lose the events
+/// that arrived meanwhile, and does not get them an hour later either.
+pub const DEFAULT_RETRY: RetryPolicy =
+    RetryPolicy::forever(Duration::from_millis(500), Duration::from_secs(30)).at_most(5);
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_retries: 5,
-            first_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before retry number `retry` (1-based), or `None` when the
-    /// outcome is final or the retries are used up.
-    pub fn delay_after(&self, outcome: &Outcome, retry: u32) -> Option<Duration> {
-        let worth_retrying = match outcome {
-            Outcome::Error { .. } => true,
-            Outcome::Response { status, .. } => *status >= 500,
-        };
-        if !worth_retrying || retry > self.max_retries {
-            return None;
-        }
-        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
-        Some(self.first_delay.saturating_mul(factor).min(self.max_delay))
-    }
+/// The wait before forward retry number `retry` after `outcome`, or `None`
+/// when the outcome is final (an answer below 500) or the retries are used up.
+pub fn delay_after(policy: &RetryPolicy, outcome: &Outcome, retry: u32) -> Option<Duration> {
+    let worth_retrying = match outcome {
+        Outcome::Error { .. } => true,
+        Outcome::Response { status, .. } => *status >= 500,
+    };
+    worth_retrying.then(|| policy.delay(retry)).flatten()
 }
 
 #[cfg(test)]
@@ -54,28 +35,24 @@ mod tests {
     }
 
     #[test]
-    fn retries_errors_and_5xx_with_growing_bounded_delays() {
-        let policy = RetryPolicy {
-            max_retries: 4,
-            first_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(5),
-        };
+    fn errors_and_5xx_are_retried_until_the_policy_runs_out() {
         let down = Outcome::Error {
             message: "refused".into(),
         };
-        let delays: Vec<_> = (1..=5).map(|n| policy.delay_after(&down, n)).collect();
-        assert_eq!(
-            delays,
-            [Some(1), Some(2), Some(4), Some(5), None].map(|s| s.map(Duration::from_secs))
-        );
-        assert!(policy.delay_after(&response(503), 1).is_some());
+        for outcome in [&down, &response(500), &response(503)] {
+            assert_eq!(
+                delay_after(&DEFAULT_RETRY, outcome, 1),
+                Some(Duration::from_millis(500))
+            );
+            assert_eq!(delay_after(&DEFAULT_RETRY, outcome, 6), None, "5 retries");
+        }
     }
 
     #[test]
     fn answers_below_500_are_final() {
-        let policy = RetryPolicy::default();
+        let policy = DEFAULT_RETRY;
         for status in [200, 204, 301, 400, 401, 404, 499] {
-            assert_eq!(policy.delay_after(&response(status), 1), None, "{status}");
+            assert_eq!(delay_after(&policy, &response(status), 1), None, "{status}");
         }
     }
 }

@@ -180,8 +180,8 @@ fn on_attempt(alerts: &mut Alerts, store: &Store, id: hookline_protocol::Deliver
         return;
     }
     let why = match &attempt.outcome {
-        crate::store::Outcome::Response { status, .. } => format!("answered {status}"),
-        crate::store::Outcome::Error { message } => message.clone(),
+        crate::model::Outcome::Response { status, .. } => format!("answered {status}"),
+        crate::model::Outcome::Error { message } => message.clone(),
     };
     let message = format!(
         "{} has failed every attempt for over {:?} (last: {why})",

@@ -2,14 +2,22 @@
 //! previous flush ran, then all of them are acknowledged to the relay as
 //! stored in one frame.
 
+use std::time::Duration;
+
 use hookline_protocol::{ClientMessage, DeliveryId};
 use tokio::sync::{mpsc, oneshot};
 
 use super::report::Reporter;
+use crate::retry::RetryPolicy;
 use crate::store::Store;
 
 /// Most requests served per flush; bounds one batch's latency.
 const MAX_BATCH: usize = 4096;
+
+/// A failed flush is tried again until it works: nothing is acknowledged
+/// before it does, and the relay keeps everything meanwhile.
+const FLUSH_RETRY: RetryPolicy =
+    RetryPolicy::forever(Duration::from_millis(100), Duration::from_secs(5));
 
 /// What waits for the next flush.
 #[derive(Debug)]
@@ -36,9 +44,8 @@ pub async fn run(
             if failures == 0 {
                 reporter.error(format!("cannot flush the store (will retry): {err}"));
             }
-            failures += 1;
-            let wait = std::time::Duration::from_millis(100 * u64::from(failures.min(50)));
-            tokio::time::sleep(wait).await;
+            failures = failures.saturating_add(1);
+            tokio::time::sleep(FLUSH_RETRY.delay(failures).unwrap_or(FLUSH_RETRY.max_delay)).await;
         }
         // One frame acknowledges every delivery of the flush.
         let mut ids = Vec::with_capacity(batch.len());

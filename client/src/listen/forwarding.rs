@@ -13,8 +13,9 @@ use super::flusher::Durable;
 use super::pipeline::{Pipeline, response_frame};
 use super::report::Report;
 use crate::forward::{ForwardTarget, OutgoingRequest, Slot};
-use crate::store::{Attempt, AttemptKind, RetrySchedule, Store, StoredDelivery};
-use crate::verify::Verdict;
+use crate::model::Verdict;
+use crate::model::{Attempt, AttemptKind, StoredDelivery};
+use crate::store::{RetrySchedule, Store};
 
 /// What an earlier run left to forward, read before any new delivery is
 /// handled so none of those can be mistaken for it.
@@ -224,7 +225,7 @@ impl Pipeline {
 
     /// Retry number `retry` after `attempt`, if the policy wants one.
     fn schedule_after(&self, attempt: &Attempt, retry: u32) -> Option<RetrySchedule> {
-        let delay = self.retry.delay_after(&attempt.outcome, retry)?;
+        let delay = crate::forward::delay_after(&self.retry, &attempt.outcome, retry)?;
         let due = crate::clock::now_ms().saturating_add(delay.as_millis() as u64);
         Some(RetrySchedule::new(retry, due))
     }

@@ -24,8 +24,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{self, ConnectionState, RelayEndpoint};
-use crate::forward::{ForwardConfig, ForwardTarget, Forwarder, RetryPolicy};
+use crate::forward::{DEFAULT_RETRY, ForwardConfig, ForwardTarget, Forwarder};
 use crate::last_listen::{LastListen, SavedRoute};
+use crate::retry::RetryPolicy;
 use crate::store::{RetentionPolicy, Store, retention_task};
 use crate::verify::Verifier;
 
@@ -88,7 +89,7 @@ impl ListenOptions {
             data_dir,
             output: OutputFormat::Quiet,
             forward_config: ForwardConfig::default(),
-            retry: RetryPolicy::default(),
+            retry: DEFAULT_RETRY,
             retention: RetentionPolicy::default(),
             alerts: None,
         }

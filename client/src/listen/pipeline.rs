@@ -13,12 +13,17 @@ use super::flusher::Durable;
 use super::report::{Report, Reporter};
 use super::routes::{DEFAULT_ROUTE, RespondMode, Route, RouteRespond};
 use crate::connection::Incoming;
-use crate::forward::{Forwarder, RetryPolicy};
-use crate::store::{Outcome, Store};
-use crate::verify::{Verdict, VerdictKind, Verifier, event_type};
+use crate::forward::Forwarder;
+use crate::model::Outcome;
+use crate::model::{Verdict, VerdictKind};
+use crate::retry::RetryPolicy;
+use crate::store::Store;
+use crate::verify::{Verifier, event_type};
 
-/// Tries at storing a delivery before giving up on it (the relay keeps it).
-const STORE_TRIES: usize = 5;
+/// Storing a delivery is tried five times, 100 ms to 800 ms apart (a full
+/// disk may clear up), before giving up on it: the relay keeps it.
+const STORE_RETRY: RetryPolicy =
+    RetryPolicy::forever(Duration::from_millis(100), Duration::from_secs(1)).at_most(4);
 
 /// The per-delivery work, shared by every delivery's task.
 #[derive(Debug)]
@@ -141,8 +146,7 @@ impl Pipeline {
         verdict: &Verdict,
         to_forward: bool,
     ) -> Option<bool> {
-        let mut delay = Duration::from_millis(100);
-        for _ in 0..STORE_TRIES {
+        for retry in 1.. {
             let stored = if to_forward {
                 self.store.insert_to_forward(delivery, verdict)
             } else {
@@ -154,11 +158,11 @@ impl Pipeline {
                     .reporter
                     .error(format!("cannot store delivery {}: {err}", delivery.id)),
             }
+            let delay = STORE_RETRY.delay(retry)?;
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
                 () = self.shutdown.cancelled() => return None,
             }
-            delay *= 2;
         }
         None
     }

@@ -12,8 +12,9 @@ use crate::connection::{ConnectionState, Refusal};
 
 use crate::clock::format_hms;
 use crate::escape::{Lines, for_terminal};
-use crate::store::{Attempt, Outcome};
-use crate::verify::{Verdict, event_type};
+use crate::model::Verdict;
+use crate::model::{Attempt, Outcome};
+use crate::verify::event_type;
 
 /// How output is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -9,7 +9,8 @@ use hookline_protocol::{DeliveryId, Header, Secret};
 
 use crate::control::StoreAccess;
 use crate::forward::{ForwardTarget, Forwarder, OutgoingRequest};
-use crate::store::{Attempt, AttemptKind, RetrySchedule, StoreError};
+use crate::model::{Attempt, AttemptKind};
+use crate::store::{RetrySchedule, StoreError};
 use crate::verify::{Scheme, SchemeChoice, SignError, detect, refresh_linear_timestamp, sign};
 
 /// How to change the request before sending it again.

@@ -7,7 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use hookline_protocol::Secret;
 
 use super::*;
-use crate::verify::{SchemeChoice, Verdict, Verifier, detect};
+use crate::model::Verdict;
+use crate::verify::{SchemeChoice, Verifier, detect};
 
 const NOW_MS: u64 = 1_795_160_411_044;
 const URL: &str = "http://127.0.0.1:8700/h/sample";

@@ -5,7 +5,7 @@
 use hookline_protocol::DeliveryId;
 use serde::{Deserialize, Serialize};
 
-use super::model::{DeliveryStatus, Summary};
+use super::rows::{DeliveryStatus, Summary};
 use super::{GapRecord, RetrySchedule, Store, StoreError};
 
 /// The window of [`StoreHealth::failed_last_hour`].

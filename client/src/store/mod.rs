@@ -24,7 +24,6 @@ mod error;
 mod gaps;
 mod health;
 mod migrate;
-pub mod model;
 mod open;
 mod query;
 mod read;
@@ -33,6 +32,7 @@ pub mod render;
 mod resolve;
 mod retention;
 mod retries;
+mod rows;
 mod summary;
 pub mod time;
 mod write;
@@ -40,15 +40,13 @@ mod write;
 pub use error::StoreError;
 pub use gaps::GapRecord;
 pub use health::StoreHealth;
-pub use model::{
-    Attempt, AttemptKind, DeliveryStatus, Outcome, StoredDelivery, Summary, TargetSummary,
-};
 #[doc(hidden)]
 pub use open::set_schema_version;
 pub use query::{Filter, Glob, ListQuery, MAX_PAGE, Page};
 pub use resolve::SHORT_ID_LEN;
 pub use retention::{RetentionPolicy, retention_task};
 pub use retries::RetrySchedule;
+pub use rows::{DeliveryStatus, Summary, TargetSummary};
 pub use summary::Counts;
 
 use hookline_protocol::DeliveryId;

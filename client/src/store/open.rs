@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-use super::model::Summary;
+use super::rows::Summary;
 use super::summary::Counts;
 use super::write::{CLEAN_KEY, COUNTS_KEY};
 use super::{EVENT_BUFFER, Inner, SCHEMA_VERSION, Store, StoreError, db_path, pid_path};

@@ -4,8 +4,8 @@
 use hookline_protocol::DeliveryId;
 use serde::{Deserialize, Serialize};
 
-use super::model::{DeliveryStatus, Summary};
-use crate::verify::VerdictKind;
+use super::rows::{DeliveryStatus, Summary};
+use crate::model::VerdictKind;
 
 /// Largest page one request may ask for, so a control client cannot make the
 /// listener build an unbounded answer.

@@ -2,10 +2,11 @@
 
 use hookline_protocol::DeliveryId;
 
-use super::model::{Attempt, StoredDelivery, Summary};
 use super::query::{ListQuery, MAX_PAGE, Page};
+use super::rows::Summary;
 use super::summary::Counts;
 use super::{Store, StoreError};
+use crate::model::{Attempt, StoredDelivery};
 
 impl Store {
     /// The full record: request, verdict and every attempt, oldest first.

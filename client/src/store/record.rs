@@ -19,7 +19,7 @@ use hookline_protocol::{Delivery, frame};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::verify::Verdict;
+use crate::model::Verdict;
 
 /// First byte of a schema-2 record. A schema-1 record starts with `{`.
 const RECORD_V2: u8 = 2;

@@ -12,8 +12,8 @@
 use hookline_protocol::DeliveryId;
 use serde::{Deserialize, Serialize};
 
-use super::model::Attempt;
 use super::{Store, StoreError, StoreEvent};
+use crate::model::Attempt;
 
 /// The next automatic retry of a delivery's forward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

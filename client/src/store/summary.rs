@@ -4,11 +4,13 @@
 use hookline_protocol::Delivery;
 use serde::{Deserialize, Serialize};
 
-use super::model::{Attempt, AttemptKind, DeliveryStatus, StoredDelivery, Summary, TargetSummary};
+use super::rows::{DeliveryStatus, Summary, TargetSummary};
+use crate::model::{Attempt, AttemptKind, StoredDelivery};
 
 /// Most targets a summary keeps a share for.
 const MAX_TARGETS: usize = 16;
-use crate::verify::{Verdict, VerdictKind, event_type};
+use crate::model::{Verdict, VerdictKind};
+use crate::verify::event_type;
 
 /// Totals shown in headers and status bars, maintained on every write.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

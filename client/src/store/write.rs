@@ -18,10 +18,11 @@ use std::time::Duration;
 use hookline_protocol::{Delivery, DeliveryId};
 use serde::Serialize;
 
-use super::model::{Attempt, StoredDelivery, Summary};
+use super::rows::Summary;
 use super::summary::Counts;
 use super::{Store, StoreError, StoreEvent};
-use crate::verify::Verdict;
+use crate::model::Verdict;
+use crate::model::{Attempt, StoredDelivery};
 
 pub(super) const COUNTS_KEY: &[u8] = b"counts";
 

@@ -7,7 +7,8 @@ use hookline_protocol::DeliveryId;
 use super::app::{App, Prompt};
 use super::window::ListWindow;
 use crate::connection::ConnectionState;
-use crate::store::{Attempt, Counts, GapRecord, Page, StoreEvent, StoredDelivery, Summary};
+use crate::model::{Attempt, StoredDelivery};
+use crate::store::{Counts, GapRecord, Page, StoreEvent, Summary};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {

@@ -9,7 +9,8 @@ use super::body::BodyLines;
 use super::query::FilterSpec;
 use super::window::ListWindow;
 use crate::connection::ConnectionState;
-use crate::store::{Counts, GapRecord, Outcome, StoredDelivery};
+use crate::model::{Outcome, StoredDelivery};
+use crate::store::{Counts, GapRecord};
 
 /// Everything on screen, and nothing that needs I/O to read.
 #[derive(Debug, Clone, Default)]

@@ -15,8 +15,8 @@ use super::terminal::Screen;
 use super::update::Effect;
 use crate::control::StoreAccess;
 use crate::forward::ForwardTarget;
+use crate::model::StoredDelivery;
 use crate::replay::{ReplayOptions, Replayer};
-use crate::store::StoredDelivery;
 
 /// What effects need from the outside world.
 #[derive(Debug, Clone)]
@@ -153,7 +153,7 @@ impl Runner {
         resign: bool,
         body: Option<Vec<u8>>,
     ) -> (
-        Result<crate::store::Attempt, String>,
+        Result<crate::model::Attempt, String>,
         Option<Box<ReplayDiff>>,
     ) {
         let Some(replayer) = self.replayer.as_ref() else {

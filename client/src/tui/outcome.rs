@@ -4,8 +4,8 @@
 use super::action::Loaded;
 use super::app::{App, Prompt};
 use super::update::Effect;
+use crate::model::{Attempt, Outcome};
 use crate::replay::stale_signature;
-use crate::store::{Attempt, Outcome};
 
 pub(super) fn apply(app: &mut App, loaded: Loaded) -> Vec<Effect> {
     match loaded {

@@ -3,8 +3,8 @@
 //! `sig:invalid` (valid, invalid, stale, unsigned, no-secret); other words
 //! are matched as text against id, event, method and path.
 
+use crate::model::VerdictKind;
 use crate::store::{DeliveryStatus, Filter, Glob};
-use crate::verify::VerdictKind;
 
 /// What the developer asked to see: the typed filter and the `f` toggle.
 #[derive(Debug, Clone, Default, PartialEq)]

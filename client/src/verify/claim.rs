@@ -4,7 +4,8 @@
 use hookline_protocol::Secret;
 
 use super::scheme::{Digest, Scheme};
-use super::{Verdict, keys, mac};
+use super::{keys, mac};
+use crate::model::Verdict;
 
 /// A scheme's reading of one request, before any secret is tried.
 #[derive(Debug)]

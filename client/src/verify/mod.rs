@@ -29,12 +29,13 @@ mod sign;
 mod signature_list;
 mod timestamped;
 mod url_signed;
-mod verdict;
 
 #[cfg(test)]
 mod tests;
 
 use hookline_protocol::{Header, Secret};
+
+use crate::model::Verdict;
 
 pub use detect::detect;
 pub use event::event_type;
@@ -44,7 +45,6 @@ pub use scheme::{
     Digest, Encoding, GenericHmac, ParseSchemeError, SCHEME_NAMES, Scheme, SchemeChoice,
 };
 pub use sign::{SignError, sign};
-pub use verdict::{Verdict, VerdictKind};
 
 use claim::Parsed;
 

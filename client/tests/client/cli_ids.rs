@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use cli_support::*;
 use hookline::control::{StoreAccess, serve_control, socket_path};
-use hookline::store::{SHORT_ID_LEN, Store, StoreError, StoredDelivery};
+use hookline::model::StoredDelivery;
+use hookline::store::{SHORT_ID_LEN, Store, StoreError};
 use hookline_protocol::DeliveryId;
 use store_support::*;
 use tokio_util::sync::CancellationToken;

@@ -160,7 +160,7 @@ async fn commands_work_while_a_listener_holds_the_store() {
         [4, 3, 2, 1, 0]
     );
     let shown = stdout(&hookline(dir.path(), &["show", &ids[2].to_string(), "--json"]).await);
-    let shown: hookline::store::StoredDelivery = serde_json::from_str(&shown).unwrap();
+    let shown: hookline::model::StoredDelivery = serde_json::from_str(&shown).unwrap();
     assert_eq!(Some(shown), store.get(ids[2]).unwrap());
     let pruned = stdout(&hookline(dir.path(), &["prune", "--keep", "2"]).await);
     assert!(pruned.contains("pruned 3 deliveries; 2 left"), "{pruned}");

@@ -10,7 +10,8 @@ use std::time::Duration;
 use hookline::control::{
     ControlLimits, MAX_REQUEST_BYTES, StoreAccess, serve_control_with, socket_path,
 };
-use hookline::store::{Store, StoredDelivery};
+use hookline::model::StoredDelivery;
+use hookline::store::Store;
 use store_support::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;

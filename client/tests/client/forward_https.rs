@@ -12,7 +12,7 @@ use bytes::Bytes;
 use hookline::forward::{
     ForwardConfig, Forwarder, OutgoingRequest, TlsOptions, read_pem_certificates,
 };
-use hookline::store::{AttemptKind, Outcome};
+use hookline::model::{AttemptKind, Outcome};
 use hookline_protocol::Header;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;

@@ -10,7 +10,8 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use cli_support::*;
-use hookline::store::{Store, StoredDelivery, Summary};
+use hookline::model::StoredDelivery;
+use hookline::store::{Store, Summary};
 use hookline_protocol::{Delivery, Header, body_sha256_hex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 

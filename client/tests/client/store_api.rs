@@ -4,11 +4,12 @@ use crate::store_support;
 
 use std::time::Duration;
 
+use hookline::model::StoredDelivery;
+use hookline::model::VerdictKind;
 use hookline::store::{
     DeliveryStatus, Filter, Glob, ListQuery, RetentionPolicy, Store, StoreError, StoreEvent,
-    StoredDelivery, retention_task,
+    retention_task,
 };
-use hookline::verify::VerdictKind;
 use store_support::*;
 use tokio_util::sync::CancellationToken;
 

@@ -7,9 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use hookline::control::{StoreAccess, serve_control, socket_path};
-use hookline::store::{
-    DeliveryStatus, Filter, Glob, ListQuery, Store, StoreError, StoreEvent, StoredDelivery,
-};
+use hookline::model::StoredDelivery;
+use hookline::store::{DeliveryStatus, Filter, Glob, ListQuery, Store, StoreError, StoreEvent};
 use store_support::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;

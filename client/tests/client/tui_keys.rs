@@ -4,7 +4,8 @@
 use crate::tui_support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use hookline::store::{DeliveryStatus, Page, StoreEvent, StoredDelivery, Summary};
+use hookline::model::StoredDelivery;
+use hookline::store::{DeliveryStatus, Page, StoreEvent, Summary};
 use hookline::tui::action::{Action, Loaded, Place, for_key};
 use hookline::tui::app::{Focus, Prompt, Tab};
 use hookline::tui::window::{MAX_ROWS, PAGE};

@@ -87,7 +87,7 @@ fn attempts_tab_lists_forward_and_replays() {
     let mut app = twelve();
     let mut record = stored(12, "email.opened", Some(503));
     let mut replay = tui_support::attempt(12, 201);
-    replay.kind = hookline::store::AttemptKind::Replay {
+    replay.kind = hookline::model::AttemptKind::Replay {
         resigned: true,
         edited: false,
     };
@@ -320,7 +320,7 @@ fn a_gap_shows_a_banner_until_acknowledged() {
 /// re-signed, the app answering 422 now where it answered 200 before.
 fn after_an_edited_replay() -> App {
     use hookline::diff::{lines as diff_lines, request_text};
-    use hookline::store::Outcome;
+    use hookline::model::Outcome;
     use hookline::tui::action::Loaded;
     use hookline::tui::app::ReplayDiff;
     use hookline_protocol::Header;

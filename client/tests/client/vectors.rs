@@ -3,7 +3,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hookline::verify::{SchemeChoice, Verdict, VerdictKind, Verifier};
+use hookline::model::{Verdict, VerdictKind};
+use hookline::verify::{SchemeChoice, Verifier};
 use hookline_protocol::{Header, Secret};
 use serde::Deserialize;
 

@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use hookline::forward::RetryPolicy;
-use hookline::store::Outcome;
+use hookline::forward::{DEFAULT_RETRY, delay_after};
+use hookline::model::Outcome;
+use hookline::retry::RetryPolicy;
 
 use self::app::SoakApp;
 use self::chaos::{Bounds, Plan};
@@ -49,12 +50,12 @@ pub struct Facts {
 /// The client's retry schedule (its defaults, passed explicitly) and what
 /// follows from it: the total span of its retries, and the longest gap.
 fn retry_schedule() -> (RetryPolicy, Duration, Duration) {
-    let policy = RetryPolicy::default();
+    let policy = DEFAULT_RETRY;
     let down = Outcome::Error {
         message: String::new(),
     };
     let delays: Vec<Duration> = (1..=policy.max_retries)
-        .filter_map(|n| policy.delay_after(&down, n))
+        .filter_map(|n| delay_after(&policy, &down, n))
         .collect();
     let span = delays.iter().sum();
     let gap = delays.iter().max().copied().unwrap_or_default();

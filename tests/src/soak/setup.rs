@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use hookline::forward::RetryPolicy;
+use hookline::retry::RetryPolicy;
 
 use super::options::Options;
 use super::procs::{self, Proc};

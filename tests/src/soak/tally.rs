@@ -6,7 +6,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::Context;
-use hookline::store::{AttemptKind, StoredDelivery};
+use hookline::model::{AttemptKind, StoredDelivery};
 
 use super::app::AppLog;
 use super::traffic::{Answer, Sending, soak_id};

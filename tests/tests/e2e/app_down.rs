@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use hookline::forward::RetryPolicy;
-use hookline::store::Outcome;
+use hookline::model::Outcome;
+use hookline::retry::RetryPolicy;
 use hookline_tests::{LocalApp, attempts_until, fixture, listen, newest, send, within};
 use tokio::net::TcpListener;
 

@@ -2,7 +2,8 @@
 //! `trigger NAME` with a fresh id and signature that the listener verifies,
 //! refused under a built-in sample's name, and carried by export/import.
 
-use hookline::verify::{SchemeChoice, VerdictKind, Verifier};
+use hookline::model::VerdictKind;
+use hookline::verify::{SchemeChoice, Verifier};
 use hookline_tests::{LocalApp, cli, listen, newest};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

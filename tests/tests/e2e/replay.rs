@@ -1,7 +1,8 @@
 //! `hookline replay` as a developer runs it, while a listener holds the store:
 //! exact replays, re-signed ones, edited ones, bulk ones.
 
-use hookline::verify::{Scheme, SchemeChoice, Verdict, Verifier, sign};
+use hookline::model::Verdict;
+use hookline::verify::{Scheme, SchemeChoice, Verifier, sign};
 use hookline_protocol::{Header, Secret};
 use hookline_tests::cli::{assert_success, run, stdout};
 use hookline_tests::{LocalApp, Received, Reply, attempts_until, listen, newest, send};
@@ -72,7 +73,7 @@ async fn a_plain_replay_is_byte_identical_and_recorded() {
     let attempts = attempts_until(&listening.store, id.parse().unwrap(), |a| a.len() == 2).await;
     assert!(matches!(
         attempts[1].kind,
-        hookline::store::AttemptKind::Replay {
+        hookline::model::AttemptKind::Replay {
             resigned: false,
             edited: false
         }

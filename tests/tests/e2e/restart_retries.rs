@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use hookline::store::{AttemptKind, ListQuery, RetrySchedule, Store};
+use hookline::model::AttemptKind;
+use hookline::store::{ListQuery, RetrySchedule, Store};
 use hookline_protocol::{ChannelId, Delivery, DeliveryId, Secret, body_sha256_hex};
 use hookline_tests::process::{ListenerProcess, TestRelay};
 use hookline_tests::{LocalApp, send, within};
@@ -155,15 +156,15 @@ async fn an_overdue_retry_goes_at_once_and_ends_the_schedule() {
     {
         let store = Store::open(dir.path()).unwrap();
         store
-            .insert_to_forward(&delivery, &hookline::verify::Verdict::NoSecret)
+            .insert_to_forward(&delivery, &hookline::model::Verdict::NoSecret)
             .unwrap();
-        let failed = hookline::store::Attempt {
+        let failed = hookline::model::Attempt {
             at_ms: now - 100_000,
             kind: AttemptKind::Forward,
             target: app.url("/x"),
             sent_body_sha256: delivery.body_sha256.clone(),
             duration_us: 10,
-            outcome: hookline::store::Outcome::Error {
+            outcome: hookline::model::Outcome::Error {
                 message: "connection refused".into(),
             },
         };

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use hookline::forward::RetryPolicy;
 use hookline::listen::{RespondMode, Route};
+use hookline::retry::RetryPolicy;
 use hookline::store::{DeliveryStatus, Glob};
 use hookline_tests::{LocalApp, attempts_until, cli, listen, newest, send};
 

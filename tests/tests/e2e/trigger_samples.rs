@@ -2,7 +2,8 @@
 //! each sent with its provider's headers and signature, and a sample signed
 //! under another scheme carrying that scheme's headers only.
 
-use hookline::verify::{Scheme, SchemeChoice, Verdict, Verifier};
+use hookline::model::Verdict;
+use hookline::verify::{Scheme, SchemeChoice, Verifier};
 use hookline_protocol::{Header, Secret};
 use hookline_tests::cli::{assert_success, run, stdout};
 use hookline_tests::{LocalApp, Received};

@@ -1,7 +1,8 @@
 //! Through the real embedded relay, the client and a real local app on
 //! loopback: what the app receives, what the sender gets back, what is stored.
 
-use hookline::verify::{Scheme, SchemeChoice, Verdict, Verifier};
+use hookline::model::Verdict;
+use hookline::verify::{Scheme, SchemeChoice, Verifier};
 use hookline_protocol::Secret;
 use hookline_tests::{LocalApp, autosend_signature, fixture, listen, newest, send, within};
 

@@ -61,7 +61,7 @@ async fn every_vector_survives_the_tunnel_verifiable() {
             url,
             vector["now_unix"].as_i64().unwrap(),
         );
-        let valid = matches!(verdict, hookline::verify::Verdict::Valid { .. });
+        let valid = matches!(verdict, hookline::model::Verdict::Valid { .. });
         assert_eq!(
             valid,
             vector["expect_valid"].as_bool().unwrap(),

@@ -11,8 +11,8 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use super::list::format_latency;
 use super::{json, status_style};
 use crate::escape::{Lines, for_terminal};
+use crate::model::{AttemptKind, Outcome, StoredDelivery};
 use crate::store::time::format_utc;
-use crate::store::{AttemptKind, Outcome, StoredDelivery};
 use crate::tui::app::{App, Focus, Tab};
 use crate::tui::body::BodyLines;
 
@@ -226,7 +226,7 @@ fn attempts(stored: &StoredDelivery) -> Vec<Line<'static>> {
 }
 
 fn signature(stored: &StoredDelivery) -> Vec<Line<'static>> {
-    use crate::verify::Verdict;
+    use crate::model::Verdict;
     let v = &stored.verdict;
     let scheme = match v {
         Verdict::Valid { scheme, .. }
@@ -238,8 +238,8 @@ fn signature(stored: &StoredDelivery) -> Vec<Line<'static>> {
         Verdict::NoSecret => "– (no secret configured)".into(),
     };
     let color = match v.kind() {
-        crate::verify::VerdictKind::Valid => Color::Green,
-        crate::verify::VerdictKind::Invalid | crate::verify::VerdictKind::Stale => Color::Red,
+        crate::model::VerdictKind::Valid => Color::Green,
+        crate::model::VerdictKind::Invalid | crate::model::VerdictKind::Stale => Color::Red,
         _ => Color::DarkGray,
     };
     vec![

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use super::status_style;
 use crate::diff::{DiffLine, body_text};
 use crate::escape::{Lines, for_terminal};
-use crate::store::Outcome;
+use crate::model::Outcome;
 use crate::tui::app::ReplayDiff;
 
 /// Rows of the two answers at most; the request diff gets the rest.

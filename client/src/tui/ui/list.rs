@@ -9,9 +9,9 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::status_style;
 use crate::escape::{Lines, for_terminal};
+use crate::model::VerdictKind;
 use crate::store::Summary;
 use crate::tui::app::{App, Focus};
-use crate::verify::VerdictKind;
 
 const WIDTHS: [Constraint; 7] = [
     Constraint::Length(8),

@@ -4,6 +4,7 @@ use hookline_protocol::{Header, Secret};
 
 use super::super::*;
 use super::{NOW, URL, WHSEC, request_for, secret_for, verify};
+use crate::model::VerdictKind;
 
 #[test]
 fn every_scheme_verifies_what_it_signed_and_auto_finds_it() {

@@ -5,6 +5,7 @@ use hookline_protocol::{Header, Secret};
 
 use super::super::*;
 use super::{NOW, URL, WHSEC, verify};
+use crate::model::VerdictKind;
 
 fn stale_stripe() -> Verdict {
     let secret = Secret::new(WHSEC);

@@ -2,8 +2,9 @@
 //! forwarder build them.
 #![allow(dead_code)]
 
-use hookline::store::{Attempt, AttemptKind, Outcome, Store};
-use hookline::verify::Verdict;
+use hookline::model::Verdict;
+use hookline::model::{Attempt, AttemptKind, Outcome};
+use hookline::store::Store;
 use hookline_protocol::{ChannelId, Delivery, DeliveryId, Header, Secret, body_sha256_hex};
 
 /// A fixed base time (2026-05-01T00:00:00Z) so ids and filters are stable.

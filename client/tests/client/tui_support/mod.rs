@@ -3,11 +3,12 @@
 //! `TestBackend` as plain text.
 #![allow(dead_code)]
 
-use hookline::store::{Attempt, AttemptKind, Outcome, Page, StoredDelivery, Summary};
+use hookline::model::Verdict;
+use hookline::model::{Attempt, AttemptKind, Outcome, StoredDelivery};
+use hookline::store::{Page, Summary};
 use hookline::tui::action::{Action, Loaded, Place};
 use hookline::tui::app::{App, Header, Link};
 use hookline::tui::{Effect, update};
-use hookline::verify::Verdict;
 use hookline_protocol::{ChannelId, Delivery, DeliveryId, Header as HttpHeader, body_sha256_hex};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -5,8 +5,8 @@
 use std::time::Instant;
 
 use anyhow::Context;
+use hookline::model::Verdict;
 use hookline::store::{ListQuery, Store};
-use hookline::verify::Verdict;
 use hookline_protocol::{
     ChannelId, DEFAULT_CHANNEL_NAME, Delivery, DeliveryId, Header, Secret, body_sha256_hex,
 };
