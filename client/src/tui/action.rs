@@ -1,10 +1,11 @@
 //! Everything that can change the [`App`]: keys (already interpreted for
 //! the current mode), store and connection news, and the results of effects.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use hookline_protocol::DeliveryId;
 
 use super::app::{App, Prompt};
+use super::keys;
 use super::window::ListWindow;
 use crate::connection::ConnectionState;
 use crate::model::{Attempt, StoredDelivery};
@@ -125,11 +126,8 @@ pub fn for_key(app: &App, key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    match key.code {
-        KeyCode::Char('c') if ctrl => return Some(Action::Quit),
-        KeyCode::Char('l') if ctrl => return Some(Action::Repaint),
-        _ => {}
+    if let Some(action) = keys::lookup(keys::EVERYWHERE, &key) {
+        return Some(action);
     }
     match &app.prompt {
         Some(Prompt::Filter { .. }) => return prompt_key(key),
@@ -158,45 +156,12 @@ pub fn for_key(app: &App, key: KeyEvent) -> Option<Action> {
             .then_some(Action::Quit)
             .or(Some(Action::Back));
     }
-    if app.diff.is_some() {
-        // The diff screen: scroll it, or leave it (Esc or q).
-        return match key.code {
-            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
-            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
-            KeyCode::PageUp => Some(Action::PageUp),
-            KeyCode::PageDown => Some(Action::PageDown),
-            KeyCode::Esc | KeyCode::Char('q') => Some(Action::Back),
-            KeyCode::Char('?') => Some(Action::ToggleHelp),
-            _ => None,
-        };
-    }
-    Some(match key.code {
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::Char('u') if ctrl => Action::PageUp,
-        KeyCode::Char('d') if ctrl => Action::PageDown,
-        KeyCode::Home | KeyCode::Char('g') => Action::First,
-        KeyCode::End | KeyCode::Char('G') => Action::Last,
-        KeyCode::Tab => Action::SwitchFocus,
-        KeyCode::Right | KeyCode::Char('l') => Action::NextTab,
-        KeyCode::Left | KeyCode::Char('h') | KeyCode::BackTab => Action::PrevTab,
-        KeyCode::Char(c @ '1'..='4') => Action::ShowTab(usize::from(c as u8 - b'1')),
-        KeyCode::Char('r') => Action::Replay { resign: false },
-        KeyCode::Char('R') => Action::Replay { resign: true },
-        KeyCode::Char('e') => Action::EditBody,
-        KeyCode::Char('/') => Action::OpenFilter,
-        KeyCode::Char('f') => Action::ToggleFailed,
-        KeyCode::Char('c') => Action::CopyCurl,
-        KeyCode::Char('y') => Action::CopyBody,
-        KeyCode::Char('d') | KeyCode::Delete => Action::AskDelete,
-        KeyCode::Char('?') => Action::ToggleHelp,
-        KeyCode::Char('a') => Action::DismissGaps,
-        KeyCode::Esc => Action::Back,
-        KeyCode::Char('q') => Action::Quit,
-        _ => return None,
-    })
+    let screen = if app.diff.is_some() {
+        keys::DIFF
+    } else {
+        keys::LIST
+    };
+    keys::lookup_rows(screen, &key)
 }
 
 fn prompt_key(key: KeyEvent) -> Option<Action> {

@@ -11,6 +11,7 @@ pub mod clipboard;
 mod editor;
 pub mod effects;
 pub mod event;
+pub mod keys;
 mod news;
 mod outcome;
 mod prompt;

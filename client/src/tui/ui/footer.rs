@@ -11,11 +11,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::escape::{Lines, for_terminal};
 use crate::tui::app::{App, Prompt};
-
-const HINTS: &str = " ↑↓ move  Tab pane  ←→ tab  r replay  / filter  f failed  ? help  q quit";
-
-/// The keys of the diff screen.
-const DIFF_HINTS: &str = " ↑↓ PgUp PgDn scroll  Esc/q back to the list";
+use crate::tui::keys;
 
 /// Most rows the footer grows to; a message longer still is cut.
 const MAX_ROWS: u16 = 4;
@@ -93,9 +89,13 @@ fn line(app: &App) -> Line<'static> {
                 Style::new().fg(color),
             )
         }
-        (None, None) if app.diff.is_some() => {
-            Line::styled(DIFF_HINTS, Style::new().fg(Color::DarkGray))
+        (None, None) => {
+            let screen = if app.diff.is_some() {
+                keys::DIFF
+            } else {
+                keys::LIST
+            };
+            Line::styled(keys::hints(screen), Style::new().fg(Color::DarkGray))
         }
-        (None, None) => Line::styled(HINTS, Style::new().fg(Color::DarkGray)),
     }
 }

@@ -7,41 +7,20 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::tui::app::App;
+use crate::tui::keys;
 
-const KEYS: [(&str, &str); 18] = [
-    ("↑ ↓  j k", "move (scroll the detail when it has focus)"),
-    ("PgUp PgDn", "a screenful up / down"),
-    ("g  G", "newest / oldest delivery"),
-    ("Tab", "switch between list and detail"),
-    ("← →  1-4", "detail tab: request, response, attempts, sig"),
-    ("r", "replay to the forward target"),
-    ("R", "replay re-signed with your secret"),
-    (
-        "e",
-        "edit the body, replay it, see the diff (Esc leaves it)",
-    ),
-    ("/", "filter; Esc clears"),
-    ("f", "failed deliveries only"),
-    ("c", "copy the request as a curl command"),
-    ("y", "copy the request body"),
-    ("d", "delete (asks first)"),
-    ("?", "this help"),
-    ("Ctrl-L", "paint the screen again"),
-    ("q  Ctrl-C", "quit"),
-    (
-        "a",
-        "acknowledge the banner of deliveries the relay dropped",
-    ),
-    ("filter", "text event:email.* status:5xx sig:invalid"),
-];
+/// The filter language, after the keys.
+const FILTER: (&str, &str) = ("filter", "text event:email.* status:5xx sig:invalid");
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, _app: &App) {
-    let lines: Vec<Line> = KEYS
+    let lines: Vec<Line> = keys::LIST
         .iter()
+        .filter_map(|row| Some((row.label, row.help?)))
+        .chain([FILTER])
         .map(|(key, what)| {
             Line::from(vec![
                 Span::styled(format!(" {key:<10} "), Style::new().fg(Color::Cyan)),
-                Span::raw(*what),
+                Span::raw(what),
             ])
         })
         .collect();
