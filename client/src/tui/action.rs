@@ -1,8 +1,10 @@
 //! Everything that can change the [`App`]: keys (already interpreted for
 //! the current mode), store and connection news, and the results of effects.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
 use hookline_protocol::DeliveryId;
+use tui_input::InputRequest;
+use tui_input::backend::crossterm::to_input_request;
 
 use super::app::{App, Prompt};
 use super::keys;
@@ -40,9 +42,8 @@ pub enum Action {
     Quit,
     /// Ctrl-L: paint the whole screen again (after stray output, e.g. a log line).
     Repaint,
-    /// A character typed into the filter prompt.
-    Type(char),
-    Erase,
+    /// An edit in the filter prompt: a character typed, a delete, a cursor move.
+    EditFilter(InputRequest),
     Submit,
     /// `y`/`n` answering the delete question.
     Confirm(bool),
@@ -168,8 +169,6 @@ fn prompt_key(key: KeyEvent) -> Option<Action> {
     match key.code {
         KeyCode::Enter => Some(Action::Submit),
         KeyCode::Esc => Some(Action::Back),
-        KeyCode::Backspace => Some(Action::Erase),
-        KeyCode::Char(c) => Some(Action::Type(c)),
-        _ => None,
+        _ => to_input_request(&Event::Key(key)).map(Action::EditFilter),
     }
 }

@@ -151,6 +151,8 @@ impl Tab {
 pub enum Prompt {
     Filter {
         input: String,
+        /// Where typing goes, in characters from the start.
+        cursor: usize,
         error: Option<String>,
     },
     ConfirmDelete {

@@ -2,6 +2,8 @@
 //! the delete confirmation, the stale-signature question after an edit, and
 //! Esc backing out of whatever is open.
 
+use tui_input::{Input, InputRequest};
+
 use super::action::StaleAnswer;
 use super::app::{App, Focus, Prompt};
 use super::update::{Effect, reload};
@@ -9,21 +11,30 @@ use super::update::{Effect, reload};
 pub(super) fn open_filter(app: &mut App) -> Vec<Effect> {
     app.prompt = Some(Prompt::Filter {
         input: app.filter.text.clone(),
+        cursor: app.filter.text.chars().count(),
         error: None,
     });
     vec![]
 }
 
-pub(super) fn edit_prompt(app: &mut App, change: impl FnOnce(&mut String)) -> Vec<Effect> {
-    if let Some(Prompt::Filter { input, error }) = &mut app.prompt {
-        change(input);
+pub(super) fn edit_filter(app: &mut App, request: InputRequest) -> Vec<Effect> {
+    if let Some(Prompt::Filter {
+        input,
+        cursor,
+        error,
+    }) = &mut app.prompt
+    {
+        let mut field = Input::new(std::mem::take(input)).with_cursor(*cursor);
+        field.handle(request);
+        *cursor = field.cursor();
+        *input = field.value().to_owned();
         *error = None;
     }
     vec![]
 }
 
 pub(super) fn submit_filter(app: &mut App) -> Vec<Effect> {
-    let Some(Prompt::Filter { input, error }) = &mut app.prompt else {
+    let Some(Prompt::Filter { input, error, .. }) = &mut app.prompt else {
         return vec![];
     };
     match app.filter.set_text(input) {

@@ -94,10 +94,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Repaint => vec![Effect::Repaint],
-        Action::Type(c) => prompt::edit_prompt(app, |input| input.push(c)),
-        Action::Erase => prompt::edit_prompt(app, |input| {
-            input.pop();
-        }),
+        Action::EditFilter(request) => prompt::edit_filter(app, request),
         Action::Submit => prompt::submit_filter(app),
         Action::Confirm(yes) => prompt::confirm_delete(app, yes),
         Action::AnswerStale(answer) => prompt::answer_stale(app, answer),

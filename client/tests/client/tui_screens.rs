@@ -10,7 +10,9 @@ use hookline::connection::ConnectionState;
 use hookline::store::Counts;
 use hookline::tui::App;
 use hookline::tui::action::Action;
+use hookline::tui::app::Prompt;
 use hookline::tui::update;
+use tui_input::InputRequest;
 use tui_support::{app_with, load_detail, screen, stored, summaries};
 
 /// Twelve deliveries, the newest selected and loaded, counts known.
@@ -119,9 +121,12 @@ fn signature_tab_says_why_and_shows_no_secret() {
 fn filter_prompt_takes_the_footer() {
     let mut app = twelve();
     update(&mut app, Action::OpenFilter);
-    "event:email.* status:9xx"
-        .chars()
-        .for_each(|c| drop(update(&mut app, Action::Type(c))));
+    "event:email.* status:9xx".chars().for_each(|c| {
+        drop(update(
+            &mut app,
+            Action::EditFilter(InputRequest::InsertChar(c)),
+        ))
+    });
     assert_eq!(
         rows(&app, 23, 24),
         ["/event:email.* status:9xx█  Enter apply · Esc cancel"]
@@ -131,10 +136,18 @@ fn filter_prompt_takes_the_footer() {
         rows(&app, 23, 24),
         ["/event:email.* status:9xx█  status:9xx? 2xx…5xx, ok, failed, invalid, pending"]
     );
-    (0..3).for_each(|_| drop(update(&mut app, Action::Erase)));
-    "5xx"
-        .chars()
-        .for_each(|c| drop(update(&mut app, Action::Type(c))));
+    (0..3).for_each(|_| {
+        drop(update(
+            &mut app,
+            Action::EditFilter(InputRequest::DeletePrevChar),
+        ))
+    });
+    "5xx".chars().for_each(|c| {
+        drop(update(
+            &mut app,
+            Action::EditFilter(InputRequest::InsertChar(c)),
+        ))
+    });
     update(&mut app, Action::Submit);
     let title = &rows(&app, 2, 3)[0];
     assert!(
@@ -167,6 +180,35 @@ fn help_overlay_lists_the_keys() {
     assert_eq!(
         shown[19],
         "│    \"em└──────────────────────────────────────────────────────────────┘       │"
+    );
+}
+
+#[test]
+fn the_filter_prompt_has_a_cursor_that_moves_and_inserts_where_it_stands() {
+    let mut app = twelve();
+    update(&mut app, Action::OpenFilter);
+    for c in "status:5xx".chars() {
+        update(&mut app, Action::EditFilter(InputRequest::InsertChar(c)));
+    }
+    update(&mut app, Action::EditFilter(InputRequest::GoToStart));
+    for c in "sig:invalid ".chars() {
+        update(&mut app, Action::EditFilter(InputRequest::InsertChar(c)));
+    }
+    assert_eq!(
+        rows(&app, 23, 24),
+        ["/sig:invalid status:5xx  Enter apply · Esc cancel"],
+        "the cursor stands on the s of status (shown reversed)"
+    );
+    assert!(matches!(
+        app.prompt,
+        Some(Prompt::Filter { cursor: 12, .. })
+    ));
+    update(&mut app, Action::EditFilter(InputRequest::DeleteTillEnd));
+    update(&mut app, Action::Submit);
+    let title = &rows(&app, 2, 3)[0];
+    assert!(
+        title.starts_with(" Deliveries [sig:invalid] loading… ──"),
+        "{title}"
     );
 }
 

@@ -38,14 +38,36 @@ const WORD_SLACK: usize = 12;
 
 fn line(app: &App) -> Line<'static> {
     match (&app.prompt, &app.status) {
-        (Some(Prompt::Filter { input, error }), _) => {
+        (
+            Some(Prompt::Filter {
+                input,
+                cursor,
+                error,
+            }),
+            _,
+        ) => {
+            // The cursor is a block after the text, or the character under it reversed.
+            let split = input
+                .char_indices()
+                .nth(*cursor)
+                .map_or(input.len(), |(i, _)| i);
+            let (before, rest) = input.split_at(split);
+            let mut chars = rest.chars();
+            let under = chars.next();
             let mut spans = vec![
                 Span::styled(
                     "/",
                     Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(for_terminal(input, Lines::One)),
-                Span::styled("█", Style::new().fg(Color::Magenta)),
+                Span::raw(for_terminal(before, Lines::One)),
+                match under {
+                    Some(c) => Span::styled(
+                        for_terminal(&c.to_string(), Lines::One),
+                        Style::new().add_modifier(Modifier::REVERSED),
+                    ),
+                    None => Span::styled("█", Style::new().fg(Color::Magenta)),
+                },
+                Span::raw(for_terminal(chars.as_str(), Lines::One)),
             ];
             match error {
                 Some(e) => spans.push(Span::styled(format!("  {e}"), Style::new().fg(Color::Red))),
