@@ -62,7 +62,7 @@ fn line(app: &App) -> Line<'static> {
                 Span::raw(for_terminal(before, Lines::One)),
                 match under {
                     Some(c) => Span::styled(
-                        for_terminal(&c.to_string(), Lines::One),
+                        for_terminal(c.to_string(), Lines::One),
                         Style::new().add_modifier(Modifier::REVERSED),
                     ),
                     None => Span::styled("█", Style::new().fg(Color::Magenta)),
