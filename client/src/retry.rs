@@ -46,12 +46,7 @@ impl RetryPolicy {
 /// `delay` plus up to a quarter more at random, so many clients retrying
 /// after the same event (a relay restart) do not all come back at once.
 pub fn jittered(delay: Duration) -> Duration {
-    let mut bytes = [0u8; 4];
-    if getrandom::fill(&mut bytes).is_err() {
-        return delay;
-    }
-    let quarter = delay / 4;
-    delay + quarter.mul_f64(f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX))
+    delay + (delay / 4).mul_f64(rand::random::<f64>())
 }
 
 #[cfg(test)]

@@ -235,13 +235,7 @@ pub fn refresh_ids(headers: &mut [Header], now_ms: u64) {
 
 /// A random (version 4) UUID, the id shape GitHub and Shopify use.
 fn uuid() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // A delivery id has a random part of its own; hashed, it does as well.
-        let seed =
-            hookline_protocol::body_sha256_hex(DeliveryId::generate().to_string().as_bytes());
-        hex::decode_to_slice(&seed[..32], &mut bytes).unwrap_or_default();
-    }
+    let mut bytes: [u8; 16] = rand::random();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex = hex::encode(bytes);

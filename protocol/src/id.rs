@@ -25,7 +25,7 @@ impl DeliveryId {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        Self::from_parts(ms, random_u128())
+        Self::from_parts(ms, rand::random())
     }
 
     /// An id with the given time and randomness (only the low 80 bits are used).
@@ -47,20 +47,6 @@ impl DeliveryId {
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
         Self(u128::from_be_bytes(bytes))
     }
-}
-
-fn random_u128() -> u128 {
-    let mut buf = [0u8; 16];
-    // getrandom only fails when the OS has no entropy source at all; the time
-    // half still keeps ids ordered, so fall back to a time-seeded value.
-    if getrandom::fill(&mut buf).is_err() {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        return nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
-    }
-    u128::from_le_bytes(buf)
 }
 
 impl fmt::Display for DeliveryId {

@@ -246,12 +246,7 @@ impl JetStreamQueue {
 
 /// A random name for this relay process.
 fn relay_id() -> String {
-    let mut bytes = [0u8; 8];
-    // Without OS randomness the time still tells processes apart.
-    if getrandom::fill(&mut bytes).is_err() {
-        bytes = (crate::relay::now_ms() ^ u64::from(std::process::id())).to_le_bytes();
-    }
-    hex::encode(bytes)
+    hex::encode(rand::random::<[u8; 8]>())
 }
 
 pub(crate) async fn connect_client(options: &ClusterOptions) -> Result<Client, ClusterError> {

@@ -1,38 +1,28 @@
-//! A small seeded random source (SplitMix64) for the soak's schedule: the same
-//! `--seed` gives the same kill times, outages and down times. Process timing
-//! still varies from run to run; the seed fixes the plan, not the race.
+//! The soak's seeded random source: the same `--seed` gives the same kill
+//! times, outages and down times. Process timing still varies from run to
+//! run; the seed fixes the plan, not the race.
 
 use std::time::Duration;
 
-/// SplitMix64: tiny, fast and statistically fine for picking moments.
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng};
+
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(StdRng);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(StdRng::seed_from_u64(seed))
     }
 
-    /// A seed from the clock and the process id, for runs without `--seed`.
+    /// A seed for runs without `--seed` (printed, so a run can be repeated).
     pub fn fresh_seed() -> u64 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default();
-        nanos ^ (u64::from(std::process::id()) << 32)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        rand::random()
     }
 
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.0.random()
     }
 
     /// Uniform in [lo, hi).
@@ -41,7 +31,7 @@ impl Rng {
     }
 
     pub fn coin(&mut self) -> bool {
-        self.next_u64() & 1 == 1
+        self.0.random_bool(0.5)
     }
 }
 
@@ -59,6 +49,6 @@ mod tests {
             assert_eq!(x, b.between(lo, hi));
             assert!(x >= lo && x < hi, "{x:?}");
         }
-        assert_ne!(Rng::new(1).next_u64(), Rng::new(2).next_u64());
+        assert_ne!(Rng::new(1).unit(), Rng::new(2).unit());
     }
 }
