@@ -12,7 +12,6 @@
 
 mod channel;
 mod delivery;
-mod duration;
 pub mod encoding;
 pub mod frame;
 mod id;
@@ -24,7 +23,6 @@ pub use channel::{ChannelId, DEFAULT_CHANNEL_NAME};
 pub use delivery::{
     Delivery, HOP_BY_HOP_HEADERS, Header, body_sha256_hex, header_values, is_hop_by_hop,
 };
-pub use duration::parse_duration;
 pub use id::{DeliveryId, ID_LEN};
 pub use message::{
     ClientMessage, Frame, GoodbyeReason, ProtocolError, RelayMessage, SessionRespond, check_version,

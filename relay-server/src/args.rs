@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use hookline_protocol::{limits, parse_duration};
+use hookline_protocol::limits;
 use hookline_relay::IpNet;
 
 /// The public half of hookline: accepts webhooks at per-channel URLs and
@@ -243,6 +243,16 @@ pub struct ServeArgs {
     pub dead_peer_after: Duration,
     #[command(flatten)]
     pub cluster: crate::cluster_args::ClusterArgs,
+}
+
+/// A duration as `hookline` takes it: `500ms`, `9s`, `2h30m`, `7d`, `1w`;
+/// a bare number is seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    text.parse().map(Duration::from_secs).or_else(|_| {
+        humantime::parse_duration(text)
+            .map_err(|e| format!("{text:?} is not a duration ({e}): e.g. 500ms, 30m or 7d"))
+    })
 }
 
 #[cfg(test)]

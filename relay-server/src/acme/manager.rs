@@ -350,8 +350,5 @@ fn check_settings(config: &AcmeConfig) -> Result<(), AcmeError> {
 }
 
 fn rfc3339(time: SystemTime) -> String {
-    let seconds = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    crate::token_file::rfc3339(seconds)
+    humantime::format_rfc3339_seconds(time).to_string()
 }
