@@ -92,6 +92,8 @@ struct Inner {
     counts: Mutex<summary::Counts>,
     events: broadcast::Sender<StoreEvent>,
     dir: PathBuf,
+    /// Last, so it is given up after sled's handles close.
+    _open_here: open::OpenHere,
 }
 
 impl Store {

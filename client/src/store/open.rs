@@ -1,8 +1,9 @@
 //! Opening the store: sled's lock turned into "held by pid N", corruption
 //! turned into an error instead of a panic, the schema version checked.
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
@@ -53,6 +54,7 @@ pub(super) fn open(dir: &Path) -> Result<Store, StoreError> {
         counts: Mutex::new(counts),
         events,
         dir: dir.to_path_buf(),
+        _open_here: OpenHere::register(dir),
     };
     Ok(Store {
         inner: Arc::new(inner),
@@ -93,14 +95,15 @@ fn recount(summaries: &sled::Tree) -> Result<Counts, StoreError> {
 fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     let path = db_path(dir);
     let config = sled::Config::new().path(&path).cache_capacity(CACHE_BYTES);
-    // A store closed by this same process moments ago (a listener restarted
-    // in-process; closing removes the pid file) stays locked until sled's
-    // flusher thread notices: wait for it. A lock whose pid file names another
-    // process is reported at once.
+    // A store this process holds open is refused at once, as is one whose
+    // pid file names another process. One this process closed moments ago
+    // may stay locked until sled's threads let go of it: wait for that.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
     let mut opened = catch_unwind(AssertUnwindSafe(|| config.open()));
-    while matches!(&opened, Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock"))
-        && read_pid(dir).is_none_or(|pid| pid == std::process::id())
+    let lingering = !OpenHere::is_open(dir)
+        && read_pid(dir).is_none_or(|pid| pid == std::process::id());
+    while lingering
+        && matches!(&opened, Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock"))
         && std::time::Instant::now() < deadline
     {
         std::thread::sleep(std::time::Duration::from_millis(25));
@@ -116,6 +119,45 @@ fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                 .unwrap_or_else(|| "the database engine gave up reading it".to_owned());
             Err(StoreError::Corrupt { path, detail })
+        }
+    }
+}
+
+/// The data dirs whose store this process has open, so an open that finds
+/// one locked knows whether to wait (closed moments ago) or refuse (in use).
+static OPEN_HERE: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+
+/// This process's claim on a data dir, held by the open store and given up
+/// when it is dropped (after sled's own handles, being declared last).
+#[derive(Debug)]
+pub(super) struct OpenHere(PathBuf);
+
+impl OpenHere {
+    fn key(dir: &Path) -> PathBuf {
+        std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+    }
+
+    fn set() -> std::sync::MutexGuard<'static, Option<HashSet<PathBuf>>> {
+        OPEN_HERE.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn register(dir: &Path) -> Self {
+        let key = Self::key(dir);
+        Self::set().get_or_insert_default().insert(key.clone());
+        Self(key)
+    }
+
+    fn is_open(dir: &Path) -> bool {
+        Self::set()
+            .as_ref()
+            .is_some_and(|open| open.contains(&Self::key(dir)))
+    }
+}
+
+impl Drop for OpenHere {
+    fn drop(&mut self) {
+        if let Some(open) = Self::set().as_mut() {
+            open.remove(&self.0);
         }
     }
 }
