@@ -3,7 +3,12 @@
 //! A delivery's path through this crate follows the file names:
 //! `connection` (the WebSocket to the relay) → `verify` (signature) →
 //! `store` (sled, flushed before the relay is told) → `forward` (the local app).
-//! `replay`, `export` and `tui` read the store and send again.
+//! `replay`, `export` and `tui` read the store and send again. The records
+//! they share (a stored delivery, its verdict, its attempts) are in `model`,
+//! which depends on none of them; `cli` is the top, and nothing imports it.
+//!
+//! Public: what the binary, the TUI and the integration tests reach; the
+//! rest is the crate's own.
 
 #![forbid(unsafe_code)]
 
@@ -11,22 +16,22 @@ pub mod cli;
 pub mod clock;
 pub mod connection;
 pub mod control;
-pub mod data_dir;
+mod data_dir;
 pub mod dev_secret;
 pub mod diff;
-pub mod editor;
-pub mod escape;
-pub mod export;
-pub mod fixtures;
+mod editor;
+mod escape;
+mod export;
+mod fixtures;
 pub mod forward;
 pub mod last_listen;
 pub mod listen;
-pub mod logging;
+mod logging;
 pub mod model;
-pub mod replay;
+mod replay;
 pub mod retry;
 pub mod samples;
-pub mod signal;
+mod signal;
 pub mod store;
 pub mod tui;
 pub mod verify;
