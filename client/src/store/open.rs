@@ -100,8 +100,8 @@ fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     // may stay locked until sled's threads let go of it: wait for that.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
     let mut opened = catch_unwind(AssertUnwindSafe(|| config.open()));
-    let lingering = !OpenHere::is_open(dir)
-        && read_pid(dir).is_none_or(|pid| pid == std::process::id());
+    let lingering =
+        !OpenHere::is_open(dir) && read_pid(dir).is_none_or(|pid| pid == std::process::id());
     while lingering
         && matches!(&opened, Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock"))
         && std::time::Instant::now() < deadline
