@@ -95,7 +95,12 @@ pub fn main() -> ExitCode {
         }
     }
     crate::logging::init(cli.verbose, cli.tui_log_file().as_deref());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: the client's work per delivery is small and passes through
+    // several tasks, and on a multi-threaded runtime each hand-off woke
+    // another worker; on one thread the c=16 tunnel costs the client about
+    // 120 µs per delivery instead of 150-160 (BENCHMARKS.md). Store flushes
+    // and other blocking work still go to the blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
