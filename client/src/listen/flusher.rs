@@ -14,6 +14,11 @@ use crate::store::Store;
 /// Most requests served per flush; bounds one batch's latency.
 const MAX_BATCH: usize = 4096;
 
+/// The shortest time between the starts of two flushes; what arrives
+/// meanwhile waits for the next one. Only the `stored` acknowledgement
+/// waits: forwarding and the sender's answer do not.
+const MIN_FLUSH_GAP: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// A failed flush is tried again until it works: nothing is acknowledged
 /// before it does, and the relay keeps everything meanwhile.
 const FLUSH_RETRY: RetryPolicy =
@@ -38,7 +43,23 @@ pub async fn run(
     reporter: Reporter,
 ) {
     let mut batch = Vec::with_capacity(64);
+    let mut last_flush = tokio::time::Instant::now() - MIN_FLUSH_GAP;
     while durable.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // Under load, flushes start at most every MIN_FLUSH_GAP: each costs
+        // the same hand-offs to the blocking pool and sled's I/O threads
+        // whether it covers one delivery or fifty. A lone arrival after a
+        // quiet spell is flushed at once.
+        let since = last_flush.elapsed();
+        if since < MIN_FLUSH_GAP {
+            tokio::time::sleep(MIN_FLUSH_GAP - since).await;
+            while batch.len() < MAX_BATCH {
+                match durable.try_recv() {
+                    Ok(done) => batch.push(done),
+                    Err(_) => break,
+                }
+            }
+        }
+        last_flush = tokio::time::Instant::now();
         let mut failures = 0u32;
         while let Err(err) = store.flush().await {
             if failures == 0 {
