@@ -15,10 +15,11 @@ use super::routes::{DEFAULT_ROUTE, RespondMode, Route, RouteRespond};
 use crate::connection::Incoming;
 use crate::forward::Forwarder;
 use crate::model::Outcome;
+use crate::model::event_type;
 use crate::model::{Verdict, VerdictKind};
 use crate::retry::RetryPolicy;
 use crate::store::Store;
-use crate::verify::{Verifier, event_type};
+use crate::verify::Verifier;
 
 /// Storing a delivery is tried five times, 100 ms to 800 ms apart (a full
 /// disk may clear up), before giving up on it: the relay keeps it.

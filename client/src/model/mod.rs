@@ -4,7 +4,9 @@
 //! `tui` read them; this module depends on none of them, so they stack on it.
 
 mod delivery;
+mod event;
 mod verdict;
 
 pub use delivery::{Attempt, AttemptKind, Outcome, StoredDelivery};
+pub use event::event_type;
 pub use verdict::{Verdict, VerdictKind};

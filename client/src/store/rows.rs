@@ -12,7 +12,7 @@ pub struct Summary {
     pub id: DeliveryId,
     pub received_at_ms: u64,
     /// The event type, when the provider's header or the body names one
-    /// (see [`crate::verify::event_type`]).
+    /// (see [`crate::model::event_type`]).
     pub event: Option<String>,
     pub method: String,
     pub path: String,

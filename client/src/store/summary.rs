@@ -9,8 +9,8 @@ use crate::model::{Attempt, AttemptKind, StoredDelivery};
 
 /// Most targets a summary keeps a share for.
 const MAX_TARGETS: usize = 16;
+use crate::model::event_type;
 use crate::model::{Verdict, VerdictKind};
-use crate::verify::event_type;
 
 /// Totals shown in headers and status bars, maintained on every write.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,7 +18,6 @@
 mod body_schemes;
 mod claim;
 mod detect;
-mod event;
 mod form;
 mod headers;
 mod keys;
@@ -38,7 +37,6 @@ use hookline_protocol::{Header, Secret};
 use crate::model::Verdict;
 
 pub use detect::detect;
-pub use event::event_type;
 pub use keys::KeyError;
 pub use linear_body::refresh_linear_timestamp;
 pub use scheme::{

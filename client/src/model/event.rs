@@ -2,10 +2,8 @@
 //! place that decides it, for lists, `list --event`, `listen --events` and
 //! the `listen` lines alike.
 
-use hookline_protocol::Header;
+use hookline_protocol::{Header, header_values};
 use serde::Deserialize;
-
-use super::headers::text;
 
 /// Longest event type kept; a hostile sender cannot bloat lists.
 const MAX_EVENT_LEN: usize = 200;
@@ -39,7 +37,10 @@ const EVENT_HEADERS: [&str; 7] = [
 pub fn event_type(headers: &[Header], body: &[u8]) -> Option<String> {
     let from_header = EVENT_HEADERS
         .iter()
-        .find_map(|name| text(headers, name).ok().flatten())
+        .find_map(|name| {
+            let value = header_values(headers, name).next()?;
+            std::str::from_utf8(value).ok().map(str::trim)
+        })
         .filter(|value| !value.is_empty())
         .map(str::to_owned);
     let text = from_header.or_else(|| from_body(body))?;
