@@ -148,7 +148,7 @@ pub const LIST: &[Row] = &[
     ),
     Row::new(
         "e",
-        "edit the body, replay it, see the diff (Esc leaves it)",
+        "edit the body, replay it, see the diff",
         &[(Key::char('e'), Action::EditBody)],
     ),
     Row::new(
@@ -186,7 +186,7 @@ pub const LIST: &[Row] = &[
     Row::new("q  Ctrl-C", "quit", &[(Key::char('q'), Action::Quit)]).hint("q", "quit"),
     Row::new(
         "a",
-        "acknowledge the banner of deliveries the relay dropped",
+        "dismiss the banner of deliveries the relay dropped",
         &[(Key::char('a'), Action::DismissGaps)],
     ),
     Row::unlisted(&[(Key::plain(KeyCode::Esc), Action::Back)]),
