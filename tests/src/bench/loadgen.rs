@@ -151,10 +151,11 @@ async fn connection(
             return result;
         }
     };
-    // Until the time is up, and past it until one answer was timed: a
-    // request slower than the whole window (a loaded machine, a quick run)
-    // still gives the run a figure.
-    while Instant::now() < end || (result.latencies.is_empty() && result.late == 0) {
+    // Until the time is up, and past it (for at most one request timeout)
+    // until one answer was timed: a request slower than the whole window (a
+    // loaded machine, a quick run, a 504) still leaves the run a figure.
+    let overtime = end + REQUEST_TIMEOUT;
+    while Instant::now() < end || (result.latencies.is_empty() && Instant::now() < overtime) {
         let started = Instant::now();
         match tokio::time::timeout(REQUEST_TIMEOUT, exchange(&mut sender, &target, addr)).await {
             Ok(Ok(status)) if status == target.expect => {
