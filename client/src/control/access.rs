@@ -11,8 +11,7 @@ use tokio::sync::broadcast;
 use super::client::{ControlClient, RemoteEvents};
 use super::protocol::Request;
 use super::socket_path;
-use crate::model::Verdict;
-use crate::model::{Attempt, StoredDelivery};
+use crate::model::{Attempt, StoredDelivery, Verdict};
 use crate::store::{
     Counts, GapRecord, ListQuery, Page, RetrySchedule, Store, StoreError, StoreEvent, Summary,
 };

@@ -6,8 +6,7 @@ use hookline_protocol::{Delivery, DeliveryId};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::model::Verdict;
-use crate::model::{Attempt, StoredDelivery};
+use crate::model::{Attempt, StoredDelivery, Verdict};
 use crate::store::{ListQuery, StoreError};
 
 /// Longest line either side accepts: a whole stored delivery with a body at

@@ -13,8 +13,7 @@ use super::flusher::Durable;
 use super::pipeline::{Pipeline, response_frame};
 use super::report::Report;
 use crate::forward::{ForwardTarget, OutgoingRequest, Slot};
-use crate::model::Verdict;
-use crate::model::{Attempt, AttemptKind, StoredDelivery};
+use crate::model::{Attempt, AttemptKind, StoredDelivery, Verdict};
 use crate::store::{RetrySchedule, Store};
 
 /// What an earlier run left to forward, read before any new delivery is

@@ -12,9 +12,7 @@ use crate::connection::{ConnectionState, Refusal};
 
 use crate::clock::format_hms;
 use crate::escape::{Lines, for_terminal};
-use crate::model::Verdict;
-use crate::model::event_type;
-use crate::model::{Attempt, Outcome};
+use crate::model::{Attempt, Outcome, Verdict, event_type};
 
 /// How output is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -5,12 +5,10 @@ use hookline_protocol::Delivery;
 use serde::{Deserialize, Serialize};
 
 use super::rows::{DeliveryStatus, Summary, TargetSummary};
-use crate::model::{Attempt, AttemptKind, StoredDelivery};
+use crate::model::{Attempt, AttemptKind, StoredDelivery, Verdict, VerdictKind, event_type};
 
 /// Most targets a summary keeps a share for.
 const MAX_TARGETS: usize = 16;
-use crate::model::event_type;
-use crate::model::{Verdict, VerdictKind};
 
 /// Totals shown in headers and status bars, maintained on every write.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,8 +21,7 @@ use serde::Serialize;
 use super::rows::Summary;
 use super::summary::Counts;
 use super::{Store, StoreError, StoreEvent};
-use crate::model::Verdict;
-use crate::model::{Attempt, StoredDelivery};
+use crate::model::{Attempt, StoredDelivery, Verdict};
 
 pub(super) const COUNTS_KEY: &[u8] = b"counts";
 

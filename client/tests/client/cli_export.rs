@@ -11,8 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use base64::Engine;
-use hookline::model::StoredDelivery;
-use hookline::model::Verdict;
+use hookline::model::{StoredDelivery, Verdict};
 use hookline::store::Store;
 use hookline_protocol::{Header, body_sha256_hex};
 use store_support::*;

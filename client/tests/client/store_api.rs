@@ -4,8 +4,7 @@ use crate::store_support;
 
 use std::time::Duration;
 
-use hookline::model::StoredDelivery;
-use hookline::model::VerdictKind;
+use hookline::model::{StoredDelivery, VerdictKind};
 use hookline::store::{
     DeliveryStatus, Filter, Glob, ListQuery, RetentionPolicy, Store, StoreError, StoreEvent,
     retention_task,

@@ -2,8 +2,7 @@
 //! forwarder build them.
 #![allow(dead_code)]
 
-use hookline::model::Verdict;
-use hookline::model::{Attempt, AttemptKind, Outcome};
+use hookline::model::{Attempt, AttemptKind, Outcome, Verdict};
 use hookline::store::Store;
 use hookline_protocol::{ChannelId, Delivery, DeliveryId, Header, Secret, body_sha256_hex};
 

@@ -3,8 +3,7 @@
 //! `TestBackend` as plain text.
 #![allow(dead_code)]
 
-use hookline::model::Verdict;
-use hookline::model::{Attempt, AttemptKind, Outcome, StoredDelivery};
+use hookline::model::{Attempt, AttemptKind, Outcome, StoredDelivery, Verdict};
 use hookline::store::{Page, Summary};
 use hookline::tui::action::{Action, Loaded, Place};
 use hookline::tui::app::{App, Header, Link};
