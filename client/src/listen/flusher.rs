@@ -17,7 +17,7 @@ const MAX_BATCH: usize = 4096;
 /// The shortest time between the starts of two flushes; what arrives
 /// meanwhile waits for the next one. Only the `stored` acknowledgement
 /// waits: forwarding and the sender's answer do not.
-const MIN_FLUSH_GAP: std::time::Duration = std::time::Duration::from_millis(1);
+const MIN_FLUSH_GAP: Duration = Duration::from_millis(1);
 
 /// A failed flush is tried again until it works: nothing is acknowledged
 /// before it does, and the relay keeps everything meanwhile.

@@ -1,7 +1,6 @@
 //! Opening the store: sled's lock turned into "held by pid N", corruption
 //! turned into an error instead of a panic, the schema version checked.
 
-use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -125,7 +124,7 @@ fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
 
 /// The data dirs whose store this process has open, so an open that finds
 /// one locked knows whether to wait (closed moments ago) or refuse (in use).
-static OPEN_HERE: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+static OPEN_HERE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// This process's claim on a data dir, held by the open store and given up
 /// when it is dropped (after sled's own handles, being declared last).
@@ -137,27 +136,26 @@ impl OpenHere {
         std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
     }
 
-    fn set() -> std::sync::MutexGuard<'static, Option<HashSet<PathBuf>>> {
+    fn open() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
         OPEN_HERE.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn register(dir: &Path) -> Self {
         let key = Self::key(dir);
-        Self::set().get_or_insert_default().insert(key.clone());
+        Self::open().push(key.clone());
         Self(key)
     }
 
     fn is_open(dir: &Path) -> bool {
-        Self::set()
-            .as_ref()
-            .is_some_and(|open| open.contains(&Self::key(dir)))
+        Self::open().contains(&Self::key(dir))
     }
 }
 
 impl Drop for OpenHere {
     fn drop(&mut self) {
-        if let Some(open) = Self::set().as_mut() {
-            open.remove(&self.0);
+        let mut open = Self::open();
+        if let Some(at) = open.iter().position(|dir| *dir == self.0) {
+            open.swap_remove(at);
         }
     }
 }
