@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hookline_protocol::limits;
-use hookline_relay::IpNet;
+use hookline_relay::{IpNet, parse_duration};
 
 /// The public half of hookline: accepts webhooks at per-channel URLs and
 /// streams them to the developer's `hookline` client over a WebSocket.
@@ -243,16 +243,6 @@ pub struct ServeArgs {
     pub dead_peer_after: Duration,
     #[command(flatten)]
     pub cluster: crate::cluster_args::ClusterArgs,
-}
-
-/// A duration as `hookline` takes it: `500ms`, `9s`, `2h30m`, `7d`, `1w`;
-/// a bare number is seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    text.parse().map(Duration::from_secs).or_else(|_| {
-        humantime::parse_duration(text)
-            .map_err(|e| format!("{text:?} is not a duration ({e}): e.g. 500ms, 30m or 7d"))
-    })
 }
 
 #[cfg(test)]

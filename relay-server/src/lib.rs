@@ -21,6 +21,7 @@ mod config;
 mod conn_limits;
 mod data_dir;
 mod deadline;
+mod duration;
 mod error;
 mod gaps;
 mod handshake;
@@ -50,6 +51,7 @@ mod tokens;
 
 pub use channel_limits::ChannelLimits;
 pub use config::{Heartbeat, OfflineMode, QueueLimits, RelayConfig};
+pub use duration::parse_duration;
 pub use error::RelayError;
 pub use proxies::{IpNet, IpNetError};
 pub use relay::Relay;
