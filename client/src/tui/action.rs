@@ -157,12 +157,7 @@ pub fn for_key(app: &App, key: KeyEvent) -> Option<Action> {
             .then_some(Action::Quit)
             .or(Some(Action::Back));
     }
-    let screen = if app.diff.is_some() {
-        keys::DIFF
-    } else {
-        keys::LIST
-    };
-    keys::lookup_rows(screen, &key)
+    keys::lookup_rows(keys::screen(app), &key)
 }
 
 fn prompt_key(key: KeyEvent) -> Option<Action> {

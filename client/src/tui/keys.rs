@@ -6,6 +6,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
+use super::app::App;
 
 /// A key, with or without Ctrl.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +219,12 @@ pub const DIFF: &[Row] = &[
     .hint("Esc/q", "back to the list"),
     Row::new("?", "help", &[(Key::char('?'), Action::ToggleHelp)]),
 ];
+
+/// The rows of the screen `app` shows: the diff after an edited replay, or
+/// the list and detail panes.
+pub fn screen(app: &App) -> &'static [Row] {
+    if app.diff.is_some() { DIFF } else { LIST }
+}
 
 /// The action `event` is bound to in `table`.
 pub fn lookup(table: &[(Key, Action)], event: &KeyEvent) -> Option<Action> {

@@ -111,13 +111,9 @@ fn line(app: &App) -> Line<'static> {
                 Style::new().fg(color),
             )
         }
-        (None, None) => {
-            let screen = if app.diff.is_some() {
-                keys::DIFF
-            } else {
-                keys::LIST
-            };
-            Line::styled(keys::hints(screen), Style::new().fg(Color::DarkGray))
-        }
+        (None, None) => Line::styled(
+            keys::hints(keys::screen(app)),
+            Style::new().fg(Color::DarkGray),
+        ),
     }
 }
